@@ -1,0 +1,163 @@
+"""The `tabular` command: serve, migrate, and operate on users and demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+import click
+import msgspec
+
+from tabular.db import Tier
+from tabular.db.config import make_db_config
+from tabular.db.migrations import upgrade
+from tabular.errors import TabularError
+from tabular.policies.vocabulary import Role
+from tabular.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.demo import DemoData
+
+_T = TypeVar("_T")
+
+
+def main() -> NoReturn:
+    """Entry point: every failure is one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 1)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except (SettingsError, TabularError) as exc:
+        _fail(str(exc.detail if isinstance(exc, TabularError) else exc), 1)
+    sys.exit(0)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"tabular: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Tabular: the survey platform API and its auth and permission engine."""
+
+
+@cli.command()
+@click.option("--host", help="Interface to bind [TABULAR_HOST, default 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [TABULAR_PORT, default 8000].")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes [TABULAR_WORKERS, default 1].")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Apply migrations, then serve the API."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    settings = Settings.from_env()  # creates the signing secret once, before any worker starts
+    workers = workers or settings.workers
+    if workers > 1 and settings.redis_url is None:
+        raise click.UsageError(
+            "--workers > 1 needs TABULAR_REDIS_URL: without Redis each worker would keep its own rate-limit "
+            "counters and session revocations"
+        )
+    upgrade(settings.database_url)
+    uvicorn.run(
+        "tabular.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,  # client IPs come from TABULAR_TRUSTED_PROXIES only
+        server_header=False,
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    upgrade(Settings.from_env().database_url)
+    click.echo("database is up to date")
+
+
+@cli.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", required=True, help="Initial password (at least 10 characters).")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--org", "organization", required=True, help="Organization name; created if missing.")
+@click.option("--org-tier", type=click.Choice([tier.value for tier in Tier]), help="Tier of a new organization.")
+def users_create(  # noqa: PLR0913, PLR0917 - one parameter per option
+    email: str, name: str, password: str, role: str, organization: str, org_tier: str | None
+) -> None:
+    """Create a user (and their organization when it does not exist)."""
+    if "@" not in email.strip(" @"):
+        raise click.BadParameter(f"not an email address: {email!r}", param_hint="--email")
+    if len(password) < 10:  # noqa: PLR2004
+        raise click.BadParameter("must be at least 10 characters", param_hint="--password")
+
+    async def create(session: AsyncSession) -> str:
+        from tabular.services.organizations import OrganizationService  # noqa: PLC0415
+        from tabular.services.users import UserService  # noqa: PLC0415
+
+        org = await OrganizationService(session).get_or_create(organization, Tier(org_tier) if org_tier else None)
+        user = await UserService(session).create_user(
+            organization_id=org.id, email=email, name=name, role=Role(role), password=password
+        )
+        return f"created {user.role.value} {user.email} ({user.id}) in {org.name} [{org.tier.value}]"
+
+    click.echo(_run_in_session(create))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
+def demo(*, as_json: bool) -> None:
+    """Create (or refresh) a demo organization; prints its users' credentials."""
+    from tabular.demo import seed_demo  # noqa: PLC0415
+
+    data = _run_in_session(seed_demo)
+    click.echo(msgspec.json.encode(data).decode() if as_json else _describe(data))
+
+
+def _describe(data: DemoData) -> str:
+    lines = [f"Organization {data.organization.name} ({data.organization.tier}) {data.organization.id}", ""]
+    lines += [f"  workspace {w.name:<20} {w.id}" for w in data.workspaces]
+    lines.append("")
+    lines += [f"  {u.role:<7} {u.email:<28} password {u.password}" for u in data.users]
+    lines.append("")
+    lines += [f"  survey {s.title:<30} {s.id}" for s in data.surveys]
+    return "\n".join(lines)
+
+
+def _run_in_session(work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+    """Run `work` in one committed transaction on the migrated configured database."""
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+
+    async def run() -> _T:
+        config = make_db_config(settings)
+        try:
+            async with config.get_session() as session, session.begin():
+                return await work(session)
+        finally:
+            await config.get_engine().dispose()
+
+    result: _T = asyncio.run(run())
+    return result

@@ -1,0 +1,36 @@
+"""The data model: one module per aggregate, all re-exported here for alembic and services."""
+
+from __future__ import annotations
+
+from tabular.db.api_keys import ApiKey
+from tabular.db.audit import AuditEvent
+from tabular.db.base import metadata
+from tabular.db.dashboards import Dashboard
+from tabular.db.organizations import Organization, Tier
+from tabular.db.reports import Report
+from tabular.db.responses import Answer, Response
+from tabular.db.sessions import RevokedToken
+from tabular.db.surveys import Question, QuestionKind, Survey, SurveyStatus
+from tabular.db.users import RecoveryCode, User
+from tabular.db.workspaces import Workspace, WorkspaceMembership
+
+__all__ = [
+    "Answer",
+    "ApiKey",
+    "AuditEvent",
+    "Dashboard",
+    "Organization",
+    "Question",
+    "QuestionKind",
+    "RecoveryCode",
+    "Report",
+    "Response",
+    "RevokedToken",
+    "Survey",
+    "SurveyStatus",
+    "Tier",
+    "User",
+    "Workspace",
+    "WorkspaceMembership",
+    "metadata",
+]

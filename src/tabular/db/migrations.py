@@ -1,0 +1,37 @@
+"""Run the alembic chain from code, for `tabular serve`, `tabular db upgrade` and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+_CANDIDATES = (
+    _PACKAGE_DIR / "migrations" / "alembic.ini",  # an installed wheel ships the chain inside the package
+    _PACKAGE_DIR.parents[1] / "alembic.ini",  # a checkout (editable install) keeps it at the top level
+)
+
+
+def alembic_config(database_url: str) -> Config:
+    """The alembic config of the migration chain, pointed at `database_url`."""
+    ini = next((path for path in _CANDIDATES if path.is_file()), None)
+    if ini is None:
+        raise FileNotFoundError("the alembic migration chain is missing from this installation")
+    config = Config(str(ini))
+    config.set_main_option(
+        "script_location", str(ini.parent / "alembic") if ini.parent.name != "migrations" else str(ini.parent)
+    )
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database to `revision`; safe to run on every start (a no-op when current)."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    """Step the database back to `revision` (`base` empties it)."""
+    command.downgrade(alembic_config(database_url), revision)

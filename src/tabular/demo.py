@@ -1,0 +1,241 @@
+"""Demo data: one organization with every kind of user and object, safe to create again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+from sqlalchemy import select
+
+from tabular.db import (
+    Answer,
+    Dashboard,
+    Organization,
+    Question,
+    QuestionKind,
+    Report,
+    Response,
+    Survey,
+    SurveyStatus,
+    Tier,
+    User,
+    Workspace,
+)
+from tabular.policies.vocabulary import Role
+from tabular.services.organizations import OrganizationService
+from tabular.services.users import UserService
+from tabular.services.workspaces import WorkspaceService
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+DEMO_ORGANIZATION: Final = "Demo Research"
+RESPONSES_PER_SURVEY: Final = 24
+
+
+class DemoOrganization(msgspec.Struct, frozen=True):
+    """The demo tenant."""
+
+    id: str
+    name: str
+    tier: str
+
+
+class DemoWorkspace(msgspec.Struct, frozen=True):
+    """A demo workspace."""
+
+    id: str
+    name: str
+
+
+class DemoUser(msgspec.Struct, frozen=True):
+    """A demo user with the credentials a script needs to act as them."""
+
+    email: str
+    password: str
+    role: str
+    workspace_ids: list[str]
+    totp_secret: str | None = None
+    api_key: str | None = None
+
+
+class DemoSurvey(msgspec.Struct, frozen=True):
+    """A demo survey."""
+
+    id: str
+    workspace_id: str
+    title: str
+
+
+class DemoData(msgspec.Struct, frozen=True):
+    """What `tabular demo --json` prints."""
+
+    organization: DemoOrganization
+    workspaces: list[DemoWorkspace]
+    users: list[DemoUser]
+    surveys: list[DemoSurvey]
+
+
+@dataclass(frozen=True)
+class _UserSpec:
+    email: str
+    name: str
+    role: Role
+    workspaces: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _SurveySpec:
+    workspace: int
+    title: str
+    status: SurveyStatus
+    responses: int
+
+
+_WORKSPACES: Final = ("Customer Insights", "Product Research")
+_USERS: Final = (
+    _UserSpec("admin@demo.tabular.test", "Ada Admin", Role.ADMIN, (0, 1)),
+    _UserSpec("member1@demo.tabular.test", "Mia Member", Role.MEMBER, (0,)),
+    _UserSpec("member2@demo.tabular.test", "Max Member", Role.MEMBER, (1,)),
+    _UserSpec("client@demo.tabular.test", "Cleo Client", Role.CLIENT, (0,)),
+)
+_SURVEYS: Final = (
+    _SurveySpec(0, "Customer satisfaction 2026", SurveyStatus.PUBLISHED, RESPONSES_PER_SURVEY),
+    _SurveySpec(0, "Onboarding feedback", SurveyStatus.DRAFT, 0),
+    _SurveySpec(1, "Feature priorities", SurveyStatus.PUBLISHED, RESPONSES_PER_SURVEY),
+    _SurveySpec(1, "Beta exit survey", SurveyStatus.CLOSED, RESPONSES_PER_SURVEY // 2),
+)
+_QUESTIONS: Final[tuple[dict[str, Any], ...]] = (
+    {"kind": QuestionKind.RATING, "text": "How satisfied are you overall?", "scale": 5, "required": True},
+    {
+        "kind": QuestionKind.SINGLE_CHOICE,
+        "text": "How did you hear about us?",
+        "choices": ["Search", "A colleague", "Conference", "Other"],
+        "required": True,
+    },
+    {
+        "kind": QuestionKind.MULTIPLE_CHOICE,
+        "text": "Which features do you use?",
+        "choices": ["Dashboards", "Reports", "API", "Exports"],
+    },
+    {"kind": QuestionKind.TEXT, "text": "Anything else you would like to tell us?"},
+)
+
+
+async def seed_demo(session: AsyncSession) -> DemoData:
+    """Create the demo organization, or bring it back to its demo state; fresh passwords each run."""
+    organization = await OrganizationService(session).get_or_create(DEMO_ORGANIZATION, Tier.PRO)
+    workspace_service = WorkspaceService(session)
+    workspaces = [await workspace_service.get_or_create(organization.id, name) for name in _WORKSPACES]
+    users = [await _ensure_user(session, organization, spec, workspaces) for spec in _USERS]
+    admin = users[0][0]
+    surveys = [await _ensure_survey(session, spec, workspaces[spec.workspace], admin) for spec in _SURVEYS]
+    await _ensure_dashboard_and_report(session, workspaces, surveys, admin)
+    return DemoData(
+        organization=DemoOrganization(id=str(organization.id), name=organization.name, tier=organization.tier.value),
+        workspaces=[DemoWorkspace(id=str(workspace.id), name=workspace.name) for workspace in workspaces],
+        users=[
+            DemoUser(
+                email=user.email,
+                password=password,
+                role=user.role.value,
+                workspace_ids=[str(workspaces[index].id) for index in spec.workspaces],
+            )
+            for (user, password), spec in zip(users, _USERS, strict=True)
+        ],
+        surveys=[DemoSurvey(id=str(s.id), workspace_id=str(s.workspace_id), title=s.title) for s in surveys],
+    )
+
+
+async def _ensure_user(
+    session: AsyncSession, organization: Organization, spec: _UserSpec, workspaces: list[Workspace]
+) -> tuple[User, str]:
+    service = UserService(session)
+    password = secrets.token_urlsafe(12)
+    user = await service.get_by_email(spec.email)
+    if user is None:
+        user = await service.create_user(
+            organization_id=organization.id, email=spec.email, name=spec.name, role=spec.role, password=password
+        )
+    else:
+        user.role, user.is_active, user.organization_id = spec.role, True, organization.id
+        await service.set_password(user, password)
+    workspace_service = WorkspaceService(session)
+    for index in spec.workspaces:
+        await workspace_service.ensure_members(workspaces[index].id, [user.id])
+    return user, password
+
+
+async def _ensure_survey(session: AsyncSession, spec: _SurveySpec, workspace: Workspace, author: User) -> Survey:
+    existing = await session.scalar(
+        select(Survey).where(Survey.workspace_id == workspace.id, Survey.title == spec.title)
+    )
+    if existing is not None:
+        return existing
+    survey = Survey(
+        workspace_id=workspace.id,
+        created_by_id=author.id,
+        title=spec.title,
+        description=f"Demo survey in {workspace.name}.",
+        status=spec.status,
+        questions=[Question(position=index, **question) for index, question in enumerate(_QUESTIONS)],
+    )
+    session.add(survey)
+    await session.flush()
+    rng = random.Random(spec.title)  # noqa: S311 - reproducible demo answers, not a secret
+    session.add_all(_response(rng, survey, number) for number in range(spec.responses))
+    await session.flush()
+    return survey
+
+
+def _response(rng: random.Random, survey: Survey, number: int) -> Response:
+    """One plausible response; every third carries respondent PII, as real imports do."""
+    rating, source, features, comment = survey.questions
+    answers = [Answer(question_id=rating.id, rating=rng.randint(2, 5))]
+    if number % 5 != 4:  # noqa: PLR2004 - one in five stops after the first question
+        answers.append(Answer(question_id=source.id, choice=rng.choice(source.choices or [])))
+        answers += [Answer(question_id=features.id, choice=c) for c in rng.sample(features.choices or [], k=2)]
+        if number % 3 == 0:
+            answers.append(Answer(question_id=comment.id, text=f"Respondent {number}: keep it up."))
+    submitted = dt.datetime.now(dt.UTC) - dt.timedelta(days=number % 14, hours=rng.randint(0, 23))
+    pii = number % 3 == 0
+    return Response(
+        survey_id=survey.id,
+        completed=number % 5 != 4,  # noqa: PLR2004
+        respondent_name=f"Respondent {number}" if pii else None,
+        respondent_email=f"respondent{number}@example.com" if pii else None,
+        answers=answers,
+        created_at=submitted,
+        updated_at=submitted,
+    )
+
+
+async def _ensure_dashboard_and_report(
+    session: AsyncSession, workspaces: list[Workspace], surveys: list[Survey], author: User
+) -> None:
+    first, second = workspaces
+    if await session.scalar(select(Dashboard.id).where(Dashboard.workspace_id == first.id)) is None:
+        session.add(
+            Dashboard(
+                workspace_id=first.id,
+                created_by_id=author.id,
+                name="Satisfaction overview",
+                survey_ids=[str(s.id) for s in surveys if s.workspace_id == first.id],
+                widgets={"layout": "grid", "charts": ["rating_histogram", "per_day"]},
+            )
+        )
+    if await session.scalar(select(Report.id).where(Report.workspace_id == second.id)) is None:
+        session.add(
+            Report(
+                workspace_id=second.id,
+                created_by_id=author.id,
+                name="Quarterly product research",
+                survey_ids=[str(s.id) for s in surveys if s.workspace_id == second.id],
+                config={"period": "quarter", "sections": ["summary", "distributions"]},
+            )
+        )
+    await session.flush()

@@ -1,0 +1,101 @@
+"""The one InitPlugin that assembles Tabular: routes, database, Redis, errors, OpenAPI and CORS."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State  # noqa: TC002 - Litestar resolves provider annotations at runtime
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins import InitPluginProtocol
+from redis.asyncio import Redis
+
+from tabular import __version__
+from tabular.db.config import make_db_config
+from tabular.errors import Conflict, NotFound, exception_handlers, problem_response
+from tabular.policies.declare import check_inventory
+from tabular.routes import ROUTE_HANDLERS
+from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from litestar import Litestar, Request, Response
+    from litestar.config.app import AppConfig
+
+    from tabular.errors import Problem
+
+
+class TabularPlugin(InitPluginProtocol):
+    """Wires every part of the application from one `Settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        """Register what the application is made of; no part reads the environment itself."""
+        settings = self.settings
+        app_config.route_handlers.extend(ROUTE_HANDLERS)
+        app_config.plugins.append(SQLAlchemyPlugin(config=make_db_config(settings)))
+        app_config.state.update({"settings": settings})
+        app_config.dependencies.update(
+            {
+                "settings": Provide(_provide_settings, sync_to_thread=False),
+                "redis": Provide(_provide_redis, sync_to_thread=False),
+            }
+        )
+        app_config.lifespan.append(_redis_lifespan)
+        app_config.on_startup.append(check_inventory)
+        app_config.exception_handlers.update(
+            {**exception_handlers, NotFoundError: _repository_not_found, DuplicateKeyError: _repository_conflict}
+        )
+        app_config.openapi_config = OpenAPIConfig(
+            title="Tabular",
+            version=__version__,
+            description="REST API of a survey platform with a declarative auth and permission engine.",
+            path="/schema",
+            render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin()],
+        )
+        if settings.cors_origins:
+            app_config.cors_config = CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True)
+        app_config.debug = settings.debug
+        return app_config
+
+
+def _provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+def _provide_redis(state: State) -> Redis | None:
+    redis: Redis | None = state.get("redis")
+    return redis
+
+
+@asynccontextmanager
+async def _redis_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """One Redis connection pool per process, when Redis is configured."""
+    settings: Settings = app.state.settings
+    if settings.redis_url is None:
+        app.state.redis = None
+        yield
+        return
+    client = Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    app.state.redis = client
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+def _repository_not_found(_: Request[Any, Any, Any], __: NotFoundError) -> Response[Problem]:
+    return problem_response(NotFound.status_code, NotFound.code)
+
+
+def _repository_conflict(_: Request[Any, Any, Any], __: DuplicateKeyError) -> Response[Problem]:
+    return problem_response(Conflict.status_code, Conflict.code, "A resource with these values already exists.")

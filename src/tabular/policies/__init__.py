@@ -1,0 +1,1 @@
+"""The permission engine: vocabulary, policy table, guard, list filters and exports."""

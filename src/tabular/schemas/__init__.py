@@ -1,0 +1,1 @@
+"""msgspec Structs at the edges of the API, one module per resource."""

@@ -1,0 +1,1 @@
+"""Business logic: one service per aggregate; handlers call exactly one method."""

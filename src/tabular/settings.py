@@ -1,0 +1,209 @@
+"""Configuration: frozen Structs read once from `TABULAR_*` variables; a bad value stops start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import msgspec
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+__all__ = ["RateSpec", "Settings", "SettingsError"]
+
+_T = TypeVar("_T")
+
+DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///tabular.db"
+DEFAULT_SECRET_FILE: Final = ".tabular-secret"  # noqa: S105 - a file name, not a secret
+MIN_SECRET_LENGTH: Final = 32
+
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE_PATTERN: Final = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+_DRIVERS: Final = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+class RateSpec(msgspec.Struct, frozen=True):
+    """A rate-limit policy: at most `limit` requests in any window of `window` seconds."""
+
+    limit: int
+    window: int
+
+    @classmethod
+    def parse(cls, text: str) -> RateSpec:
+        """Read `1000/15m`, `20/15m`, `5/s`, `100/1h` (units s, m, h, d)."""
+        match = _RATE_PATTERN.match(text)
+        if match is None:
+            raise ValueError(f"expected COUNT/[N]UNIT with UNIT one of s, m, h, d (e.g. 1000/15m), got {text!r}")
+        count, multiple, unit = match.groups()
+        limit, window = int(count), int(multiple or 1) * _UNIT_SECONDS[unit]
+        if limit < 1 or window < 1:
+            raise ValueError(f"count and window must be positive, got {text!r}")
+        return cls(limit=limit, window=window)
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window}s"
+
+
+DEFAULT_RATE_LIMIT: Final = RateSpec.parse("1000/15m")
+DEFAULT_AUTH_RATE_LIMIT: Final = RateSpec.parse("20/15m")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the application reads from its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    secret_key: str
+    cors_origins: tuple[str, ...] = ()
+    rate_limit: RateSpec = DEFAULT_RATE_LIMIT
+    auth_rate_limit: RateSpec = DEFAULT_AUTH_RATE_LIMIT
+    trusted_proxies: tuple[str, ...] = ()
+    """CIDRs whose `X-Forwarded-For` is believed."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
+        """Read `TABULAR_*` variables; unset ones take the embedded defaults (SQLite, in-process limiter).
+
+        With no `TABULAR_SECRET_KEY`, a signing secret is created once in `secret_dir` (the working
+        directory by default) with 0600 permissions and reused, so sessions survive restarts and
+        every worker signs with the same key.
+        """
+        env = os.environ if environ is None else environ
+        read = _Reader(env)
+        secret = read("SECRET_KEY", _secret_key, None)
+        return cls(
+            database_url=read("DATABASE_URL", normalize_database_url, DEFAULT_DATABASE_URL),
+            redis_url=read("REDIS_URL", _redis_url, None),
+            secret_key=secret or load_or_create_secret((secret_dir or Path.cwd()) / DEFAULT_SECRET_FILE),
+            cors_origins=read("CORS_ORIGINS", _origins, ()),
+            rate_limit=read("RATE_LIMIT", RateSpec.parse, DEFAULT_RATE_LIMIT),
+            auth_rate_limit=read("AUTH_RATE_LIMIT", RateSpec.parse, DEFAULT_AUTH_RATE_LIMIT),
+            trusted_proxies=read("TRUSTED_PROXIES", _networks, ()),
+            host=read("HOST", _host, "127.0.0.1"),
+            port=read("PORT", _port, 8000),
+            workers=read("WORKERS", _positive_int, 1),
+            debug=read("DEBUG", _boolean, False),  # noqa: FBT003,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite engine."""
+        return self.database_url.startswith("sqlite")
+
+
+class _Reader:
+    """Reads one variable through a parser, turning any parse failure into a `SettingsError` naming it."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __call__(self, name: str, parse: Callable[[str], _T], default: _T) -> _T:
+        variable = f"TABULAR_{name}"
+        raw = self._env.get(variable)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except ValueError as exc:
+            raise SettingsError(f"{variable}: {exc}") from None
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual SQLite / PostgreSQL URLs and pin the async driver we ship."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"not a database URL: {url!r}") from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise ValueError(f"unsupported database {parsed.drivername!r}; use sqlite:///FILE or postgresql://…")
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Return the secret kept in `path`, creating it (0600, exclusively) on first use."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text(encoding="ascii").strip()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"{path}: the stored secret is too short; delete the file to regenerate it") from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(secret + "\n")
+    return secret
+
+
+def _secret_key(raw: str) -> str:
+    if len(raw) < MIN_SECRET_LENGTH:
+        raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"expected redis://HOST:PORT/DB, rediss://… or unix://…, got {raw!r}")
+    return raw
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(f"an origin is scheme://host[:port], got {origin!r}")
+    return origins
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    return tuple(str(ipaddress.ip_network(part.strip(), strict=False)) for part in raw.split(",") if part.strip())
+
+
+def _host(raw: str) -> str:
+    if any(char.isspace() for char in raw):
+        raise ValueError(f"not a host name or address: {raw!r}")
+    return raw
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 < port < 65536:  # noqa: PLR2004
+        raise ValueError(f"must be between 1 and 65535, got {port}")
+    return port
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
