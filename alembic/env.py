@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tabular.db import metadata
+from tabular.db.migrations import compare_type
 
 config = context.config
 
@@ -18,7 +19,7 @@ def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        compare_type=True,
+        compare_type=compare_type,
         render_as_batch=connection.dialect.name == "sqlite",
         user_module_prefix="advanced_alchemy.types.",
     )

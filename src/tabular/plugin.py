@@ -41,7 +41,11 @@ class TabularPlugin(InitPluginProtocol):
         """Register what the application is made of; no part reads the environment itself."""
         settings = self.settings
         app_config.route_handlers.extend(ROUTE_HANDLERS)
-        app_config.plugins.append(SQLAlchemyPlugin(config=make_db_config(settings)))
+        db_config = make_db_config(settings)
+        app_config.plugins.append(SQLAlchemyPlugin(config=db_config))
+        # advanced-alchemy renames its state keys for every config after the first in a process and then
+        # skips disposing the engine; dispose it here so no connection outlives the app.
+        app_config.on_shutdown.append(db_config.get_engine().dispose)
         app_config.state.update({"settings": settings})
         app_config.dependencies.update(
             {

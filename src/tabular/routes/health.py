@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from redis.asyncio import Redis
@@ -30,7 +31,9 @@ class HealthController(Controller):
         summary="Readiness: the database (and Redis, when configured) answer",
         responses={HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(Readiness, description="A backing service is down")},
     )
-    async def ready(self, db_session: AsyncSession, redis: Redis | None) -> Response[Readiness]:
+    async def ready(
+        self, db_session: NamedDependency[AsyncSession], redis: NamedDependency[Redis | None]
+    ) -> Response[Readiness]:
         """503 while a backing service is down, so traffic is routed elsewhere."""
         database, cache = await check_database(db_session), await check_redis(redis)
         ok = "down" not in (database, cache)

@@ -1,0 +1,107 @@
+"""Session-wide real servers (Redis, PostgreSQL) and per-test databases built by the migrations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tabular.app import create_app
+from tabular.db.migrations import upgrade
+from tabular.settings import Settings
+from tests.servers import PostgresServer, RedisServer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+    from litestar import Litestar
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_SECRET = "test-signing-secret-" + "x" * 32
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A Redis URL with an empty database for this test."""
+    import redis  # noqa: PLC0415
+
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushdb()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster with a migrated template database; skipped only outside CI when unavailable."""
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    try:
+        server.start()
+    except Exception as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL is not available here: {exc}")
+    server.execute("CREATE DATABASE tabular_template")
+    upgrade(server.url("tabular_template"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A fresh database at the migrations' head, on each engine in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "tabular.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"t_{uuid.uuid4().hex}"
+    server.execute(f'CREATE DATABASE "{name}" TEMPLATE tabular_template')
+    yield server.url(name)
+    server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=database_url, secret_key=TEST_SECRET, **overrides)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client

