@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tabular.db import metadata
 from tabular.db.migrations import compare_type
+from tabular.settings import Settings
 
 config = context.config
+# `tabular db upgrade` and the tests pass the URL; a bare `alembic …` uses the configured database.
+database_url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
 
 
 def _configure(connection: Connection) -> None:
@@ -28,14 +31,14 @@ def _configure(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(_configure)
     await engine.dispose()
 
 
 def _run_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True)
+    context.configure(url=database_url, target_metadata=metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 
