@@ -11,6 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
+from tabular.db.config import make_db_config
+from tabular.demo import DemoData, seed_demo
 from tabular.db.migrations import upgrade
 from tabular.settings import Settings
 from tests.servers import PostgresServer, RedisServer
@@ -88,7 +90,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, secret_key=TEST_SECRET, **overrides)
+    """Test settings; identity caching is off unless a test asks for it (tests also change rows directly)."""
+    return Settings(database_url=database_url, secret_key=TEST_SECRET, **({"auth_cache_ttl": 0.0} | overrides))
+
+
+async def seed(database_url: str) -> DemoData:
+    """The demo organization (users with MFA and an API key each), straight into the database."""
+    config = make_db_config(make_settings(database_url))
+    try:
+        async with config.get_session() as session, session.begin():
+            return await seed_demo(session)
+    finally:
+        await config.get_engine().dispose()
+
+
+@pytest.fixture
+async def demo(database_url: str) -> DemoData:
+    return await seed(database_url)
 
 
 @pytest.fixture

@@ -127,6 +127,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("organization_id", advanced_alchemy.types.GUID(length=16), nullable=True),
         sa.Column("actor_user_id", advanced_alchemy.types.GUID(length=16), nullable=True),
         sa.Column("event", sa.String(length=64), nullable=False),
@@ -139,7 +140,7 @@ def upgrade() -> None:
         ),
         sa.Column("client_ip", sa.String(length=45), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
-        sa.Column("prev_hash", sa.String(length=64), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -156,6 +157,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
         sa.UniqueConstraint("hash", name=op.f("uq_audit_event_hash")),
+        sa.UniqueConstraint("seq", name=op.f("uq_audit_event_seq")),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_event_actor_user_id"), ["actor_user_id"], unique=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -14,6 +15,7 @@ from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.errors import TabularError
 from tabular.policies.vocabulary import Role
+from tabular.schemas.keys import ApiKeyCreate, CreatedApiKey
 from tabular.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -126,6 +128,36 @@ def users_create(  # noqa: PLR0913, PLR0917 - one parameter per option
     click.echo(_run_in_session(create))
 
 
+@cli.group()
+def keys() -> None:
+    """API keys, for operators."""
+
+
+@keys.command("create")
+@click.option("--email", required=True, help="The user the key acts as.")
+@click.option("--name", required=True, help="What the key is for, e.g. 'ETL pipeline'.")
+@click.option("--expires", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Expiry (UTC).")
+@click.option("--read-only", is_flag=True, help="Refuse every write with this key.")
+@click.option("--json", "as_json", is_flag=True, help="Print {id, key, ...} as JSON.")
+def keys_create(*, email: str, name: str, expires: dt.datetime | None, read_only: bool, as_json: bool) -> None:
+    """Create an API key for a user (MFA enabled, paid tier); the key is printed once."""
+
+    async def create(session: AsyncSession) -> CreatedApiKey:
+        from tabular.services.api_keys import ApiKeyService  # noqa: PLC0415
+        from tabular.services.users import UserService  # noqa: PLC0415
+
+        user = await UserService(session).get_by_email(email)
+        if user is None:
+            raise click.BadParameter(f"no user with email {email!r}", param_hint="--email")
+        body = ApiKeyCreate(
+            name=name, expires_at=expires.replace(tzinfo=dt.UTC) if expires else None, read_only=read_only
+        )
+        return await ApiKeyService(session).create(user.id, body, client_ip=None)
+
+    created = _run_in_session(create)
+    click.echo(msgspec.json.encode(created).decode() if as_json else f"{created.key}  (id {created.id}, shown once)")
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 def demo(*, as_json: bool) -> None:
@@ -140,7 +172,9 @@ def _describe(data: DemoData) -> str:
     lines = [f"Organization {data.organization.name} ({data.organization.tier}) {data.organization.id}", ""]
     lines += [f"  workspace {w.name:<20} {w.id}" for w in data.workspaces]
     lines.append("")
-    lines += [f"  {u.role:<7} {u.email:<28} password {u.password}" for u in data.users]
+    lines += [
+        f"  {u.role:<7} {u.email:<28} password {u.password}  totp {u.totp_secret}  key {u.api_key}" for u in data.users
+    ]
     lines.append("")
     lines += [f"  survey {s.title:<30} {s.id}" for s in data.surveys]
     return "\n".join(lines)

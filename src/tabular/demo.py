@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 from sqlalchemy import select
 
+from tabular.auth import totp
 from tabular.db import (
     Answer,
+    ApiKey,
     Dashboard,
     Organization,
     Question,
@@ -25,7 +27,10 @@ from tabular.db import (
     User,
     Workspace,
 )
+from tabular.db.base import utcnow
 from tabular.policies.vocabulary import Role
+from tabular.schemas.keys import ApiKeyCreate
+from tabular.services.api_keys import ApiKeyService
 from tabular.services.organizations import OrganizationService
 from tabular.services.users import UserService
 from tabular.services.workspaces import WorkspaceService
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
 
 DEMO_ORGANIZATION: Final = "Demo Research"
 RESPONSES_PER_SURVEY: Final = 24
+DEMO_KEY_NAME: Final = "demo"
 
 
 class DemoOrganization(msgspec.Struct, frozen=True):
@@ -144,8 +150,10 @@ async def seed_demo(session: AsyncSession) -> DemoData:
                 password=password,
                 role=user.role.value,
                 workspace_ids=[str(workspaces[index].id) for index in spec.workspaces],
+                totp_secret=user.totp_secret,
+                api_key=api_key,
             )
-            for (user, password), spec in zip(users, _USERS, strict=True)
+            for (user, password, api_key), spec in zip(users, _USERS, strict=True)
         ],
         surveys=[DemoSurvey(id=str(s.id), workspace_id=str(s.workspace_id), title=s.title) for s in surveys],
     )
@@ -153,7 +161,7 @@ async def seed_demo(session: AsyncSession) -> DemoData:
 
 async def _ensure_user(
     session: AsyncSession, organization: Organization, spec: _UserSpec, workspaces: list[Workspace]
-) -> tuple[User, str]:
+) -> tuple[User, str, str]:
     service = UserService(session)
     password = secrets.token_urlsafe(12)
     user = await service.get_by_email(spec.email)
@@ -167,7 +175,20 @@ async def _ensure_user(
     workspace_service = WorkspaceService(session)
     for index in spec.workspaces:
         await workspace_service.ensure_members(workspaces[index].id, [user.id])
-    return user, password
+    if not user.mfa_enabled:
+        user.totp_secret, user.mfa_enabled_at, user.totp_last_step = totp.new_secret(), utcnow(), None
+    return user, password, await _fresh_key(session, user)
+
+
+async def _fresh_key(session: AsyncSession, user: User) -> str:
+    """Revoke the key an earlier run made and issue a new one, so the printed key always works."""
+    keys = ApiKeyService(session)
+    for key in await session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+    ):
+        await keys.revoke(user.id, key.id, client_ip=None)
+    created = await keys.create(user.id, ApiKeyCreate(name=DEMO_KEY_NAME), client_ip=None)
+    return created.key
 
 
 async def _ensure_survey(session: AsyncSession, spec: _SurveySpec, workspace: Workspace, author: User) -> Survey:

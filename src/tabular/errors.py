@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from litestar import Request
     from litestar.types import ExceptionHandlersMap
@@ -24,8 +24,10 @@ __all__ = [
     "NotFound",
     "Problem",
     "TabularError",
+    "TooManyRequests",
     "Unauthorized",
     "ValidationFailed",
+    "enveloped_exception_handlers",
     "exception_handlers",
 ]
 
@@ -58,7 +60,10 @@ class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
-    """An RFC 9457 problem details body, extended with `code` and, for validation, `errors`."""
+    """An RFC 9457 problem details body, extended with `code` and, for validation, `errors`.
+
+    Under `/api/auth` it also carries the seed's `"success": 0`.
+    """
 
     title: str
     status: int
@@ -66,6 +71,7 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     type: str = "about:blank"
     detail: str | None = None
     errors: list[FieldError] | None = None
+    success: int | None = None
 
 
 class TabularError(Exception):
@@ -116,6 +122,13 @@ class Conflict(TabularError):
 
     status_code = 409
     code = "conflict"
+
+
+class TooManyRequests(TabularError):
+    """Too many attempts; `Retry-After` says when to try again."""
+
+    status_code = 429
+    code = "rate_limited"
 
 
 class ValidationFailed(TabularError):
@@ -179,3 +192,20 @@ exception_handlers: ExceptionHandlersMap = {
     HTTPException: _http_error,
     Exception: _unexpected_error,
 }
+
+
+def _enveloped(
+    render: Callable[[Request[Any, Any, Any], Any], Response[Problem]],
+) -> Callable[[Request[Any, Any, Any], Any], Response[Problem]]:
+    def handler(request: Request[Any, Any, Any], exc: Any) -> Response[Problem]:  # noqa: ANN401
+        response = render(request, exc)
+        response.content = msgspec.structs.replace(response.content, success=0)
+        return response
+
+    return handler
+
+
+enveloped_exception_handlers: ExceptionHandlersMap = {
+    kind: _enveloped(render) for kind, render in exception_handlers.items()
+}
+"""The same problems with `"success": 0`, for the routes that keep the seed's envelope."""

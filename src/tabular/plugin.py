@@ -7,25 +7,30 @@ from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Request  # noqa: TC002 - Litestar resolves provider annotations at runtime
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State  # noqa: TC002 - Litestar resolves provider annotations at runtime
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins import InitPluginProtocol
 from redis.asyncio import Redis
 
 from tabular import __version__
+from tabular.auth.client_ip import client_ip
+from tabular.auth.engine import AuthEngine
+from tabular.auth.middleware import AuthenticationMiddleware
+from tabular.auth.principal import Principal  # noqa: TC001 - as above
 from tabular.db.config import make_db_config
 from tabular.errors import Conflict, NotFound, exception_handlers, problem_response
-from tabular.policies.declare import check_inventory
+from tabular.policies.declare import check_inventory, policy_guard, rejection
 from tabular.routes import ROUTE_HANDLERS
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from litestar import Litestar, Request, Response
+    from litestar import Litestar, Response
     from litestar.config.app import AppConfig
 
     from tabular.errors import Problem
@@ -46,11 +51,17 @@ class TabularPlugin(InitPluginProtocol):
         # advanced-alchemy renames its state keys for every config after the first in a process and then
         # skips disposing the engine; dispose it here so no connection outlives the app.
         app_config.on_shutdown.append(db_config.get_engine().dispose)
-        app_config.state.update({"settings": settings})
+        auth_engine = AuthEngine.build(settings, db_config.create_session_maker())
+        app_config.state.update({"settings": settings, "auth_engine": auth_engine})
+        app_config.middleware.insert(0, AuthenticationMiddleware(auth_engine.authenticator))
+        app_config.guards.append(policy_guard)
         app_config.dependencies.update(
             {
                 "settings": Provide(_provide_settings, sync_to_thread=False),
                 "redis": Provide(_provide_redis, sync_to_thread=False),
+                "auth_engine": Provide(_provide_auth_engine, sync_to_thread=False),
+                "principal": Provide(_provide_principal, sync_to_thread=False),
+                "client_ip": Provide(_provide_client_ip, sync_to_thread=False),
             }
         )
         app_config.lifespan.append(_redis_lifespan)
@@ -74,6 +85,23 @@ class TabularPlugin(InitPluginProtocol):
 def _provide_settings(state: State) -> Settings:
     settings: Settings = state.settings
     return settings
+
+
+def _provide_auth_engine(state: State) -> AuthEngine:
+    engine: AuthEngine = state.auth_engine
+    return engine
+
+
+def _provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated caller; the guard has already refused a request without one."""
+    principal: Principal | None = request.scope.get("user")
+    if principal is None:
+        raise rejection(request.scope.get("auth"))
+    return principal
+
+
+def _provide_client_ip(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> str:
+    return client_ip(request.scope, settings.trusted_proxies)
 
 
 def _provide_redis(state: State) -> Redis | None:

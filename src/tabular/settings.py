@@ -80,6 +80,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     workers: int = 1
     debug: bool = False
+    auth_cache_ttl: float = 1.0
+    """Seconds a resolved identity, key or "not revoked" answer is reused; a change made in another worker
+    is seen within this time (one made in the same worker at once)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:

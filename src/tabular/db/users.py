@@ -35,6 +35,9 @@ class User(Base):
     mfa_enabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     """The last TOTP time step accepted, so a code is accepted at most once."""
+    mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Consecutive wrong second-factor codes; reset by a right one."""
+    mfa_failed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
     memberships: Mapped[list[WorkspaceMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="noload"

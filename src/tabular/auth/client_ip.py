@@ -1,0 +1,68 @@
+"""The client's IP address: the socket peer, or what trusted proxies say it was."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from litestar.types import Scope
+
+    IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_SCOPE_KEY = "tabular.client_ip"
+
+
+@lru_cache(maxsize=32)
+def parse_networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """The trusted proxy networks of the settings, parsed once."""
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def client_ip(scope: Scope, trusted_proxies: tuple[str, ...]) -> str:
+    """The peer address, unless the peer is a trusted proxy: then the right-most untrusted `X-Forwarded-For` hop.
+
+    Hops are read right to left because each proxy appends the address it saw; everything left of the
+    first untrusted hop could have been written by the client itself.
+    """
+    cached = scope.get(_SCOPE_KEY)
+    if isinstance(cached, str):
+        return cached
+    client = scope.get("client")
+    peer = client[0] if client else "unknown"
+    networks = parse_networks(trusted_proxies)
+    address = peer
+    if networks and _is_trusted(peer, networks):
+        for hop in reversed(_forwarded_for(scope)):
+            address = hop
+            if not _is_trusted(hop, networks):
+                break
+    scope[_SCOPE_KEY] = address  # type: ignore[literal-required]
+    return address
+
+
+def _forwarded_for(scope: Scope) -> list[str]:
+    hops: list[str] = []
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-for":
+            hops += [hop.strip() for hop in value.decode("latin-1").split(",") if hop.strip()]
+    return [hop for hop in hops if _valid(hop)]
+
+
+def _is_trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def _valid(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True

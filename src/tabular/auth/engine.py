@@ -1,0 +1,38 @@
+"""The credential engine's parts, built once per application from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tabular.auth.api_keys import ApiKeyBackend
+from tabular.auth.backends import AuthBackend, Authenticator
+from tabular.auth.identities import IdentityStore
+from tabular.auth.revocations import RevocationStore
+from tabular.auth.sessions import SessionBackend, SessionTokens
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEngine:
+    """Token signing, live identity lookups, revocations and the ordered backends."""
+
+    tokens: SessionTokens
+    identities: IdentityStore
+    revocations: RevocationStore
+    authenticator: Authenticator
+
+    @classmethod
+    def build(cls, settings: Settings, session_maker: Callable[[], AsyncSession]) -> AuthEngine:
+        """API keys are tried first (an explicit `X-API-Key` or `Bearer tp_…`), then sessions."""
+        identities = IdentityStore(session_maker, ttl=settings.auth_cache_ttl)
+        revocations = RevocationStore(session_maker, ttl=settings.auth_cache_ttl)
+        tokens = SessionTokens(settings.secret_key)
+        backends: list[AuthBackend] = [ApiKeyBackend(identities), SessionBackend(tokens, identities, revocations)]
+        return cls(tokens, identities, revocations, Authenticator(backends))

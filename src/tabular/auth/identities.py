@@ -1,0 +1,133 @@
+"""Live identity data behind every credential, cached for at most `ttl` so changes reach all workers fast."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from sqlalchemy import select, update
+
+from tabular.auth.cache import TtlCache
+from tabular.db import ApiKey, Organization, Tier, User, WorkspaceMembership
+from tabular.db.base import utcnow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.policies.vocabulary import Role
+
+LAST_USED_INTERVAL: Final = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the engine needs to know about a user, as of at most `ttl` seconds ago."""
+
+    user_id: UUID
+    organization_id: UUID
+    role: Role
+    workspace_ids: frozenset[UUID]
+    is_active: bool
+    token_version: int
+    mfa_enabled: bool
+    tier: Tier
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """An API key row, without anything secret."""
+
+    id: UUID
+    key_hash: str
+    user_id: UUID
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    read_only: bool
+    workspace_id: UUID | None
+
+
+class IdentityStore:
+    """Loads identities and keys on a cache miss, in a session of its own (the request has none yet)."""
+
+    def __init__(self, session_maker: Callable[[], AsyncSession], ttl: float) -> None:
+        self._session_maker = session_maker
+        self._identities: TtlCache[UUID, Identity] = TtlCache(ttl)
+        self._keys: TtlCache[str, KeyRecord] = TtlCache(ttl)
+        self._last_touch: TtlCache[UUID, bool] = TtlCache(LAST_USED_INTERVAL.total_seconds())
+
+    async def identity(self, user_id: UUID) -> Identity | None:
+        """The user's live role, memberships and state; None when the user is gone."""
+        if (cached := self._identities.get(user_id)) is not None:
+            return cached
+        async with self._session_maker() as session:
+            row = (
+                await session.execute(
+                    select(User, Organization.tier)
+                    .join(Organization, Organization.id == User.organization_id)
+                    .where(User.id == user_id)
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            user, tier = row
+            memberships = await session.scalars(
+                select(WorkspaceMembership.workspace_id).where(WorkspaceMembership.user_id == user_id)
+            )
+            identity = Identity(
+                user_id=user.id,
+                organization_id=user.organization_id,
+                role=user.role,
+                workspace_ids=frozenset(memberships),
+                is_active=user.is_active,
+                token_version=user.token_version,
+                mfa_enabled=user.mfa_enabled,
+                tier=tier,
+            )
+        self._identities.put(user_id, identity)
+        return identity
+
+    async def key_by_hash(self, key_hash: str) -> KeyRecord | None:
+        """The key with this hash, found through the unique index."""
+        if (cached := self._keys.get(key_hash)) is not None:
+            return cached
+        async with self._session_maker() as session:
+            key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+        if key is None:
+            return None
+        record = KeyRecord(
+            id=key.id,
+            key_hash=key.key_hash,
+            user_id=key.user_id,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            read_only=key.read_only,
+            workspace_id=key.workspace_id,
+        )
+        self._keys.put(key_hash, record)
+        return record
+
+    async def touch_key(self, key_id: UUID) -> None:
+        """Record the key's use, writing at most once a minute per key (per process, and in SQL)."""
+        if self._last_touch.get(key_id):
+            return
+        self._last_touch.put(key_id, value=True)
+        now = utcnow()
+        async with self._session_maker() as session, session.begin():
+            await session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id)
+                .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - LAST_USED_INTERVAL))
+                .values(last_used_at=now)
+            )
+
+    def forget_user(self, user_id: UUID) -> None:
+        """A change to the user made here: the next request sees it."""
+        self._identities.invalidate(user_id)
+
+    def forget_key(self, key_hash: str) -> None:
+        """A change to the key made here: the next request sees it."""
+        self._keys.invalidate(key_hash)

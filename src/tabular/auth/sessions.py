@@ -1,0 +1,176 @@
+"""JWT sessions: issued by `POST /api/auth`, carried in the `auth_token` cookie or as a Bearer token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
+
+import jwt
+from litestar.datastructures import Cookie
+
+from tabular.auth.api_keys import KEY_PREFIX
+from tabular.auth.backends import InvalidCredential, bearer_token
+from tabular.auth.principal import CredentialKind, Principal
+from tabular.db.base import utcnow
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+
+    from tabular.auth.identities import IdentityStore
+    from tabular.auth.revocations import RevocationStore
+
+ISSUER: Final = "tabular"
+ALGORITHM: Final = "HS256"
+SESSION_COOKIE: Final = "auth_token"
+CSRF_COOKIE: Final = "csrf_token"
+CSRF_HEADER: Final = "x-csrf-token"
+SESSION_LIFETIME: Final = dt.timedelta(days=7)
+REMEMBERED_LIFETIME: Final = dt.timedelta(days=30)
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+_REQUIRED_CLAIMS: Final = ["exp", "iat", "iss", "sub", "jti", "ver", "mfa", "csrf"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    """The verified content of a session token."""
+
+    user_id: UUID
+    token_id: str
+    version: int
+    mfa_verified: bool
+    csrf: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    """A new token and what the response needs to set it."""
+
+    token: str
+    claims: SessionClaims
+    max_age: int
+
+
+class SessionTokens:
+    """Signs and verifies session tokens: HS256 only, issuer, expiry and every claim required."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def issue(self, user_id: UUID, version: int, *, mfa_verified: bool, remember: bool = False) -> IssuedSession:
+        """A token for `user_id` at `version`; 30 days when remembered, 7 otherwise."""
+        lifetime = REMEMBERED_LIFETIME if remember else SESSION_LIFETIME
+        now = utcnow().replace(microsecond=0)
+        claims = SessionClaims(
+            user_id=user_id,
+            token_id=uuid.uuid4().hex,
+            version=version,
+            mfa_verified=mfa_verified,
+            csrf=secrets.token_urlsafe(32),
+            expires_at=now + lifetime,
+        )
+        payload: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": str(user_id),
+            "iat": now,
+            "exp": claims.expires_at,
+            "jti": claims.token_id,
+            "ver": version,
+            "mfa": mfa_verified,
+            "csrf": claims.csrf,
+        }
+        token = jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+        return IssuedSession(token=token, claims=claims, max_age=int(lifetime.total_seconds()))
+
+    def decode(self, token: str) -> SessionClaims:
+        """The claims of a valid token; `InvalidCredential` (`session_expired`, `invalid_token`) otherwise."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+            return SessionClaims(
+                user_id=UUID(payload["sub"]),
+                token_id=str(payload["jti"]),
+                version=int(payload["ver"]),
+                mfa_verified=bool(payload["mfa"]),
+                csrf=str(payload["csrf"]),
+                expires_at=dt.datetime.fromtimestamp(payload["exp"], dt.UTC),
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidCredential("session_expired") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
+            raise InvalidCredential("invalid_token") from None
+
+
+class SessionBackend:
+    """Authenticates a session token from `Authorization: Bearer` or, failing that, the `auth_token` cookie.
+
+    A cookie is sent by browsers on their own, so an unsafe method authenticated by it must also carry the
+    session's CSRF token in `X-CSRF-Token` (double submit, bound to the token); Bearer requests need not.
+    """
+
+    name = "session"
+
+    def __init__(self, tokens: SessionTokens, identities: IdentityStore, revocations: RevocationStore) -> None:
+        self.tokens = tokens
+        self.identities = identities
+        self.revocations = revocations
+
+    async def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+        """Verify signature and claims, then check revocation, token version and the user's state, live."""
+        token = bearer_token(connection)
+        via_cookie = token is None
+        if token is None:
+            token = connection.cookies.get(SESSION_COOKIE)
+        if not token or token.startswith(KEY_PREFIX):
+            return None
+        claims = self.tokens.decode(token)
+        if await self.revocations.is_revoked(claims.token_id):
+            raise InvalidCredential("session_revoked")
+        identity = await self.identities.identity(claims.user_id)
+        if identity is None or claims.version != identity.token_version:
+            raise InvalidCredential("session_revoked")
+        if not identity.is_active:
+            raise InvalidCredential("account_disabled")
+        if via_cookie and connection.scope.get("method", "GET") not in SAFE_METHODS:
+            sent = connection.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), claims.csrf.encode()):
+                raise InvalidCredential("csrf_failed", status=403)
+        return Principal(
+            user_id=identity.user_id,
+            organization_id=identity.organization_id,
+            role=identity.role,
+            workspace_ids=identity.workspace_ids,
+            credential=CredentialKind.SESSION,
+            mfa_enabled=identity.mfa_enabled,
+            mfa_verified=claims.mfa_verified,
+            token_id=claims.token_id,
+            token_expires_at=claims.expires_at,
+            via_cookie=via_cookie,
+        )
+
+
+def session_cookies(issued: IssuedSession, *, secure: bool) -> list[Cookie]:
+    """The HttpOnly session cookie, and the CSRF token a browser app reads and echoes in `X-CSRF-Token`."""
+    common = {"max_age": issued.max_age, "path": "/", "samesite": "lax", "secure": secure}
+    return [
+        Cookie(key=SESSION_COOKIE, value=issued.token, httponly=True, **common),  # type: ignore[arg-type]
+        Cookie(key=CSRF_COOKIE, value=issued.claims.csrf, httponly=False, **common),  # type: ignore[arg-type]
+    ]
+
+
+def clear_session_cookies(*, secure: bool) -> list[Cookie]:
+    """Expire both cookies in the browser."""
+    return [
+        Cookie(key=name, value="", max_age=0, path="/", samesite="lax", secure=secure, httponly=name == SESSION_COOKIE)
+        for name in (SESSION_COOKIE, CSRF_COOKIE)
+    ]

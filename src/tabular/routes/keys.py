@@ -1,0 +1,77 @@
+"""`/api/keys`: the caller's own API keys."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tabular.auth.engine import AuthEngine
+from tabular.auth.principal import Principal
+from tabular.policies.declare import authenticated
+from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, CreatedApiKey
+from tabular.services.api_keys import ApiKeyService
+
+
+def provide_api_key_service(
+    db_session: NamedDependency[AsyncSession], auth_engine: NamedDependency[AuthEngine]
+) -> ApiKeyService:
+    """One service per request, on the request's transaction."""
+    return ApiKeyService(db_session, auth_engine.identities)
+
+
+class ApiKeyController(Controller):
+    """Create needs a session with MFA on a paid tier; a key may list and revoke its owner's keys."""
+
+    path = "/api/keys"
+    tags = ["keys"]  # noqa: RUF012
+    dependencies = {"api_key_service": Provide(provide_api_key_service, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("", **authenticated(), summary="List your API keys (never the secrets)")
+    async def list_keys(
+        self, principal: NamedDependency[Principal], api_key_service: NamedDependency[ApiKeyService]
+    ) -> ApiKeyList:
+        """Newest first, with status, expiry and last use."""
+        return ApiKeyList(items=await api_key_service.list_own(principal.user_id))
+
+    @post("", **authenticated(sessions_only=True), status_code=HTTP_201_CREATED, summary="Create an API key")
+    async def create_key(
+        self,
+        data: JSONBody[ApiKeyCreate],
+        principal: NamedDependency[Principal],
+        api_key_service: NamedDependency[ApiKeyService],
+        client_ip: NamedDependency[str],
+    ) -> CreatedApiKey:
+        """The key is in this answer only; store it now."""
+        return await api_key_service.create(principal.user_id, data, client_ip)
+
+    @delete("/{key_id:uuid}", **authenticated(), status_code=HTTP_204_NO_CONTENT, summary="Revoke an API key")
+    async def revoke_key(
+        self,
+        key_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        api_key_service: NamedDependency[ApiKeyService],
+        client_ip: NamedDependency[str],
+    ) -> None:
+        """Immediate: the next request with the key gets 401."""
+        await api_key_service.revoke(principal.user_id, key_id, client_ip)
+
+    @post(
+        "/{key_id:uuid}/rotate",
+        **authenticated(sessions_only=True),
+        status_code=HTTP_201_CREATED,
+        summary="Rotate an API key",
+    )
+    async def rotate_key(
+        self,
+        key_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        api_key_service: NamedDependency[ApiKeyService],
+        client_ip: NamedDependency[str],
+    ) -> CreatedApiKey:
+        """A successor key; the old one keeps working for 24 hours, then stops."""
+        return await api_key_service.rotate(principal.user_id, key_id, client_ip)

@@ -1,0 +1,111 @@
+"""`/api/auth/mfa/…`: enrol a TOTP device, confirm it, disable it, renew recovery codes (sessions only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tabular.auth.engine import AuthEngine
+from tabular.auth.principal import Principal
+from tabular.auth.sessions import session_cookies
+from tabular.db import User
+from tabular.errors import NotFound, enveloped_exception_handlers
+from tabular.policies.declare import authenticated
+from tabular.schemas.mfa import (
+    MfaCode,
+    MfaSetup,
+    MfaSetupResponse,
+    MfaState,
+    MfaStateResponse,
+    RecoveryCodes,
+    RecoveryCodesResponse,
+)
+from tabular.services.mfa import MfaService
+
+
+def provide_mfa_service(
+    db_session: NamedDependency[AsyncSession], auth_engine: NamedDependency[AuthEngine]
+) -> MfaService:
+    """One service per request, on the request's transaction."""
+    return MfaService(db_session, auth_engine.identities)
+
+
+async def provide_user(db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]) -> User:
+    """The caller's own user row, locked for this transaction's changes."""
+    user = await db_session.get(User, principal.user_id, with_for_update=True)
+    if user is None:
+        raise NotFound
+    return user
+
+
+class MfaController(Controller):
+    """Second-factor management; an API key can never reach it."""
+
+    path = "/api/auth/mfa"
+    tags = ["auth"]  # noqa: RUF012
+    dependencies = {  # noqa: RUF012
+        "mfa_service": Provide(provide_mfa_service, sync_to_thread=False),
+        "user": Provide(provide_user),
+    }
+    exception_handlers = enveloped_exception_handlers
+
+    @post("/setup", **authenticated(sessions_only=True), status_code=HTTP_200_OK, summary="Start TOTP enrolment")
+    async def setup(self, user: NamedDependency[User], mfa_service: NamedDependency[MfaService]) -> MfaSetupResponse:
+        """A new secret and otpauth URI; shown now, never readable again."""
+        secret, uri = await mfa_service.setup(user)
+        return MfaSetupResponse(data=MfaSetup(secret=secret, otpauth_uri=uri))
+
+    @post(
+        "/confirm",
+        **authenticated(sessions_only=True),
+        status_code=HTTP_200_OK,
+        summary="Confirm TOTP, get recovery codes",
+    )
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[MfaCode],
+        user: NamedDependency[User],
+        mfa_service: NamedDependency[MfaService],
+        auth_engine: NamedDependency[AuthEngine],
+        client_ip: NamedDependency[str],
+    ) -> Response[RecoveryCodesResponse]:
+        """Turns MFA on; this session, which just proved the factor, gets a token that says so."""
+        codes = await mfa_service.confirm(user, data.code, client_ip)
+        issued = auth_engine.tokens.issue(user.id, user.token_version, mfa_verified=True)
+        body = RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))
+        return Response(body, cookies=session_cookies(issued, secure=request.url.scheme == "https"))
+
+    @post("/disable", **authenticated(sessions_only=True), status_code=HTTP_200_OK, summary="Disable MFA")
+    async def disable(
+        self,
+        data: JSONBody[MfaCode],
+        user: NamedDependency[User],
+        mfa_service: NamedDependency[MfaService],
+        client_ip: NamedDependency[str],
+    ) -> MfaStateResponse:
+        """Needs a current TOTP code or a recovery code."""
+        await mfa_service.disable(user, data.code, client_ip)
+        return MfaStateResponse(data=MfaState(mfa_enabled=False))
+
+    @post(
+        "/recovery-codes",
+        **authenticated(sessions_only=True),
+        status_code=HTTP_200_OK,
+        summary="Replace the recovery codes",
+    )
+    async def recovery_codes(
+        self,
+        data: JSONBody[MfaCode],
+        user: NamedDependency[User],
+        mfa_service: NamedDependency[MfaService],
+        client_ip: NamedDependency[str],
+    ) -> RecoveryCodesResponse:
+        """Ten new codes; the old ones stop working. Needs a current TOTP code."""
+        codes = await mfa_service.regenerate_recovery_codes(user, data.code, client_ip)
+        return RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))

@@ -1,0 +1,104 @@
+"""`/api/auth` bodies, in the seed's `{"success": …, "data": …}` envelope."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+OtpCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="action", tag="login"):
+    """`{"email", "password", "action": "login"}`, plus `remember_me` and, with MFA on, `otp`."""
+
+    email: Email
+    password: Password
+    remember_me: bool = False
+    otp: OtpCode | None = None
+    """A current TOTP code or an unused recovery code."""
+
+
+class LogoutRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="action", tag="logout"):
+    """`{"action": "logout"}`: revokes the session token that authenticates the request."""
+
+
+AuthRequest = LoginRequest | LogoutRequest
+
+
+class SessionUser(msgspec.Struct, frozen=True):
+    """Who signed in."""
+
+    user_id: UUID
+    user_name: str
+    user_email: str
+    organization_name: str
+
+
+class LoginResponse(msgspec.Struct, frozen=True):
+    """The seed's login answer; the token itself travels in the HttpOnly `auth_token` cookie."""
+
+    data: SessionUser
+    success: Literal[1] = 1
+
+
+class LoggedOut(msgspec.Struct, frozen=True):
+    """Confirmation of a logout."""
+
+    logged_out: bool = True
+
+
+class LogoutResponse(msgspec.Struct, frozen=True):
+    """Logout answer in the seed's envelope."""
+
+    data: LoggedOut
+    success: Literal[1] = 1
+
+
+class WhoAmI(msgspec.Struct, frozen=True):
+    """The caller as the engine sees them on this request."""
+
+    user_id: UUID
+    user_name: str
+    user_email: str
+    organization_id: UUID
+    organization_name: str
+    tier: str
+    role: str
+    workspace_ids: list[UUID]
+    credential: str
+    key_id: UUID | None
+    read_only: bool
+    pinned_workspace_id: UUID | None
+    mfa_enabled: bool
+    mfa_verified: bool
+
+
+class WhoAmIResponse(msgspec.Struct, frozen=True):
+    """`GET /api/auth` answer."""
+
+    data: WhoAmI
+    success: Literal[1] = 1
+
+
+class PasswordChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`POST /api/auth/password`."""
+
+    current_password: Password
+    new_password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class PasswordChanged(msgspec.Struct, frozen=True):
+    """The password is changed; every other session has ended and this one has a new token."""
+
+    password_changed: bool = True
+
+
+class PasswordChangeResponse(msgspec.Struct, frozen=True):
+    """Password change answer in the seed's envelope."""
+
+    data: PasswordChanged
+    success: Literal[1] = 1

@@ -1,0 +1,55 @@
+"""`/api/auth/mfa/…` bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class MfaSetup(msgspec.Struct, frozen=True):
+    """The new secret, shown this once, and the URI an authenticator app scans."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class MfaSetupResponse(msgspec.Struct, frozen=True):
+    """Setup answer."""
+
+    data: MfaSetup
+    success: Literal[1] = 1
+
+
+class MfaCode(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A code from the authenticator app (or, where allowed, a recovery code)."""
+
+    code: Code
+
+
+class RecoveryCodes(msgspec.Struct, frozen=True):
+    """Ten single-use codes, shown this once."""
+
+    recovery_codes: list[str]
+
+
+class RecoveryCodesResponse(msgspec.Struct, frozen=True):
+    """Confirm / regenerate answer."""
+
+    data: RecoveryCodes
+    success: Literal[1] = 1
+
+
+class MfaState(msgspec.Struct, frozen=True):
+    """Whether MFA is on."""
+
+    mfa_enabled: bool
+
+
+class MfaStateResponse(msgspec.Struct, frozen=True):
+    """Disable answer."""
+
+    data: MfaState
+    success: Literal[1] = 1

@@ -1,0 +1,213 @@
+"""API keys of the caller: list, create (shown once), revoke, rotate with a grace period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Final
+
+from sqlalchemy import select
+
+from tabular.auth.api_keys import generate_key
+from tabular.db import ApiKey, Organization, User, Workspace, WorkspaceMembership
+from tabular.db.base import utcnow
+from tabular.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from tabular.policies.vocabulary import Role
+from tabular.schemas.keys import ApiKeyCreate, ApiKeyView, CreatedApiKey, KeyStatus
+from tabular.services.audit import AuditEventType, record
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.auth.identities import IdentityStore
+
+ROTATION_GRACE: Final = dt.timedelta(hours=24)
+"""How long a rotated key keeps working, so deployments can switch to its successor."""
+
+
+class ApiKeyService:
+    """Keys belong to their creator; nobody else sees or changes them (another's key id is a 404)."""
+
+    def __init__(self, session: AsyncSession, identities: IdentityStore | None = None) -> None:
+        self.session = session
+        self.identities = identities
+
+    async def list_own(self, user_id: UUID) -> list[ApiKeyView]:
+        """The caller's keys, newest first, without secrets."""
+        keys = await self.session.scalars(
+            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        )
+        return [view(key) for key in keys]
+
+    async def create(
+        self, user_id: UUID, body: ApiKeyCreate, client_ip: str | None, *, replaces: ApiKey | None = None
+    ) -> CreatedApiKey:
+        """A new key for the user: needs MFA enabled and a paid tier; the down-scope cannot exceed the user."""
+        user, organization = await self._user_and_organization(user_id)
+        if not user.mfa_enabled:
+            raise Forbidden("Enable MFA on your account before creating API keys.", code="mfa_required_for_keys")
+        if not organization.tier.is_paid:
+            raise Forbidden("API keys need a paid tier (pro, team or organisation).", code="paid_tier_required")
+        await self._check_pin(user, body.workspace_id)
+        expires_at = _future(body.expires_at)
+        new = generate_key()
+        key = ApiKey(
+            user_id=user.id,
+            name=body.name.strip(),
+            key_hash=new.key_hash,
+            prefix=new.prefix,
+            expires_at=expires_at,
+            read_only=body.read_only,
+            workspace_id=body.workspace_id,
+        )
+        self.session.add(key)
+        await self.session.flush()
+        event = AuditEventType.API_KEY_ROTATED if replaces else AuditEventType.API_KEY_CREATED
+        await record(
+            self.session,
+            event,
+            organization_id=organization.id,
+            actor_user_id=user.id,
+            target_type="api_key",
+            target_id=key.id,
+            data={
+                "name": key.name,
+                "prefix": key.prefix,
+                "read_only": key.read_only,
+                "workspace_id": str(key.workspace_id) if key.workspace_id else None,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "replaces": str(replaces.id) if replaces else None,
+            },
+            client_ip=client_ip,
+        )
+        return CreatedApiKey(
+            id=key.id,
+            key=new.secret,
+            name=key.name,
+            prefix=key.prefix,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            read_only=key.read_only,
+            workspace_id=key.workspace_id,
+            replaces=replaces.id if replaces else None,
+        )
+
+    async def revoke(self, user_id: UUID, key_id: UUID, client_ip: str | None) -> None:
+        """Stop the key now; revoking a revoked key changes nothing."""
+        key = await self._own(user_id, key_id)
+        if key.revoked_at is not None:
+            return
+        key.revoked_at = utcnow()
+        self._forget(key)
+        user, organization = await self._user_and_organization(user_id)
+        await record(
+            self.session,
+            AuditEventType.API_KEY_REVOKED,
+            organization_id=organization.id,
+            actor_user_id=user.id,
+            target_type="api_key",
+            target_id=key.id,
+            data={"prefix": key.prefix},
+            client_ip=client_ip,
+        )
+
+    async def rotate(self, user_id: UUID, key_id: UUID, client_ip: str) -> CreatedApiKey:
+        """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more."""
+        old = await self._own(user_id, key_id)
+        now = utcnow()
+        if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+            raise Conflict("A revoked or expired key cannot be rotated; create a new one.", code="api_key_inactive")
+        body = ApiKeyCreate(
+            name=old.name,
+            expires_at=old.expires_at if old.expires_at and old.expires_at > now + ROTATION_GRACE else None,
+            read_only=old.read_only,
+            workspace_id=old.workspace_id,
+        )
+        created = await self.create(user_id, body, client_ip, replaces=old)
+        grace_end = now + ROTATION_GRACE
+        old.expires_at = min(old.expires_at, grace_end) if old.expires_at else grace_end
+        self._forget(old)
+        return created
+
+    async def _own(self, user_id: UUID, key_id: UUID) -> ApiKey:
+        key = await self.session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
+        if key is None:
+            raise NotFound
+        return key
+
+    async def _user_and_organization(self, user_id: UUID) -> tuple[User, Organization]:
+        row = (
+            await self.session.execute(
+                select(User, Organization)
+                .join(Organization, Organization.id == User.organization_id)
+                .where(User.id == user_id)
+            )
+        ).first()
+        if row is None:
+            raise NotFound
+        return row[0], row[1]
+
+    async def _check_pin(self, user: User, workspace_id: UUID | None) -> None:
+        """A key can be pinned only to a workspace its creator can reach (another tenant's is a 404)."""
+        if workspace_id is None:
+            return
+        workspace = await self.session.scalar(
+            select(Workspace).where(Workspace.id == workspace_id, Workspace.organization_id == user.organization_id)
+        )
+        if workspace is None:
+            raise NotFound
+        if user.role is not Role.ADMIN:
+            membership = await self.session.scalar(
+                select(WorkspaceMembership.id).where(
+                    WorkspaceMembership.workspace_id == workspace_id, WorkspaceMembership.user_id == user.id
+                )
+            )
+            if membership is None:
+                raise Forbidden("You are not a member of that workspace.", code="workspace_forbidden")
+
+    def _forget(self, key: ApiKey) -> None:
+        """Changes made here are seen by this process's next request at once."""
+        if self.identities is not None:
+            self.identities.forget_key(key.key_hash)
+
+
+def view(key: ApiKey) -> ApiKeyView:
+    """The owner's view of a key."""
+    return ApiKeyView(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        status=status(key),
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        revoked_at=key.revoked_at,
+        last_used_at=key.last_used_at,
+        read_only=key.read_only,
+        workspace_id=key.workspace_id,
+    )
+
+
+def status(key: ApiKey) -> KeyStatus:
+    """Revoked wins over expired; anything else is active."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        return "expired"
+    return "active"
+
+
+def _future(expires_at: dt.datetime | None) -> dt.datetime | None:
+    if expires_at is None:
+        return None
+    if expires_at.tzinfo is None:
+        raise ValidationFailed(
+            "Give the expiry with a time zone, e.g. 2027-01-31T00:00:00Z.",
+            errors=[FieldError(message="a timezone is required", field="expires_at", source="body")],
+        )
+    if expires_at <= utcnow():
+        raise ValidationFailed(
+            "The expiry must be in the future.",
+            errors=[FieldError(message="must be in the future", field="expires_at", source="body")],
+        )
+    return expires_at.astimezone(dt.UTC)
