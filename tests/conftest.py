@@ -14,7 +14,7 @@ from tabular.app import create_app
 from tabular.db.config import make_db_config
 from tabular.demo import DemoData, seed_demo
 from tabular.db.migrations import upgrade
-from tabular.settings import Settings
+from tabular.settings import RateSpec, Settings
 from tests.servers import PostgresServer, RedisServer
 
 if TYPE_CHECKING:
@@ -90,8 +90,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Test settings; identity caching is off unless a test asks for it (tests also change rows directly)."""
-    return Settings(database_url=database_url, secret_key=TEST_SECRET, **({"auth_cache_ttl": 0.0} | overrides))
+    """Test settings: identity caching off (tests change rows directly) and limits out of the way,
+    unless a test asks otherwise; the rate-limit tests set their own limits."""
+    defaults: dict[str, Any] = {
+        "auth_cache_ttl": 0.0,
+        "rate_limit": RateSpec(limit=100_000, window=900),
+        "auth_rate_limit": RateSpec(limit=100_000, window=900),
+    }
+    return Settings(database_url=database_url, secret_key=TEST_SECRET, **(defaults | overrides))
 
 
 async def seed(database_url: str) -> DemoData:

@@ -173,8 +173,10 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
     return problem_response(422, "validation_failed", "The request has invalid fields.", errors=errors)
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return _unexpected_error(request, exc)
     code = _CODES_BY_STATUS.get(status, "error")
     detail = exc.detail if status < HTTP_500_INTERNAL_SERVER_ERROR else None
     return problem_response(status, code, detail, headers=exc.headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
@@ -21,6 +20,9 @@ from tabular.auth.client_ip import client_ip
 from tabular.auth.engine import AuthEngine
 from tabular.auth.middleware import AuthenticationMiddleware
 from tabular.auth.principal import Principal  # noqa: TC001 - as above
+from tabular.auth.ratelimit import InProcessBackend
+from tabular.auth.ratelimit_middleware import RateLimitMiddleware
+from tabular.auth.ratelimit_redis import RedisBackend, ResilientBackend
 from tabular.db.config import make_db_config
 from tabular.errors import Conflict, NotFound, exception_handlers, problem_response
 from tabular.policies.declare import check_inventory, policy_guard, rejection
@@ -28,9 +30,7 @@ from tabular.routes import ROUTE_HANDLERS
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from litestar import Litestar, Response
+    from litestar import Response
     from litestar.config.app import AppConfig
 
     from tabular.errors import Problem
@@ -53,18 +53,31 @@ class TabularPlugin(InitPluginProtocol):
         app_config.on_shutdown.append(db_config.get_engine().dispose)
         auth_engine = AuthEngine.build(settings, db_config.create_session_maker())
         app_config.state.update({"settings": settings, "auth_engine": auth_engine})
-        app_config.middleware.insert(0, AuthenticationMiddleware(auth_engine.authenticator))
+        redis = (
+            Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            if settings.redis_url
+            else None
+        )
+        limiter = _limiter_backend(redis)
+        app_config.state.update({"redis": redis, "rate_limiter": limiter})
+        if redis is not None:
+            app_config.on_shutdown.append(redis.aclose)
+        # Order matters: authentication first, so the limiter sees the principal (or the failed attempt).
+        app_config.middleware[:0] = [
+            AuthenticationMiddleware(auth_engine.authenticator),
+            RateLimitMiddleware(limiter, settings),
+        ]
         app_config.guards.append(policy_guard)
         app_config.dependencies.update(
             {
                 "settings": Provide(_provide_settings, sync_to_thread=False),
                 "redis": Provide(_provide_redis, sync_to_thread=False),
+                "rate_limiter": Provide(_provide_rate_limiter, sync_to_thread=False),
                 "auth_engine": Provide(_provide_auth_engine, sync_to_thread=False),
                 "principal": Provide(_provide_principal, sync_to_thread=False),
                 "client_ip": Provide(_provide_client_ip, sync_to_thread=False),
             }
         )
-        app_config.lifespan.append(_redis_lifespan)
         app_config.on_startup.append(check_inventory)
         app_config.exception_handlers.update(
             {**exception_handlers, NotFoundError: _repository_not_found, DuplicateKeyError: _repository_conflict}
@@ -109,20 +122,14 @@ def _provide_redis(state: State) -> Redis | None:
     return redis
 
 
-@asynccontextmanager
-async def _redis_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """One Redis connection pool per process, when Redis is configured."""
-    settings: Settings = app.state.settings
-    if settings.redis_url is None:
-        app.state.redis = None
-        yield
-        return
-    client = Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
-    app.state.redis = client
-    try:
-        yield
-    finally:
-        await client.aclose()
+def _provide_rate_limiter(state: State) -> ResilientBackend:
+    backend: ResilientBackend = state.rate_limiter
+    return backend
+
+
+def _limiter_backend(redis: Redis | None) -> ResilientBackend:
+    """Redis (falling back to this process during an outage) when configured; this process otherwise."""
+    return ResilientBackend(RedisBackend(redis) if redis else None, InProcessBackend())
 
 
 def _repository_not_found(_: Request[Any, Any, Any], __: NotFoundError) -> Response[Problem]:

@@ -24,22 +24,27 @@ async def test_health_is_live(client: AsyncTestClient[Litestar]) -> None:
 async def test_ready_reports_the_database_and_no_redis(client: AsyncTestClient[Litestar]) -> None:
     response = await client.get("/api/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "database": "ok", "redis": "not_configured"}
+    assert response.json() == {"status": "ready", "database": "ok", "redis": "not_configured", "limiter": "in_process"}
 
 
 async def test_ready_checks_a_configured_redis(database_url: str, redis_url: str) -> None:
     async with AsyncTestClient(create_app(make_settings(database_url, redis_url=redis_url))) as client:
         response = await client.get("/api/ready")
     assert response.status_code == 200
-    assert response.json()["redis"] == "ok"
+    assert response.json() == {"status": "ready", "database": "ok", "redis": "ok", "limiter": "redis"}
 
 
-async def test_ready_is_503_when_redis_is_down(database_url: str) -> None:
+async def test_ready_is_degraded_not_down_without_redis(database_url: str) -> None:
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
     async with AsyncTestClient(create_app(make_settings(database_url, redis_url=unreachable))) as client:
         response = await client.get("/api/ready")
-    assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "redis": "down"}
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "redis": "down",
+        "limiter": "in_process_fallback",
+    }
 
 
 async def test_openapi_is_a_valid_3_1_document(client: AsyncTestClient[Litestar]) -> None:

@@ -34,7 +34,8 @@ def matching_step(secret: str, code: str, last_step: int | None, now: float | No
     refuses a code from an earlier step once a later one was accepted.
     """
     code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():  # noqa: PLR2004
+    # ASCII only: `isdigit` also passes other scripts' digits, which `compare_digest` refuses with a TypeError.
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):  # noqa: PLR2004
         return None
     totp = pyotp.TOTP(secret)
     current = int((time.time() if now is None else now) // STEP_SECONDS)

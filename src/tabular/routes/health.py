@@ -9,9 +9,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tabular.auth.ratelimit_redis import ResilientBackend
 from tabular.policies.declare import public
-from tabular.schemas.health import Health, Readiness
-from tabular.services.health import check_database, check_redis
+from tabular.schemas.health import Health, Readiness, ReadinessStatus
+from tabular.services.health import check_database, check_redis, limiter_mode
 
 
 class HealthController(Controller):
@@ -28,14 +29,17 @@ class HealthController(Controller):
     @get(
         "/ready",
         **public(),
-        summary="Readiness: the database (and Redis, when configured) answer",
+        summary="Readiness: the database (and Redis, when configured) answer; which rate limiter counts",
         responses={HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(Readiness, description="A backing service is down")},
     )
     async def ready(
-        self, db_session: NamedDependency[AsyncSession], redis: NamedDependency[Redis | None]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        redis: NamedDependency[Redis | None],
+        rate_limiter: NamedDependency[ResilientBackend],
     ) -> Response[Readiness]:
-        """503 while a backing service is down, so traffic is routed elsewhere."""
+        """503 while the database is down, so traffic is routed elsewhere; 200 `degraded` without Redis."""
         database, cache = await check_database(db_session), await check_redis(redis)
-        ok = "down" not in (database, cache)
-        body = Readiness(status="ready" if ok else "unavailable", database=database, redis=cache)
-        return Response(body, status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE)
+        status: ReadinessStatus = "unavailable" if database == "down" else "degraded" if cache == "down" else "ready"
+        body = Readiness(status=status, database=database, redis=cache, limiter=limiter_mode(rate_limiter, cache))
+        return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE if database == "down" else HTTP_200_OK)

@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from tabular.auth.ratelimit_redis import LimiterMode
+
 CheckState = Literal["ok", "down", "not_configured"]
 
 
@@ -15,9 +17,18 @@ class Health(msgspec.Struct, frozen=True):
     status: Literal["ok"] = "ok"
 
 
-class Readiness(msgspec.Struct, frozen=True):
-    """Whether each backing service answers; any `down` makes the response 503."""
+ReadinessStatus = Literal["ready", "degraded", "unavailable"]
 
-    status: Literal["ready", "unavailable"]
+
+class Readiness(msgspec.Struct, frozen=True):
+    """Whether each backing service answers.
+
+    The database down makes the answer 503 (`unavailable`). Redis down is `degraded` but still 200: rate
+    limits fall back to per-process counters and nothing else needs Redis, so taking every instance out
+    of rotation because a shared Redis is down would turn a degradation into an outage.
+    """
+
+    status: ReadinessStatus
     database: CheckState
     redis: CheckState
+    limiter: LimiterMode

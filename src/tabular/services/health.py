@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from tabular.auth.ratelimit_redis import LimiterMode, ResilientBackend
     from tabular.schemas.health import CheckState
 
 logger = logging.getLogger(__name__)
@@ -41,3 +42,8 @@ async def check_redis(redis: Redis | None) -> CheckState:
         logger.warning("readiness: redis check failed", exc_info=True)
         return "down"
     return "ok"
+
+
+def limiter_mode(backend: ResilientBackend, redis: CheckState) -> LimiterMode:
+    """Which counters decide: this process's, Redis's, or this process's while Redis is down."""
+    return "in_process_fallback" if backend.mode == "redis" and redis == "down" else backend.mode

@@ -1,0 +1,113 @@
+"""Applies the rate-limit policies to each request, after authentication and before any guard or route.
+
+Keys, as PRODUCT.md says: the general policy counts per user when a principal was resolved (all of a
+user's keys and sessions share it) and per client IP otherwise, which includes every request whose
+credentials were rejected, so guessing keys is throttled. Credential-submitting requests
+(`POST /api/auth…`) also count against the auth policy per client IP.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import msgspec
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+
+from tabular.auth.client_ip import client_ip
+from tabular.auth.ratelimit import Decision, Hit, Policy
+from tabular.errors import PROBLEM_MEDIA_TYPE, Problem
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+    from tabular.auth.principal import Principal
+    from tabular.auth.ratelimit import Backend
+    from tabular.settings import Settings
+
+EXEMPT_PATHS: Final = ("/api/health", "/api/ready")
+AUTH_PATH: Final = "/api/auth"
+
+
+class RateLimitMiddleware(ASGIMiddleware):
+    """Counts the request under each policy that applies; 429 past a limit; `RateLimit-*` headers always.
+
+    The legacy trio reports the most restrictive policy; the IETF draft's fields list them all.
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    @staticmethod
+    def should_bypass_for_scope(scope: Scope) -> bool:
+        """Health probes are never limited (an orchestrator must always reach them)."""
+        return scope.get("path", "").rstrip("/") in EXEMPT_PATHS
+
+    def __init__(self, backend: Backend, settings: Settings) -> None:
+        self.backend = backend
+        self.general = Policy.of("general", settings.rate_limit)
+        self.auth = Policy.of("auth", settings.auth_rate_limit)
+        self.trusted_proxies = settings.trusted_proxies
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Decide, then answer 429 or pass on with the headers added to whatever the route answers."""
+        decisions = await self.backend.hit(self.hits(scope))
+        headers = rate_limit_headers(decisions)
+        refused = [decision for decision in decisions if not decision.allowed]
+        if refused:
+            await _refuse(send, headers, retry_after=max(d.reset for d in refused), enveloped=_is_auth(scope))
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                mutable = MutableScopeHeaders.from_message(message)
+                for name, value in headers:
+                    mutable[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
+
+    def hits(self, scope: Scope) -> list[Hit]:
+        """The policies this request counts against, each with its subject."""
+        ip = f"ip:{client_ip(scope, self.trusted_proxies)}"
+        principal: Principal | None = scope.get("user")
+        hits = [Hit(self.general, f"user:{principal.user_id}" if principal is not None else ip)]
+        if scope.get("method") == "POST" and _is_auth(scope):
+            hits.append(Hit(self.auth, ip))
+        return hits
+
+
+def rate_limit_headers(decisions: list[Decision]) -> list[tuple[str, str]]:
+    """The legacy trio for the most restrictive decision, and the draft's structured fields for all."""
+    tightest = min(decisions, key=lambda d: (d.remaining, -d.reset))
+    return [
+        ("RateLimit-Limit", str(tightest.policy.limit)),
+        ("RateLimit-Remaining", str(tightest.remaining)),
+        ("RateLimit-Reset", str(tightest.reset)),
+        ("RateLimit-Policy", ", ".join(f'"{d.policy.name}";q={d.policy.limit};w={d.policy.window}' for d in decisions)),
+        ("RateLimit", ", ".join(f'"{d.policy.name}";r={d.remaining};t={d.reset}' for d in decisions)),
+    ]
+
+
+async def _refuse(send: Send, headers: list[tuple[str, str]], *, retry_after: int, enveloped: bool) -> None:
+    problem = Problem(
+        title="Too Many Requests",
+        status=429,
+        code="rate_limited",
+        detail=f"Rate limit exceeded; retry in {retry_after} seconds.",
+        success=0 if enveloped else None,
+    )
+    body = msgspec.json.encode(problem)
+    raw_headers = [(name.lower().encode(), value.encode()) for name, value in headers]
+    raw_headers += [
+        (b"retry-after", str(retry_after).encode()),
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _is_auth(scope: Scope) -> bool:
+    path = scope.get("path", "")
+    return path == AUTH_PATH or path.startswith(AUTH_PATH + "/")

@@ -1,0 +1,153 @@
+"""The shared rate-limit backend: one Lua script per policy, all of a request's in one round trip.
+
+The script runs atomically on the Redis server and reads the server's clock (`TIME`), so workers on
+hosts with skewed clocks agree and N workers never admit more than one would. Each call touches one
+key, so it runs unchanged on Redis Cluster. When Redis fails, `ResilientBackend` falls back to the
+in-process counters (logging once) and tries Redis again after a pause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from typing import TYPE_CHECKING, Final, Literal
+
+from redis.exceptions import NoScriptError, RedisError
+
+from tabular.auth.ratelimit import MICROS, Decision, Hit, InProcessBackend
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from redis.asyncio import Redis
+
+logger = logging.getLogger(__name__)
+
+LimiterMode = Literal["in_process", "redis", "in_process_fallback"]
+
+# KEYS[1]: the client's hash of bucket counters (field: bucket number, value: requests admitted in it).
+# ARGV: limit, bucket length in µs, look-back in buckets, and "now" in µs ("" = the server's clock).
+# Mirrors tabular.auth.ratelimit.decide; returns {admitted (0/1), count, µs until the count drops}.
+SLIDING_WINDOW_LUA: Final = """
+local limit = tonumber(ARGV[1])
+local bucket_us = tonumber(ARGV[2])
+local lookback = tonumber(ARGV[3])
+local now_us
+if ARGV[4] ~= '' then
+  now_us = tonumber(ARGV[4])
+else
+  local t = redis.call('TIME')
+  now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local current = math.floor(now_us / bucket_us)
+local oldest = current - lookback
+local fields = redis.call('HGETALL', KEYS[1])
+local count = 0
+local min_index = nil
+for i = 1, #fields, 2 do
+  local index = tonumber(fields[i])
+  if index < oldest then
+    redis.call('HDEL', KEYS[1], fields[i])
+  else
+    count = count + tonumber(fields[i + 1])
+    if min_index == nil or index < min_index then min_index = index end
+  end
+end
+local admitted = 0
+if count < limit then
+  redis.call('HINCRBY', KEYS[1], string.format('%d', current), 1)
+  count = count + 1
+  admitted = 1
+  if min_index == nil or current < min_index then min_index = current end
+end
+if min_index == nil then min_index = current end
+redis.call('PEXPIRE', KEYS[1], math.ceil((lookback + 2) * bucket_us / 1000))
+return {admitted, count, (min_index + lookback + 1) * bucket_us - now_us}
+"""
+SCRIPT_SHA: Final = hashlib.sha1(SLIDING_WINDOW_LUA.encode(), usedforsecurity=False).hexdigest()
+RETRY_AFTER_OUTAGE: Final = 5.0
+
+
+class RedisBackend:
+    """Exact across processes: every decision is made inside Redis."""
+
+    def __init__(self, redis: Redis, clock: Callable[[], float] | None = None) -> None:
+        self.redis = redis
+        self._clock = clock
+        """Only tests set this, to replay a timeline; production reads the Redis server's clock."""
+
+    async def hit(self, hits: Sequence[Hit]) -> list[Decision]:
+        """EVALSHA for each hit, pipelined; a server that lost the script (NOSCRIPT) gets it by EVAL."""
+        now = "" if self._clock is None else str(int(self._clock() * MICROS))
+        calls = [(item.key, (item.policy.limit, item.policy.bucket_us, item.policy.lookback, now)) for item in hits]
+        try:
+            replies = await self._send(calls, by_sha=True)
+        except NoScriptError:
+            replies = await self._send(calls, by_sha=False)
+        return [_decision(item, reply) for item, reply in zip(hits, replies, strict=True)]
+
+    async def _send(self, calls: list[tuple[str, tuple[int, int, int, str]]], *, by_sha: bool) -> list[list[int]]:
+        if len(calls) == 1:
+            key, args = calls[0]
+            return [await self._call(self.redis, key, args, by_sha=by_sha)]
+        pipe = self.redis.pipeline(transaction=False)
+        for key, args in calls:
+            await self._call(pipe, key, args, by_sha=by_sha)
+        replies: list[list[int]] = await pipe.execute()
+        return replies
+
+    @staticmethod
+    async def _call(client: Redis, key: str, args: tuple[int, int, int, str], *, by_sha: bool) -> list[int]:
+        if by_sha:
+            return await client.evalsha(SCRIPT_SHA, 1, key, *args)  # type: ignore[no-any-return]
+        return await client.eval(SLIDING_WINDOW_LUA, 1, key, *args)  # type: ignore[no-any-return]
+
+
+class ResilientBackend:
+    """The application's limiter: Redis while it answers, else this process's counters.
+
+    Without Redis configured it only counts in process. During an outage it counts in process, warns
+    once, and tries Redis again every `retry_after` seconds: no request fails because Redis did.
+    """
+
+    def __init__(
+        self, primary: RedisBackend | None, fallback: InProcessBackend, retry_after: float = RETRY_AFTER_OUTAGE
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.retry_after = retry_after
+        self._down_until = 0.0
+
+    @property
+    def mode(self) -> LimiterMode:
+        """Which counters decide right now."""
+        if self.primary is None:
+            return "in_process"
+        return "in_process_fallback" if time.monotonic() < self._down_until else "redis"
+
+    async def hit(self, hits: Sequence[Hit]) -> list[Decision]:
+        """Ask Redis unless it failed in the last `retry_after` seconds."""
+        if self.primary is None or time.monotonic() < self._down_until:
+            return await self.fallback.hit(hits)
+        try:
+            decisions = await self.primary.hit(hits)
+        except (RedisError, OSError) as exc:
+            if self._down_until == 0.0:
+                logger.warning("rate limiter: Redis unavailable (%s); counting in this process until it returns", exc)
+            self._down_until = time.monotonic() + self.retry_after
+            return await self.fallback.hit(hits)
+        if self._down_until:
+            logger.warning("rate limiter: Redis is back; counting in Redis again")
+            self._down_until = 0.0
+        return decisions
+
+
+def _decision(item: Hit, reply: Sequence[int]) -> Decision:
+    admitted, count, frees_in_us = (int(value) for value in reply)
+    return Decision(
+        policy=item.policy,
+        allowed=admitted == 1,
+        remaining=max(0, item.policy.limit - count),
+        reset=max(1, -(-frees_in_us // MICROS)),
+    )
