@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -12,14 +14,13 @@ from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
 from tabular.db.config import make_db_config
-from tabular.demo import DemoData, seed_demo
 from tabular.db.migrations import upgrade
+from tabular.demo import DemoData, seed_demo
 from tabular.settings import RateSpec, Settings
 from tests.servers import PostgresServer, RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
 
     from litestar import Litestar
 
@@ -34,8 +35,17 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+def server_dir() -> Iterator[Path]:
+    """Outside pytest's rotating temp dirs, which a concurrent pytest run may delete under a live server."""
+    path = Path(tempfile.mkdtemp(prefix="tabular-test-servers-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(server_dir: Path) -> Iterator[RedisServer]:
+    server = RedisServer(server_dir / "redis")
+    server.directory.mkdir()
     server.start()
     yield server
     server.stop()
@@ -52,9 +62,10 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres(server_dir: Path) -> Iterator[PostgresServer]:
     """One PostgreSQL cluster with a migrated template database; skipped only outside CI when unavailable."""
-    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    server = PostgresServer(server_dir / "postgres")
+    server.directory.mkdir()
     try:
         server.start()
     except Exception as exc:

@@ -97,18 +97,46 @@ class SessionTokens:
                 issuer=ISSUER,
                 options={"require": _REQUIRED_CLAIMS},
             )
-            return SessionClaims(
-                user_id=UUID(payload["sub"]),
-                token_id=str(payload["jti"]),
-                version=int(payload["ver"]),
-                mfa_verified=bool(payload["mfa"]),
-                csrf=str(payload["csrf"]),
-                expires_at=dt.datetime.fromtimestamp(payload["exp"], dt.UTC),
-            )
         except jwt.ExpiredSignatureError:
             raise InvalidCredential("session_expired") from None
-        except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
+        except jwt.InvalidTokenError:
             raise InvalidCredential("invalid_token") from None
+        claims = _typed_claims(payload)
+        if claims is None:
+            raise InvalidCredential("invalid_token")
+        return claims
+
+
+def _typed_claims(payload: dict[str, Any]) -> SessionClaims | None:
+    """The claims if each has the type `issue` gives it; None otherwise.
+
+    No coercion: `bool("false")` is True and `int(True)` is 1, so a mistyped claim is refused, not read.
+    """
+    sub, jti, ver, mfa, csrf, exp = (payload[name] for name in ("sub", "jti", "ver", "mfa", "csrf", "exp"))
+    well_typed = (
+        isinstance(jti, str)
+        and jti != ""
+        and isinstance(csrf, str)
+        and csrf != ""
+        and isinstance(mfa, bool)
+        and isinstance(ver, int)
+        and not isinstance(ver, bool)
+        and isinstance(exp, int | float)
+        and isinstance(sub, str)
+    )
+    if not well_typed:
+        return None
+    try:
+        return SessionClaims(
+            user_id=UUID(sub),
+            token_id=jti,
+            version=ver,
+            mfa_verified=mfa,
+            csrf=csrf,
+            expires_at=dt.datetime.fromtimestamp(exp, dt.UTC),
+        )
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 class SessionBackend:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import select
@@ -50,11 +51,12 @@ class ApiKeyService:
         if not organization.tier.is_paid:
             raise Forbidden("API keys need a paid tier (pro, team or organisation).", code="paid_tier_required")
         await self._check_pin(user, body.workspace_id)
+        name = _name(body.name)
         expires_at = _future(body.expires_at)
         new = generate_key()
         key = ApiKey(
             user_id=user.id,
-            name=body.name.strip(),
+            name=name,
             key_hash=new.key_hash,
             prefix=new.prefix,
             expires_at=expires_at,
@@ -120,7 +122,7 @@ class ApiKeyService:
             raise Conflict("A revoked or expired key cannot be rotated; create a new one.", code="api_key_inactive")
         body = ApiKeyCreate(
             name=old.name,
-            expires_at=old.expires_at if old.expires_at and old.expires_at > now + ROTATION_GRACE else None,
+            expires_at=old.expires_at,  # the successor never outlives the key it replaces
             read_only=old.read_only,
             workspace_id=old.workspace_id,
         )
@@ -197,6 +199,17 @@ def status(key: ApiKey) -> KeyStatus:
     return "active"
 
 
+def _name(name: str) -> str:
+    """The name as stored: trimmed, not blank, no control characters (PostgreSQL refuses NUL in text)."""
+    name = name.strip()
+    if not name or any(unicodedata.category(character) == "Cc" for character in name):
+        raise ValidationFailed(
+            "Give the key a name of printable characters.",
+            errors=[FieldError(message="must not be blank or contain control characters", field="name", source="body")],
+        )
+    return name
+
+
 def _future(expires_at: dt.datetime | None) -> dt.datetime | None:
     if expires_at is None:
         return None
@@ -210,4 +223,10 @@ def _future(expires_at: dt.datetime | None) -> dt.datetime | None:
             "The expiry must be in the future.",
             errors=[FieldError(message="must be in the future", field="expires_at", source="body")],
         )
-    return expires_at.astimezone(dt.UTC)
+    try:
+        return expires_at.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        raise ValidationFailed(
+            "The expiry is out of range.",
+            errors=[FieldError(message="out of range", field="expires_at", source="body")],
+        ) from None

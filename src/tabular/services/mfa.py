@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Final, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from tabular.auth import totp
 from tabular.db import RecoveryCode, User
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MAX_FAILURES: Final = 5
 LOCKOUT: Final = dt.timedelta(minutes=15)
+_SECOND_FACTOR_STATE: Final = ["totp_secret", "totp_last_step", "mfa_enabled_at", "mfa_failures", "mfa_failed_at"]
 
 SecondFactor = Literal["totp", "recovery_code"]
 
@@ -95,8 +96,9 @@ class MfaService:
         """Accept a TOTP code at most once, or an unused recovery code; throttle wrong ones per user.
 
         A wrong code is counted and audited in a committed transaction before the 401, so failing the
-        request does not undo the count.
+        request does not undo the count. Checks of one user's codes run one at a time (see `_lock`).
         """
+        await self._lock(user)
         now = utcnow()
         if user.mfa_failures >= MAX_FAILURES and user.mfa_failed_at is not None and now < user.mfa_failed_at + LOCKOUT:
             retry_after = int((user.mfa_failed_at + LOCKOUT - now).total_seconds()) + 1
@@ -127,6 +129,20 @@ class MfaService:
                 client_ip=client_ip,
             )
         return factor
+
+    async def _lock(self, user: User) -> None:
+        """Hold the user's row until this transaction ends, then re-read its second-factor state.
+
+        Concurrent requests with the same code, or a burst of guesses, are then checked one after the
+        other against committed state: a code is accepted at most once and every wrong one is counted.
+        A no-op UPDATE is the lock both engines honour (SQLite has no SELECT ... FOR UPDATE and takes its
+        write lock at the first write).
+        """
+        await self.session.execute(
+            update(User).where(User.id == user.id).values(mfa_failures=User.mfa_failures),
+            execution_options={"synchronize_session": False},
+        )
+        await self.session.refresh(user, attribute_names=_SECOND_FACTOR_STATE)
 
     async def _match(self, user: User, code: str, *, allow_recovery: bool) -> SecondFactor | None:
         if user.totp_secret is not None:

@@ -1,0 +1,46 @@
+"""Which address a request is counted against: the peer, or what trusted proxies forwarded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tabular.auth.client_ip import client_ip
+
+
+def scope(peer: str, *forwarded: str) -> Any:
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    return {"type": "http", "client": (peer, 50000), "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "expected"),
+    [
+        ("203.0.113.9", [], (), "203.0.113.9"),
+        # an untrusted peer's header is ignored: anyone can write X-Forwarded-For
+        ("203.0.113.9", ["198.51.100.1"], (), "203.0.113.9"),
+        ("203.0.113.9", ["198.51.100.1"], ("10.0.0.0/8",), "203.0.113.9"),
+        # behind one trusted proxy: the address it saw
+        ("10.0.0.5", ["198.51.100.1"], ("10.0.0.0/8",), "198.51.100.1"),
+        # a client that prepends a fake hop does not change what the trusted proxy appended
+        ("10.0.0.5", ["6.6.6.6, 198.51.100.1"], ("10.0.0.0/8",), "198.51.100.1"),
+        # two trusted proxies in a chain: the right-most untrusted hop
+        ("10.0.0.5", ["198.51.100.1, 10.0.0.7"], ("10.0.0.0/8",), "198.51.100.1"),
+        # several header lines are one list
+        ("10.0.0.5", ["6.6.6.6", "198.51.100.1, 10.0.0.7"], ("10.0.0.0/8",), "198.51.100.1"),
+        # garbage hops are skipped
+        ("10.0.0.5", ["not-an-ip, 198.51.100.1, <script>"], ("10.0.0.0/8",), "198.51.100.1"),
+        # everything trusted: the left-most hop is the best we know
+        ("10.0.0.5", ["10.0.0.9"], ("10.0.0.0/8",), "10.0.0.9"),
+        # trusted proxy without the header: the proxy itself
+        ("10.0.0.5", [], ("10.0.0.0/8",), "10.0.0.5"),
+        ("::1", ["2001:db8::1"], ("::1/128",), "2001:db8::1"),
+    ],
+)
+def test_client_ip(peer: str, forwarded: list[str], trusted: tuple[str, ...], expected: str) -> None:
+    assert client_ip(scope(peer, *forwarded), trusted) == expected
+
+
+def test_no_peer_is_unknown() -> None:
+    assert client_ip({"type": "http", "client": None, "headers": []}, ()) == "unknown"
