@@ -71,14 +71,12 @@ async def main() -> None:
             samples = await per_decision(redis, [Hit(POLICY, "user:c")])
             after = await commands_sent(client)
             print(line("redis (loopback), one policy", samples))
-            print(f"{'redis commands sent per request, one policy':<46} {(after - before) / ROUNDS:.2f} (EVALSHA)")
+            print(f"{'redis commands per request, one policy':<46} {(after - before) / ROUNDS:.2f} (EVALSHA)")
             before = await commands_sent(client)
             samples = await per_decision(redis, [Hit(POLICY, "ip:d"), Hit(AUTH, "ip:d")])
             after = await commands_sent(client)
             print(line("redis (loopback), two policies pipelined", samples))
-            print(
-                f"{'redis commands sent per request, two policies':<46} {(after - before) / ROUNDS:.2f} (one round trip)"
-            )
+            print(f"{'redis commands per request, two policies':<46} {(after - before) / ROUNDS:.2f} (one round trip)")
 
             # Worst case for 1000/15m: a client active in every one of the 61 buckets of its look-back.
             clock = [1_800_000_000.0]
