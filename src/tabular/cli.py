@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
@@ -159,6 +160,60 @@ def keys_create(*, email: str, name: str, expires: dt.datetime | None, read_only
 
     created = _run_in_session(create)
     click.echo(msgspec.json.encode(created).decode() if as_json else f"{created.key}  (id {created.id}, shown once)")
+
+
+@cli.group()
+def policy() -> None:
+    """The permission policy: the full matrix, and why a request is allowed or refused."""
+
+
+@policy.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "md"]), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+def policy_export(fmt: str, output: str | None) -> None:
+    """Role x situation x resource x action x credential: status, reason and rule."""
+    from tabular.policies import matrix  # noqa: PLC0415
+
+    text = matrix.to_markdown() if fmt == "md" else (matrix.to_csv if fmt == "csv" else matrix.to_json)(matrix.build())
+    _write(text, output)
+
+
+@policy.command("explain")
+@click.option("--email", required=True, help="The user making the request (as a session).")
+@click.argument("method")
+@click.argument("path")
+def policy_explain(email: str, method: str, path: str) -> None:
+    """Say what the guard decides for METHOD PATH (e.g. GET '/api/surveys/ID'), and which rule decided."""
+    from tabular.app import create_app  # noqa: PLC0415
+    from tabular.policies.explain import ExplainError, explain  # noqa: PLC0415
+
+    app = create_app(Settings.from_env())
+
+    async def run(session: AsyncSession) -> str:
+        try:
+            return (await explain(session, app, email, method, path))[1]
+        except ExplainError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    click.echo(_run_in_session(run))
+
+
+@cli.command()
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+def openapi(output: str | None) -> None:
+    """Export the OpenAPI 3.1 document (every operation with its policy)."""
+    from tabular.app import create_app  # noqa: PLC0415
+
+    app = create_app(Settings.from_env())
+    document = app.openapi_schema.to_schema()
+    _write(msgspec.json.format(msgspec.json.encode(document).decode(), indent=2) + "\n", output)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from litestar.datastructures import State  # noqa: TC002 - Litestar resolves pro
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, Reference, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from redis.asyncio import Redis
 
@@ -25,7 +26,8 @@ from tabular.auth.ratelimit_middleware import RateLimitMiddleware
 from tabular.auth.ratelimit_redis import RedisBackend, ResilientBackend
 from tabular.db.config import make_db_config
 from tabular.errors import Conflict, NotFound, exception_handlers, problem_response
-from tabular.policies.declare import check_inventory, policy_guard, rejection
+from tabular.policies.declare import TARGET_SCOPE_KEY, check_inventory, policy_guard, rejection
+from tabular.policies.engine import Target
 from tabular.routes import ROUTE_HANDLERS
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 
@@ -34,6 +36,16 @@ if TYPE_CHECKING:
     from litestar.config.app import AppConfig
 
     from tabular.errors import Problem
+
+
+SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
+    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header",
+                             description="An API key, tp_ + 48 characters"),
+    "bearer": SecurityScheme(type="http", scheme="bearer",
+                             description="An API key (tp_…) or a session token from POST /api/auth"),
+    "cookie": SecurityScheme(type="apiKey", name="auth_token", security_scheme_in="cookie",
+                             description="The session cookie; unsafe methods also need X-CSRF-Token"),
+}  # fmt: skip
 
 
 class TabularPlugin(InitPluginProtocol):
@@ -52,7 +64,7 @@ class TabularPlugin(InitPluginProtocol):
         # skips disposing the engine; dispose it here so no connection outlives the app.
         app_config.on_shutdown.append(db_config.get_engine().dispose)
         auth_engine = AuthEngine.build(settings, db_config.create_session_maker())
-        app_config.state.update({"settings": settings, "auth_engine": auth_engine})
+        app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
         redis = (
             Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
             if settings.redis_url
@@ -76,6 +88,7 @@ class TabularPlugin(InitPluginProtocol):
                 "auth_engine": Provide(_provide_auth_engine, sync_to_thread=False),
                 "principal": Provide(_provide_principal, sync_to_thread=False),
                 "client_ip": Provide(_provide_client_ip, sync_to_thread=False),
+                "target": Provide(_provide_target, sync_to_thread=False),
             }
         )
         app_config.on_startup.append(check_inventory)
@@ -88,6 +101,7 @@ class TabularPlugin(InitPluginProtocol):
             description="REST API of a survey platform with a declarative auth and permission engine.",
             path="/schema",
             render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin()],
+            components=Components(security_schemes=SECURITY_SCHEMES),
         )
         if settings.cors_origins:
             app_config.cors_config = CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True)
@@ -111,6 +125,14 @@ def _provide_principal(request: Request[Any, Any, Any]) -> Principal:
     if principal is None:
         raise rejection(request.scope.get("auth"))
     return principal
+
+
+def _provide_target(request: Request[Any, Any, Any]) -> Target:
+    """Where the guard found the request's object (or workspace); only on routes that locate one."""
+    target = request.scope.get(TARGET_SCOPE_KEY)
+    if not isinstance(target, Target):
+        raise NotFound
+    return target
 
 
 def _provide_client_ip(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> str:

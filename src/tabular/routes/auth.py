@@ -14,7 +14,8 @@ from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
 from tabular.auth.sessions import clear_session_cookies, session_cookies
 from tabular.errors import enveloped_exception_handlers
-from tabular.policies.declare import authenticated, public
+from tabular.policies.declare import public, requires
+from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.auth import (
     AuthRequest,
     LoggedOut,
@@ -64,14 +65,20 @@ class AuthController(Controller):
         await auth_service.logout(request.user, request.auth, client_ip)
         return Response(LogoutResponse(data=LoggedOut()), cookies=clear_session_cookies(secure=secure))
 
-    @get("", **authenticated(), summary="Who am I: user, organization, role, workspaces, credential, MFA")
+    @get(
+        "",
+        **requires(Resource.ACCOUNT, Action.READ),
+        summary="Who am I: user, organization, role, workspaces, credential, MFA",
+    )
     async def who_am_i(
         self, principal: NamedDependency[Principal], auth_service: NamedDependency[AuthService]
     ) -> WhoAmIResponse:
         """The caller as the engine resolved them on this very request."""
         return WhoAmIResponse(data=await auth_service.who_am_i(principal))
 
-    @post("/password", **authenticated(sessions_only=True), status_code=HTTP_200_OK, summary="Change the password")
+    @post(
+        "/password", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Change the password"
+    )
     async def change_password(
         self,
         request: Request[Any, Any, Any],

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
-from tabular.policies.declare import authenticated
+from tabular.policies.declare import requires
+from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, CreatedApiKey
 from tabular.services.api_keys import ApiKeyService
 
@@ -31,14 +32,14 @@ class ApiKeyController(Controller):
     tags = ["keys"]  # noqa: RUF012
     dependencies = {"api_key_service": Provide(provide_api_key_service, sync_to_thread=False)}  # noqa: RUF012
 
-    @get("", **authenticated(), summary="List your API keys (never the secrets)")
+    @get("", **requires(Resource.API_KEY, Action.LIST), summary="List your API keys (never the secrets)")
     async def list_keys(
         self, principal: NamedDependency[Principal], api_key_service: NamedDependency[ApiKeyService]
     ) -> ApiKeyList:
         """Newest first, with status, expiry and last use."""
         return ApiKeyList(items=await api_key_service.list_own(principal.user_id))
 
-    @post("", **authenticated(sessions_only=True), status_code=HTTP_201_CREATED, summary="Create an API key")
+    @post("", **requires(Resource.API_KEY, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create an API key")
     async def create_key(
         self,
         data: JSONBody[ApiKeyCreate],
@@ -49,7 +50,12 @@ class ApiKeyController(Controller):
         """The key is in this answer only; store it now."""
         return await api_key_service.create(principal.user_id, data, client_ip)
 
-    @delete("/{key_id:uuid}", **authenticated(), status_code=HTTP_204_NO_CONTENT, summary="Revoke an API key")
+    @delete(
+        "/{key_id:uuid}",
+        **requires(Resource.API_KEY, Action.DELETE, by="key_id"),
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Revoke an API key",
+    )
     async def revoke_key(
         self,
         key_id: FromPath[UUID],
@@ -62,7 +68,7 @@ class ApiKeyController(Controller):
 
     @post(
         "/{key_id:uuid}/rotate",
-        **authenticated(sessions_only=True),
+        **requires(Resource.API_KEY, Action.UPDATE, by="key_id"),
         status_code=HTTP_201_CREATED,
         summary="Rotate an API key",
     )

@@ -15,7 +15,8 @@ from tabular.auth.principal import Principal
 from tabular.auth.sessions import session_cookies
 from tabular.db import User
 from tabular.errors import NotFound, enveloped_exception_handlers
-from tabular.policies.declare import authenticated
+from tabular.policies.declare import requires
+from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.mfa import (
     MfaCode,
     MfaSetup,
@@ -54,7 +55,9 @@ class MfaController(Controller):
     }
     exception_handlers = enveloped_exception_handlers
 
-    @post("/setup", **authenticated(sessions_only=True), status_code=HTTP_200_OK, summary="Start TOTP enrolment")
+    @post(
+        "/setup", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Start TOTP enrolment"
+    )
     async def setup(self, user: NamedDependency[User], mfa_service: NamedDependency[MfaService]) -> MfaSetupResponse:
         """A new secret and otpauth URI; shown now, never readable again."""
         secret, uri = await mfa_service.setup(user)
@@ -62,7 +65,7 @@ class MfaController(Controller):
 
     @post(
         "/confirm",
-        **authenticated(sessions_only=True),
+        **requires(Resource.ACCOUNT, Action.UPDATE),
         status_code=HTTP_200_OK,
         summary="Confirm TOTP, get recovery codes",
     )
@@ -81,7 +84,7 @@ class MfaController(Controller):
         body = RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))
         return Response(body, cookies=session_cookies(issued, secure=request.url.scheme == "https"))
 
-    @post("/disable", **authenticated(sessions_only=True), status_code=HTTP_200_OK, summary="Disable MFA")
+    @post("/disable", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Disable MFA")
     async def disable(
         self,
         data: JSONBody[MfaCode],
@@ -95,7 +98,7 @@ class MfaController(Controller):
 
     @post(
         "/recovery-codes",
-        **authenticated(sessions_only=True),
+        **requires(Resource.ACCOUNT, Action.UPDATE),
         status_code=HTTP_200_OK,
         summary="Replace the recovery codes",
     )

@@ -1,0 +1,47 @@
+"""List filters compiled from the same rules the guard enforces: one SQL predicate, no N+1, fail closed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, false, select
+
+from tabular.db import Workspace
+from tabular.policies.columns import COLUMNS
+from tabular.policies.table import POLICY, PolicyTable
+from tabular.policies.vocabulary import Action, Resource, Scope
+
+if TYPE_CHECKING:
+    from tabular.auth.principal import Principal
+
+
+def visible(
+    principal: Principal, resource: Resource, action: Action = Action.LIST, table: PolicyTable = POLICY
+) -> ColumnElement[bool]:
+    """The rows of `resource` the principal may `action` (list or read): `WHERE false` when none.
+
+    Memberships come from the principal, resolved once per request; the predicate embeds them as a
+    literal IN list, so a list costs one query whatever the number of workspaces.
+    """
+    rule = table.rule_for(principal.role, resource, action)
+    if rule is None or (rule.sessions_only and not principal.is_session):
+        return false()
+    columns = COLUMNS[resource]
+    predicate: ColumnElement[bool]
+    if rule.scope is Scope.OWN:
+        predicate = columns.owner == principal.user_id if columns.owner is not None else false()
+    elif columns.organization is not None:
+        predicate = columns.organization == principal.organization_id
+    elif rule.scope is Scope.ORGANIZATION:
+        in_organization = select(Workspace.id).where(Workspace.organization_id == principal.organization_id)
+        predicate = columns.workspace.in_(in_organization)
+    else:
+        workspaces = principal.workspace_ids
+        predicate = columns.workspace.in_(sorted(workspaces)) if workspaces else false()
+    if rule.scope is Scope.MEMBER_WORKSPACES and columns.organization is not None:
+        workspaces = principal.workspace_ids
+        predicate = predicate & (columns.workspace.in_(sorted(workspaces)) if workspaces else false())
+    pin = principal.pinned_workspace_id
+    if pin is not None and rule.scope is not Scope.OWN:
+        predicate = predicate & (columns.workspace == pin if columns.workspace is not None else false())
+    return predicate

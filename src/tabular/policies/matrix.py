@@ -1,0 +1,187 @@
+"""The full decision matrix, computed by asking `decide` — the same function the guard asks.
+
+Rows: role x situation (own workspace, other workspace of the organization, other organization,
+nonexistent) x resource x action x credential (session, full key, read-only key, workspace-pinned key).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+import msgspec
+
+from tabular.auth.principal import CredentialKind, Principal
+from tabular.policies.columns import is_collection
+from tabular.policies.engine import Decision, Target, decide
+from tabular.policies.table import POLICY, PolicyTable
+from tabular.policies.vocabulary import Action, Resource, Role
+
+
+class Situation(StrEnum):
+    """Where the target is, relative to the caller."""
+
+    OWN_WORKSPACE = "own_workspace"
+    OTHER_WORKSPACE = "other_workspace"
+    OTHER_ORGANIZATION = "other_organization"
+    NONEXISTENT = "nonexistent"
+
+
+class Credential(StrEnum):
+    """How the caller authenticates, and with which down-scope."""
+
+    SESSION = "session"
+    FULL_KEY = "full_key"
+    READ_ONLY_KEY = "read_only_key"
+    PINNED_KEY = "pinned_key"
+
+
+ORGANIZATION: Final = uuid.UUID(int=1)
+OTHER_ORGANIZATION: Final = uuid.UUID(int=2)
+CALLER: Final = uuid.UUID(int=10)
+SOMEONE_ELSE: Final = uuid.UUID(int=11)
+OWN_WORKSPACE: Final = uuid.UUID(int=100)
+OTHER_WORKSPACE: Final = uuid.UUID(int=101)
+FOREIGN_WORKSPACE: Final = uuid.UUID(int=200)
+
+
+class Row(msgspec.Struct, frozen=True):
+    """One cell of the matrix."""
+
+    role: str
+    situation: str
+    resource: str
+    action: str
+    credential: str
+    status: int
+    code: str
+    rule: str
+
+
+def principal_for(role: Role, credential: Credential) -> Principal:
+    """A caller of `role` who belongs to OWN_WORKSPACE only, authenticated as `credential`."""
+    is_key = credential is not Credential.SESSION
+    return Principal(
+        user_id=CALLER,
+        organization_id=ORGANIZATION,
+        role=role,
+        workspace_ids=frozenset({OWN_WORKSPACE}),
+        credential=CredentialKind.API_KEY if is_key else CredentialKind.SESSION,
+        mfa_enabled=True,
+        mfa_verified=True,
+        key_id=uuid.UUID(int=1000) if is_key else None,
+        read_only=credential is Credential.READ_ONLY_KEY,
+        pinned_workspace_id=OWN_WORKSPACE if credential is Credential.PINNED_KEY else None,
+    )
+
+
+def target_for(resource: Resource, situation: Situation) -> Target | None:
+    """The object (or workspace) of `resource` in `situation`; None where it does not exist."""
+    if situation is Situation.NONEXISTENT:
+        return None
+    organization = OTHER_ORGANIZATION if situation is Situation.OTHER_ORGANIZATION else ORGANIZATION
+    workspace = {
+        Situation.OWN_WORKSPACE: OWN_WORKSPACE,
+        Situation.OTHER_WORKSPACE: OTHER_WORKSPACE,
+        Situation.OTHER_ORGANIZATION: FOREIGN_WORKSPACE,
+    }[situation]
+    if resource in {Resource.API_KEY, Resource.ACCOUNT}:  # owned, not placed: "own" is the caller's
+        return Target(organization, owner_id=CALLER if situation is Situation.OWN_WORKSPACE else SOMEONE_ELSE)
+    if resource in {Resource.USER, Resource.AUDIT_EVENT}:
+        return Target(organization)
+    return Target(organization, workspace_id=workspace)
+
+
+def cell(  # noqa: PLR0913, PLR0917 - one argument per axis of the matrix
+    role: Role, situation: Situation, resource: Resource, action: Action, credential: Credential, table: PolicyTable
+) -> Decision:
+    """What the guard answers: refusals that need no lookup first, then the lookup, then the scope."""
+    principal = principal_for(role, credential)
+    early = decide(principal, resource, action, None, table)
+    if not early.allowed or is_collection(resource, action):
+        return early
+    target = target_for(resource, situation)
+    if target is None:
+        return Decision(allowed=False, status=404, code="not_found", rule="tenant")
+    return decide(principal, resource, action, target, table)
+
+
+def build(table: PolicyTable = POLICY) -> list[Row]:
+    """Every cell, in a stable order."""
+    return [
+        Row(role.value, situation.value, resource.value, action.value, credential.value, d.status, d.code, d.rule)
+        for resource in Resource
+        for action in Action
+        for role in Role
+        for situation in Situation
+        for credential in Credential
+        for d in [cell(role, situation, resource, action, credential, table)]
+    ]
+
+
+def to_json(rows: list[Row]) -> str:
+    """The matrix as a JSON array."""
+    return msgspec.json.format(msgspec.json.encode(rows).decode(), indent=1)
+
+
+def to_csv(rows: list[Row]) -> str:
+    """The matrix as CSV with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(Row.__struct_fields__)
+    writer.writerows([getattr(row, name) for name in Row.__struct_fields__] for row in rows)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class _Column:
+    title: str
+    situation: Situation
+    credential: Credential
+
+
+_COLUMNS: Final = (
+    _Column("own workspace", Situation.OWN_WORKSPACE, Credential.SESSION),
+    _Column("other workspace", Situation.OTHER_WORKSPACE, Credential.SESSION),
+    _Column("other org / missing", Situation.OTHER_ORGANIZATION, Credential.SESSION),
+    _Column("full key", Situation.OWN_WORKSPACE, Credential.FULL_KEY),
+    _Column("read-only key", Situation.OWN_WORKSPACE, Credential.READ_ONLY_KEY),
+    _Column("pinned key, other ws", Situation.OTHER_WORKSPACE, Credential.PINNED_KEY),
+)
+
+
+def to_markdown(table: PolicyTable = POLICY) -> str:
+    """POLICY.md: one table per resource, for a product person. Generated; do not edit by hand."""
+    lines = [
+        "# Tabular permission matrix",
+        "",
+        "Generated by `tabular policy export --format md` from `src/tabular/policies/table.py`; a test fails",
+        "when this file is stale, so every policy change is reviewed here as a diff. Each cell is the HTTP",
+        "status the API answers (200 = allowed) and, when refused, the reason code. A caller belongs to",
+        '"own workspace" only; for api_key and account, "own workspace" is the caller\'s own object and "other',
+        'workspace" someone else\'s. "Other org / missing": another organization\'s object and a nonexistent one',
+        "are indistinguishable. Listing and creating workspaces, users, audit events and keys addresses the",
+        "organization as a whole, so the situation does not apply there. Keys act as their creator, narrowed by",
+        "the key's down-scope. The whole matrix (every situation and credential) is `tabular policy export",
+        "--format csv`.",
+    ]
+    for resource in Resource:
+        lines += ["", f"## {resource.value}", ""]
+        lines.append("| role | action | " + " | ".join(column.title for column in _COLUMNS) + " |")
+        lines.append("|---|---|" + "---|" * len(_COLUMNS))
+        for role in Role:
+            for action in Action:
+                cells = [
+                    _short(cell(role, column.situation, resource, action, column.credential, table))
+                    for column in _COLUMNS
+                ]
+                lines.append(f"| {role.value} | {action.value} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _short(decision: Decision) -> str:
+    return "200" if decision.allowed else f"{decision.status} {decision.code}"
