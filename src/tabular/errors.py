@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 from litestar import Response
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
 
 _CODES_BY_STATUS: Final[Mapping[int, str]] = {
-    400: "bad_request",
+    400: "malformed_request",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
@@ -77,7 +77,7 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
 class TabularError(Exception):
     """Base of every error the application raises on purpose; subclasses fix the status."""
 
-    status_code: ClassVar[int] = 400
+    status_code: int = 400
     code: str = "bad_request"
 
     def __init__(
@@ -87,11 +87,14 @@ class TabularError(Exception):
         code: str | None = None,
         errors: list[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(detail or self.code)
         self.detail = detail
         if code is not None:
             self.code = code
+        if status is not None:
+            self.status_code = status
         self.errors = errors
         self.headers = dict(headers or {})
 
@@ -182,6 +185,10 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return problem_response(status, code, detail, headers=exc.headers)
 
 
+def _undecodable_body(_: Request[Any, Any, Any], __: UnicodeDecodeError) -> Response[Problem]:
+    return problem_response(400, "malformed_request", "The body is not valid UTF-8 JSON.")
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """Anything unplanned: logged in full here, and nothing of it leaks to the client."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -192,6 +199,7 @@ exception_handlers: ExceptionHandlersMap = {
     TabularError: _tabular_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    UnicodeDecodeError: _undecodable_body,
     Exception: _unexpected_error,
 }
 

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from tabular.routes.audit import AuditController
 from tabular.routes.auth import AuthController
+from tabular.routes.dashboards import DashboardController
 from tabular.routes.health import HealthController
 from tabular.routes.keys import ApiKeyController
 from tabular.routes.mfa import MfaController
+from tabular.routes.public import PublicSurveyController
+from tabular.routes.reports import ReportController
+from tabular.routes.surveys import SurveyController
+from tabular.routes.users import UserController
+from tabular.routes.workspaces import WorkspaceController
 
 __all__ = ["ROUTE_HANDLERS"]
 
-ROUTE_HANDLERS = [HealthController, AuthController, MfaController, ApiKeyController]
+ROUTE_HANDLERS = [
+    HealthController,
+    AuthController,
+    MfaController,
+    ApiKeyController,
+    WorkspaceController,
+    UserController,
+    AuditController,
+    SurveyController,
+    PublicSurveyController,
+    DashboardController,
+    ReportController,
+]

@@ -38,6 +38,15 @@ class AuditEventType(StrEnum):
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
     API_KEY_ROTATED = "api_key.rotated"
+    WORKSPACE_CREATED = "workspace.created"
+    WORKSPACE_RENAMED = "workspace.renamed"
+    WORKSPACE_DELETED = "workspace.deleted"
+    MEMBER_ADDED = "workspace.member_added"
+    MEMBER_REMOVED = "workspace.member_removed"
+    USER_CREATED = "user.created"
+    USER_ROLE_CHANGED = "user.role_changed"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
 
 
 def event_hash(event: AuditEvent) -> str:
