@@ -72,7 +72,7 @@ def decide(  # noqa: C901, PLR0911 - one return per reason, in the documented or
     if principal.pinned_workspace_id is not None and resource in WORKSPACELESS and rule.scope is not Scope.OWN:
         return _deny(403, "outside_pinned_workspace", rule.id)
     if target is None:
-        if principal.pinned_workspace_id is not None and resource is Resource.WORKSPACE and action is not Action.LIST:
+        if principal.pinned_workspace_id is not None and resource is Resource.WORKSPACE and action is Action.CREATE:
             return _deny(403, "outside_pinned_workspace", rule.id)  # e.g. a pinned key creating a workspace
         return Decision.allow(rule.id)
     if target.organization_id != principal.organization_id:
