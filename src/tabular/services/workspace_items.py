@@ -1,0 +1,102 @@
+"""Named configurations over a workspace's surveys (dashboards, reports): one CRUD for both."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import msgspec
+from sqlalchemy import func, select
+
+from tabular.db import Dashboard, Report, Survey, Workspace
+from tabular.errors import FieldError, NotFound, ValidationFailed
+from tabular.policies.filters import visible
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.auth.principal import Principal
+    from tabular.policies.vocabulary import Resource
+    from tabular.schemas.common import Pagination
+
+ItemT = TypeVar("ItemT", Dashboard, Report)
+
+
+class WorkspaceItems(Generic[ItemT]):
+    """List, create, get, update and delete one kind of item; authorization was the guard's."""
+
+    model: ClassVar[type[Any]]
+    resource: ClassVar[Resource]
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+
+    async def list_visible(self, workspace_id: UUID | None, pagination: Pagination) -> tuple[list[ItemT], int]:
+        """The items the caller may see, newest first, and how many there are."""
+        query = select(self.model).where(visible(self.principal, self.resource))
+        if workspace_id is not None:
+            query = query.where(self.model.workspace_id == workspace_id)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(self.model.created_at.desc(), self.model.id.desc())
+            .limit(pagination.limit)
+            .offset(pagination.offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def create(self, workspace_id: UUID, fields: dict[str, Any]) -> ItemT:
+        """A new item in the workspace; its surveys must be surveys of that workspace."""
+        await self._check_surveys(workspace_id, fields.get("survey_ids", []))
+        item: ItemT = self.model(workspace_id=workspace_id, created_by_id=self.principal.user_id, **_stored(fields))
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def get(self, item_id: UUID) -> ItemT:
+        """One item, loaded through the caller's organization."""
+        item: ItemT | None = await self.session.scalar(
+            select(self.model)
+            .join(Workspace, Workspace.id == self.model.workspace_id)
+            .where(self.model.id == item_id, Workspace.organization_id == self.principal.organization_id)
+        )
+        if item is None:
+            raise NotFound
+        return item
+
+    async def update(self, item_id: UUID, changes: msgspec.Struct) -> ItemT:
+        """Apply the fields that were sent."""
+        item = await self.get(item_id)
+        fields = {name: value for name, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
+        if "survey_ids" in fields:
+            await self._check_surveys(item.workspace_id, fields["survey_ids"])
+        for name, value in _stored(fields).items():
+            setattr(item, name, value)
+        await self.session.flush()
+        return item
+
+    async def delete(self, item_id: UUID) -> None:
+        """Remove the item."""
+        await self.session.delete(await self.get(item_id))
+
+    async def _check_surveys(self, workspace_id: UUID, survey_ids: list[UUID]) -> None:
+        found = set(
+            await self.session.scalars(
+                select(Survey.id).where(Survey.id.in_(survey_ids), Survey.workspace_id == workspace_id)
+            )
+        )
+        errors = [
+            FieldError(message="no such survey in this workspace", field=f"survey_ids[{index}]", source="body")
+            for index, survey_id in enumerate(survey_ids)
+            if survey_id not in found
+        ]
+        if errors:
+            raise ValidationFailed("Every survey must belong to the same workspace.", errors=errors)
+
+
+def _stored(fields: dict[str, Any]) -> dict[str, Any]:
+    """Survey ids are kept as strings in the JSON column."""
+    if "survey_ids" in fields:
+        fields = fields | {"survey_ids": [str(survey_id) for survey_id in dict.fromkeys(fields["survey_ids"])]}
+    return fields
