@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from tabular.auth.cache import TtlCache
 from tabular.db import ApiKey, Organization, Tier, User, WorkspaceMembership
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from tabular.policies.vocabulary import Role
 
 LAST_USED_INTERVAL: Final = dt.timedelta(minutes=1)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +114,44 @@ class IdentityStore:
         return record
 
     async def touch_key(self, key_id: UUID) -> None:
-        """Record the key's use, writing at most once a minute per key (per process, and in SQL)."""
+        """Record the key's use, writing at most once a minute per key (per process, and in SQL).
+
+        Bookkeeping must never fail the request it records: a failed write is logged and retried on
+        the key's next use.
+        """
         if self._last_touch.get(key_id):
             return
-        self._last_touch.put(key_id, value=True)
         now = utcnow()
-        async with self._session_maker() as session, session.begin():
-            await session.execute(
-                update(ApiKey)
-                .where(ApiKey.id == key_id)
-                .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - LAST_USED_INTERVAL))
-                .values(last_used_at=now)
-            )
+        try:
+            async with self._session_maker() as session, session.begin():
+                await session.execute(
+                    update(ApiKey)
+                    .where(ApiKey.id == key_id)
+                    .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - LAST_USED_INTERVAL))
+                    .values(last_used_at=now)
+                )
+        except SQLAlchemyError:
+            logger.warning("could not record the use of API key %s", key_id, exc_info=True)
+            return
+        self._last_touch.put(key_id, value=True)
+
+    def forget_on_commit(
+        self, session: AsyncSession, *, user_id: UUID | None = None, key_hash: str | None = None
+    ) -> None:
+        """Forget a user or key now, and again when `session` commits.
+
+        Forgetting only now leaves a window: a request arriving before the commit reloads the old row and
+        caches it for `ttl`. Forgetting again after the commit closes it.
+        """
+
+        def forget(*_: object) -> None:
+            if user_id is not None:
+                self.forget_user(user_id)
+            if key_hash is not None:
+                self.forget_key(key_hash)
+
+        forget()
+        event.listen(session.sync_session, "after_commit", forget, once=True)
 
     def forget_user(self, user_id: UUID) -> None:
         """A change to the user made here: the next request sees it."""
