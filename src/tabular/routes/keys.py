@@ -48,7 +48,7 @@ class ApiKeyController(Controller):
         client_ip: NamedDependency[str],
     ) -> CreatedApiKey:
         """The key is in this answer only; store it now."""
-        return await api_key_service.create(principal.user_id, data, client_ip)
+        return await api_key_service.create(principal.user_id, data, client_ip, second_factor=principal.mfa_verified)
 
     @delete(
         "/{key_id:uuid}",
@@ -80,4 +80,4 @@ class ApiKeyController(Controller):
         client_ip: NamedDependency[str],
     ) -> CreatedApiKey:
         """A successor key; the old one keeps working for 24 hours, then stops."""
-        return await api_key_service.rotate(principal.user_id, key_id, client_ip)
+        return await api_key_service.rotate(principal.user_id, key_id, client_ip, second_factor=principal.mfa_verified)

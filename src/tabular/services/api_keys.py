@@ -42,12 +42,24 @@ class ApiKeyService:
         return [view(key) for key in keys]
 
     async def create(
-        self, user_id: UUID, body: ApiKeyCreate, client_ip: str | None, *, replaces: ApiKey | None = None
+        self,
+        user_id: UUID,
+        body: ApiKeyCreate,
+        client_ip: str | None,
+        *,
+        second_factor: bool = True,
+        replaces: ApiKey | None = None,
     ) -> CreatedApiKey:
-        """A new key for the user: needs MFA enabled and a paid tier; the down-scope cannot exceed the user."""
+        """A new key for the user: needs MFA enabled and a paid tier; the down-scope cannot exceed the user.
+
+        `second_factor` says whether the request proved it: a session signed in before MFA was enabled did
+        not, and may not create keys (an operator at the CLI has the database itself).
+        """
         user, organization = await self._user_and_organization(user_id)
-        if not user.mfa_enabled:
-            raise Forbidden("Enable MFA on your account before creating API keys.", code="mfa_required_for_keys")
+        if not user.mfa_enabled or not second_factor:
+            raise Forbidden(
+                "Enable MFA and sign in with a code before creating API keys.", code="mfa_required_for_keys"
+            )
         if not organization.tier.is_paid:
             raise Forbidden("API keys need a paid tier (pro, team or organisation).", code="paid_tier_required")
         await self._check_pin(user, body.workspace_id)
@@ -114,7 +126,9 @@ class ApiKeyService:
             client_ip=client_ip,
         )
 
-    async def rotate(self, user_id: UUID, key_id: UUID, client_ip: str) -> CreatedApiKey:
+    async def rotate(
+        self, user_id: UUID, key_id: UUID, client_ip: str | None, *, second_factor: bool = True
+    ) -> CreatedApiKey:
         """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more."""
         old = await self._own(user_id, key_id)
         now = utcnow()
@@ -126,7 +140,7 @@ class ApiKeyService:
             read_only=old.read_only,
             workspace_id=old.workspace_id,
         )
-        created = await self.create(user_id, body, client_ip, replaces=old)
+        created = await self.create(user_id, body, client_ip, second_factor=second_factor, replaces=old)
         grace_end = now + ROTATION_GRACE
         old.expires_at = min(old.expires_at, grace_end) if old.expires_at else grace_end
         self._forget(old)

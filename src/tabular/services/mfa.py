@@ -58,7 +58,7 @@ class MfaService:
             actor_user_id=user.id,
             client_ip=client_ip,
         )
-        self.identities.forget_user(user.id)
+        self.identities.forget_on_commit(self.session, user_id=user.id)
         return codes
 
     async def disable(self, user: User, code: str, client_ip: str | None) -> None:
@@ -74,7 +74,7 @@ class MfaService:
             actor_user_id=user.id,
             client_ip=client_ip,
         )
-        self.identities.forget_user(user.id)
+        self.identities.forget_on_commit(self.session, user_id=user.id)
 
     async def regenerate_recovery_codes(self, user: User, code: str, client_ip: str | None) -> list[str]:
         """Ten new recovery codes (the old ones stop working); needs a current TOTP code."""
@@ -100,7 +100,9 @@ class MfaService:
         """
         await self._lock(user)
         now = utcnow()
-        if user.mfa_failures >= MAX_FAILURES and user.mfa_failed_at is not None and now < user.mfa_failed_at + LOCKOUT:
+        if user.mfa_failed_at is not None and now >= user.mfa_failed_at + LOCKOUT:
+            user.mfa_failures = 0  # the lockout (or the run of failures) is over: start counting afresh
+        if user.mfa_failures >= MAX_FAILURES and user.mfa_failed_at is not None:
             retry_after = int((user.mfa_failed_at + LOCKOUT - now).total_seconds()) + 1
             raise TooManyRequests(
                 "Too many wrong codes; try again later.",

@@ -1,0 +1,149 @@
+"""TtlCache: expiry after `ttl`, the LRU bound, invalidation, and `ttl` 0 turning caching off.
+
+The clock is the cache module's own `time.monotonic`, replaced by one the test moves by hand.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from tabular.auth import cache
+from tabular.auth.cache import TtlCache
+
+
+class Clock:
+    """A monotonic clock that only moves when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(cache, "time", SimpleNamespace(monotonic=fake))
+    return fake
+
+
+def filled(ttl: float = 10.0, max_size: int = 100, keys: str = "") -> TtlCache[str, str]:
+    """A cache holding `key -> key.upper()` for each character of `keys`, put in that order."""
+    store: TtlCache[str, str] = TtlCache(ttl, max_size=max_size)
+    for key in keys:
+        store.put(key, key.upper())
+    return store
+
+
+def present(store: TtlCache[str, str], keys: str) -> str:
+    """Which of `keys` the cache still answers (note: `get` counts as a use for the LRU order)."""
+    return "".join(key for key in keys if store.get(key) is not None)
+
+
+def test_an_entry_is_served_until_ttl_has_passed(clock: Clock) -> None:
+    store = filled(ttl=10.0, keys="a")
+    assert store.get("a") == "A"
+    clock.advance(9.99)
+    assert store.get("a") == "A"
+    clock.advance(0.01)
+    assert store.get("a") is None
+
+
+def test_an_expired_entry_stays_gone(clock: Clock) -> None:
+    store = filled(ttl=10.0, keys="a")
+    clock.advance(11)
+    assert store.get("a") is None
+    clock.advance(-11)  # even if the clock could go back, the entry was dropped
+    assert store.get("a") is None
+
+
+def test_reading_does_not_extend_the_lifetime(clock: Clock) -> None:
+    store = filled(ttl=10.0, keys="a")
+    for _ in range(3):
+        clock.advance(3)
+        assert store.get("a") == "A"
+    clock.advance(1)
+    assert store.get("a") is None
+
+
+def test_putting_again_restarts_the_lifetime_with_the_new_value(clock: Clock) -> None:
+    store = filled(ttl=10.0, keys="a")
+    clock.advance(8)
+    store.put("a", "new")
+    clock.advance(8)
+    assert store.get("a") == "new"
+    clock.advance(2)
+    assert store.get("a") is None
+
+
+def test_entries_expire_independently(clock: Clock) -> None:
+    store = filled(ttl=10.0, keys="a")
+    clock.advance(5)
+    store.put("b", "B")
+    clock.advance(5)
+    assert present(store, "ab") == "b"
+
+
+def test_an_absent_key_is_none() -> None:
+    assert filled(keys="a").get("z") is None
+
+
+@pytest.mark.usefixtures("clock")
+def test_the_least_recently_put_entry_goes_beyond_max_size() -> None:
+    store = filled(max_size=3, keys="abcd")
+    assert present(store, "abcd") == "bcd"
+
+
+@pytest.mark.usefixtures("clock")
+def test_reading_an_entry_protects_it_from_eviction() -> None:
+    store = filled(max_size=3, keys="abc")
+    assert store.get("a") == "A"
+    store.put("d", "D")
+    assert present(store, "abcd") == "acd"
+
+
+@pytest.mark.usefixtures("clock")
+def test_putting_an_existing_key_again_evicts_nothing_and_refreshes_its_order() -> None:
+    store = filled(max_size=3, keys="abc")
+    store.put("a", "A2")  # order now b, c, a
+    store.put("d", "D")
+    assert store.get("b") is None
+    assert (store.get("a"), store.get("c"), store.get("d")) == ("A2", "C", "D")
+
+
+@pytest.mark.usefixtures("clock")
+def test_the_bound_holds_for_many_entries() -> None:
+    store = filled(max_size=5, keys="abcdefghijklmnopqrstuvwxyz")
+    assert present(store, "abcdefghijklmnopqrstuvwxyz") == "vwxyz"
+
+
+@pytest.mark.usefixtures("clock")
+def test_invalidate_forgets_only_that_key() -> None:
+    store = filled(keys="ab")
+    store.invalidate("a")
+    assert present(store, "ab") == "b"
+    store.invalidate("a")  # already gone: no error
+    store.invalidate("never-there")
+    store.put("a", "again")
+    assert store.get("a") == "again"
+
+
+@pytest.mark.usefixtures("clock")
+def test_clear_forgets_everything() -> None:
+    store = filled(keys="abc")
+    store.clear()
+    assert present(store, "abc") == ""
+
+
+@pytest.mark.parametrize("ttl", [0.0, -1.0])
+def test_a_ttl_of_zero_or_less_caches_nothing(clock: Clock, ttl: float) -> None:
+    store = filled(ttl=ttl, keys="abc")
+    assert present(store, "abc") == ""
+    clock.advance(0)
+    assert store.get("a") is None
