@@ -1,11 +1,92 @@
-"""`/api/dashboards`: Dashboards: what clients may see."""
+"""`/api/dashboards`: dashboards, the one view of survey numbers a client has."""
 
 from __future__ import annotations
 
-from litestar import Controller
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tabular.auth.principal import Principal
+from tabular.policies.declare import requires
+from tabular.policies.vocabulary import Action, Resource
+from tabular.schemas.common import Page, Pagination
+from tabular.schemas.dashboards import DashboardCreate, DashboardDetail, DashboardUpdate, DashboardView
+from tabular.services.dashboards import DashboardService, view
+
+
+def provide_dashboard_service(
+    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+) -> DashboardService:
+    """One service per request, on the request's transaction."""
+    return DashboardService(db_session, principal)
 
 
 class DashboardController(Controller):
-    """Dashboards: what clients may see."""
+    """CRUD in a workspace; `GET /{id}` embeds the current metrics of the dashboard's surveys."""
 
     path = "/api/dashboards"
+    tags = ["dashboards"]  # noqa: RUF012
+    dependencies = {"dashboards": Provide(provide_dashboard_service, sync_to_thread=False)}  # noqa: RUF012
+
+    @get("", **requires(Resource.DASHBOARD, Action.LIST), summary="List dashboards you may see")
+    async def list_dashboards(
+        self,
+        dashboards: NamedDependency[DashboardService],
+        pagination: NamedDependency[Pagination],
+        workspace_id: FromQuery[UUID | None] = None,
+    ) -> Page[DashboardView]:
+        """Across your workspaces, or in one with `?workspace_id=`."""
+        items, total = await dashboards.list_visible(workspace_id, pagination)
+        return Page([view(item) for item in items], total=total, limit=pagination.limit, offset=pagination.offset)
+
+    @post("", **requires(Resource.DASHBOARD, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a dashboard")
+    async def create_dashboard(
+        self,
+        data: JSONBody[DashboardCreate],
+        workspace_id: FromQuery[UUID],
+        dashboards: NamedDependency[DashboardService],
+    ) -> DashboardView:
+        """In the workspace given by `?workspace_id=`, over surveys of that workspace."""
+        fields = {"name": data.name.strip(), "survey_ids": data.survey_ids, "widgets": data.widgets}
+        return view(await dashboards.create(workspace_id, fields))
+
+    @get(
+        "/{dashboard_id:uuid}",
+        **requires(Resource.DASHBOARD, Action.READ, by="dashboard_id"),
+        summary="A dashboard with its surveys' current metrics",
+    )
+    async def get_dashboard(
+        self, dashboard_id: FromPath[UUID], dashboards: NamedDependency[DashboardService]
+    ) -> DashboardDetail:
+        """Aggregates only: counts and distributions, never a response or respondent data."""
+        return await dashboards.detail(dashboard_id)
+
+    @patch(
+        "/{dashboard_id:uuid}",
+        **requires(Resource.DASHBOARD, Action.UPDATE, by="dashboard_id"),
+        summary="Change a dashboard",
+    )
+    async def update_dashboard(
+        self,
+        dashboard_id: FromPath[UUID],
+        data: JSONBody[DashboardUpdate],
+        dashboards: NamedDependency[DashboardService],
+    ) -> DashboardView:
+        """Only the fields sent change."""
+        return view(await dashboards.update(dashboard_id, data))
+
+    @delete(
+        "/{dashboard_id:uuid}",
+        **requires(Resource.DASHBOARD, Action.DELETE, by="dashboard_id"),
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a dashboard",
+    )
+    async def delete_dashboard(
+        self, dashboard_id: FromPath[UUID], dashboards: NamedDependency[DashboardService]
+    ) -> None:
+        """The surveys stay."""
+        await dashboards.delete(dashboard_id)

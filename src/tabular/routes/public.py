@@ -1,11 +1,48 @@
-"""`/api/public`: What respondents reach without credentials."""
+"""`/api/public`: what respondents reach without credentials (rate-limited per client IP like any anonymous call)."""
 
 from __future__ import annotations
 
-from litestar import Controller
+from uuid import UUID
+
+from litestar import Controller, post
+from litestar.di import NamedDependency, Provide
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
+
+from tabular.errors import Problem
+from tabular.policies.declare import public
+from tabular.routes.surveys import provide_response_service
+from tabular.schemas.responses import ResponseCreate, ResponseCreated
+from tabular.services.responses import ResponseService
 
 
 class PublicSurveyController(Controller):
-    """What respondents reach without credentials."""
+    """Respondents answer published surveys; nothing here reads data back."""
 
     path = "/api/public"
+    tags = ["public"]  # noqa: RUF012
+    dependencies = {"response_service": Provide(provide_response_service, sync_to_thread=False)}  # noqa: RUF012
+
+    @post(
+        "/surveys/{survey_id:uuid}/responses",
+        **public(),
+        status_code=HTTP_201_CREATED,
+        summary="Answer a published survey",
+        responses={
+            HTTP_404_NOT_FOUND: ResponseSpec(Problem, description="No such survey, or not published yet"),
+            HTTP_409_CONFLICT: ResponseSpec(Problem, description="The survey is closed (`survey_closed`)"),
+        },
+    )
+    async def submit_response(
+        self,
+        survey_id: FromPath[UUID],
+        data: JSONBody[ResponseCreate],
+        response_service: NamedDependency[ResponseService],
+    ) -> ResponseCreated:
+        """201 with the response id only: nothing the respondent sent is echoed back.
+
+        A draft or unknown survey is 404, a closed one 409 `survey_closed`; answers that do not fit the
+        questions are 422 with each offending field (`answers[2].choice`).
+        """
+        return await response_service.submit(survey_id, data)

@@ -1,0 +1,66 @@
+"""Response bodies: answers in, and (for members only) responses out with the respondent's personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Final
+from uuid import UUID
+
+import msgspec
+
+from tabular.schemas.surveys import MAX_CHOICES, MAX_QUESTIONS
+
+MAX_TEXT_ANSWER: Final = 5000
+
+AnswerText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_ANSWER)]
+ChosenOption = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+RespondentName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+RespondentEmail = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+
+
+class AnswerIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One answer: exactly one of `choice` (single choice), `choices` (multiple), `rating` or `text`."""
+
+    question_id: UUID
+    choice: ChosenOption | None = None
+    choices: Annotated[list[ChosenOption], msgspec.Meta(max_length=MAX_CHOICES)] | None = None
+    rating: int | None = None
+    text: AnswerText | None = None
+
+
+class ResponseCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A submission: at most one answer per question; a question left out is unanswered."""
+
+    answers: Annotated[list[AnswerIn], msgspec.Meta(max_length=MAX_QUESTIONS)]
+    respondent_name: RespondentName | None = None
+    respondent_email: RespondentEmail | None = None
+
+
+class ResponseCreated(msgspec.Struct, frozen=True):
+    """What a public respondent gets back: the id only, never their own data echoed."""
+
+    id: UUID
+
+
+class AnswerView(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One question's answer, in the shape it was submitted (absent fields are not part of it)."""
+
+    question_id: UUID
+    choice: str | None = None
+    choices: list[str] | None = None
+    rating: int | None = None
+    text: str | None = None
+
+
+class ResponseView(msgspec.Struct, frozen=True):
+    """A response as members see it, personal data included; answers in question order."""
+
+    id: UUID
+    survey_id: UUID
+    created_at: dt.datetime
+    completed: bool
+    submitted_by_id: UUID | None
+    """The member who imported it; null for a public submission."""
+    respondent_name: str | None
+    respondent_email: str | None
+    answers: list[AnswerView]

@@ -1,0 +1,212 @@
+"""Responses: checked against the survey's questions, stored one answer row per value, listed for members."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING, Final
+
+from sqlalchemy import func, select
+
+from tabular.db import Answer, Question, QuestionKind, Response, Survey, SurveyStatus
+from tabular.errors import Conflict, FieldError, NotFound, ValidationFailed
+from tabular.schemas.common import Page, Pagination
+from tabular.schemas.responses import AnswerIn, AnswerView, ResponseCreate, ResponseCreated, ResponseView
+from tabular.services.surveys import BODY, load_survey, text_errors
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.auth.principal import Principal
+
+VALUE_FIELDS: Final = ("choice", "choices", "rating", "text")
+_FIELD_FOR: Final = {
+    QuestionKind.SINGLE_CHOICE: "choice",
+    QuestionKind.MULTIPLE_CHOICE: "choices",
+    QuestionKind.RATING: "rating",
+    QuestionKind.TEXT: "text",
+}
+NOT_A_CHOICE: Final = "not one of the question's choices"
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class ResponseService:
+    """Respondents submit to published surveys only; members read responses (personal data included)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self, organization_id: UUID, survey_id: UUID, pagination: Pagination) -> Page[ResponseView]:
+        """The survey's responses, newest first: one count, one page, answers in one more query."""
+        survey = await load_survey(self.session, organization_id, survey_id)
+        condition = Response.survey_id == survey.id
+        total = await self.session.scalar(select(func.count(Response.id)).where(condition)) or 0
+        responses = await self.session.scalars(
+            select(Response)
+            .where(condition)
+            .order_by(Response.created_at.desc(), Response.id.desc())
+            .limit(pagination.limit)
+            .offset(pagination.offset)
+        )
+        items = [response_view(survey, response) for response in responses]
+        return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
+
+    async def import_response(self, principal: Principal, survey_id: UUID, body: ResponseCreate) -> ResponseView:
+        """A response a member collected elsewhere; the survey must be open (published)."""
+        survey = await load_survey(self.session, principal.organization_id, survey_id)
+        if survey.status is not SurveyStatus.PUBLISHED:
+            raise Conflict(
+                f"Only a published survey takes responses; this one is {survey.status.value}.", code="survey_not_open"
+            )
+        response = await self._store(survey, body, submitted_by_id=principal.user_id)
+        return response_view(survey, response)
+
+    async def submit(self, survey_id: UUID, body: ResponseCreate) -> ResponseCreated:
+        """A respondent's answers to a published survey; a draft is invisible (404), a closed one says so."""
+        survey = await self.session.scalar(select(Survey).where(Survey.id == survey_id))
+        if survey is None or survey.status is SurveyStatus.DRAFT:
+            raise NotFound
+        if survey.status is SurveyStatus.CLOSED:
+            raise Conflict("This survey is closed and takes no more responses.", code="survey_closed")
+        response = await self._store(survey, body, submitted_by_id=None)
+        return ResponseCreated(id=response.id)
+
+    async def _store(self, survey: Survey, body: ResponseCreate, submitted_by_id: UUID | None) -> Response:
+        answers, completed = check_answers(survey.questions, body)
+        response = Response(
+            survey_id=survey.id,
+            submitted_by_id=submitted_by_id,
+            completed=completed,
+            respondent_name=body.respondent_name,
+            respondent_email=body.respondent_email,
+            answers=answers,
+        )
+        self.session.add(response)
+        await self.session.flush()
+        return response
+
+
+def check_answers(questions: list[Question], body: ResponseCreate) -> tuple[list[Answer], bool]:
+    """The answer rows of a valid submission and whether it answers every question.
+
+    Raises ValidationFailed listing every problem, each at its path (`answers[2].choice`); a required
+    question left out is reported at `answers`.
+    """
+    by_id = {question.id: question for question in questions}
+    errors = _respondent_errors(body)
+    rows: list[Answer] = []
+    answered: set[UUID] = set()
+    for index, answer in enumerate(body.answers):
+        where = f"answers[{index}]"
+        question = by_id.get(answer.question_id)
+        if question is None:
+            errors.append(
+                FieldError(message="not a question of this survey", field=f"{where}.question_id", source=BODY)
+            )
+            continue
+        if question.id in answered:
+            errors.append(FieldError(message="answered twice", field=f"{where}.question_id", source=BODY))
+            continue
+        answered.add(question.id)
+        values, problems = _answer(question, answer, where)
+        rows += values
+        errors += problems
+    errors += [
+        FieldError(
+            message=f"question {question.position + 1} ({question.id}) needs an answer", field="answers", source=BODY
+        )
+        for question in questions
+        if question.required and question.id not in answered
+    ]
+    if errors:
+        raise ValidationFailed("Some answers do not fit the survey's questions.", errors=errors)
+    return rows, len(answered) == len(questions)
+
+
+def _answer(question: Question, answer: AnswerIn, where: str) -> tuple[list[Answer], list[FieldError]]:
+    """The rows for one answer (one per chosen option), or what is wrong with it."""
+    expected = _FIELD_FOR[question.kind]
+    given = [name for name in VALUE_FIELDS if getattr(answer, name) is not None]
+    if not given:
+        message = f"give `{expected}` for a {question.kind.value} question"
+        return [], [FieldError(message=message, field=where, source=BODY)]
+    if wrong := [name for name in given if name != expected]:
+        hint = "one `choice`, not several" if question.kind is QuestionKind.SINGLE_CHOICE else f"`{expected}`"
+        message = f"a {question.kind.value} question takes {hint}"
+        return [], [FieldError(message=message, field=f"{where}.{name}", source=BODY) for name in wrong]
+    if problems := _value_problems(question, answer, f"{where}.{expected}"):
+        return [], problems
+    if answer.choices is not None:
+        return [Answer(question_id=question.id, choice=choice) for choice in answer.choices], []
+    return [Answer(question_id=question.id, choice=answer.choice, rating=answer.rating, text=answer.text)], []
+
+
+def _value_problems(question: Question, answer: AnswerIn, field: str) -> list[FieldError]:
+    """What is wrong with the value of an answer that has the right field for its question."""
+    options = question.choices or []
+    if answer.choice is not None and answer.choice not in options:
+        return [FieldError(message=NOT_A_CHOICE, field=field, source=BODY)]
+    if answer.choices is not None:
+        return _chosen_problems(answer.choices, options, field)
+    scale = question.scale or 0
+    if answer.rating is not None and not 1 <= answer.rating <= scale:
+        return [FieldError(message=f"must be between 1 and {scale}", field=field, source=BODY)]
+    if answer.text is not None:
+        return text_errors(answer.text, field, multiline=True)
+    return []
+
+
+def _chosen_problems(chosen: list[str], options: list[str], field: str) -> list[FieldError]:
+    """A multiple-choice answer picks at least one option, each at most once."""
+    if not chosen:
+        return [FieldError(message="choose at least one option, or leave the question out", field=field, source=BODY)]
+    problems: list[FieldError] = []
+    for index, choice in enumerate(chosen):
+        if choice not in options:
+            problems.append(
+                FieldError(message="not one of the question's choices", field=f"{field}[{index}]", source=BODY)
+            )
+        elif choice in chosen[:index]:
+            problems.append(FieldError(message="chosen twice", field=f"{field}[{index}]", source=BODY))
+    return problems
+
+
+def _respondent_errors(body: ResponseCreate) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if body.respondent_name is not None:
+        errors += text_errors(body.respondent_name, "respondent_name", multiline=False)
+    if body.respondent_email is not None:
+        problems = text_errors(body.respondent_email, "respondent_email", multiline=False)
+        if not problems and not _EMAIL.fullmatch(body.respondent_email):
+            problems = [FieldError(message="not an email address", field="respondent_email", source=BODY)]
+        errors += problems
+    return errors
+
+
+def response_view(survey: Survey, response: Response) -> ResponseView:
+    """The member's view of a response: its answers regrouped per question, in the survey's order."""
+    rows: defaultdict[UUID, list[Answer]] = defaultdict(list)
+    for row in response.answers:
+        rows[row.question_id].append(row)
+    answers = [_answer_view(question, rows[question.id]) for question in survey.questions if question.id in rows]
+    return ResponseView(
+        id=response.id,
+        survey_id=response.survey_id,
+        created_at=response.created_at,
+        completed=response.completed,
+        submitted_by_id=response.submitted_by_id,
+        respondent_name=response.respondent_name,
+        respondent_email=response.respondent_email,
+        answers=answers,
+    )
+
+
+def _answer_view(question: Question, rows: list[Answer]) -> AnswerView:
+    first = rows[0]
+    if question.kind is QuestionKind.MULTIPLE_CHOICE:
+        order = {choice: index for index, choice in enumerate(question.choices or [])}
+        chosen = sorted((row.choice for row in rows if row.choice is not None), key=lambda c: order.get(c, len(order)))
+        return AnswerView(question_id=question.id, choices=chosen)
+    return AnswerView(question_id=question.id, choice=first.choice, rating=first.rating, text=first.text)
