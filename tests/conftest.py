@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -85,17 +86,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Path) -> tuple[Path, DemoData]:
+    """The template with the demo organization seeded once: argon2 hashing four passwords per test adds up."""
+    path = sqlite_template.with_name("demo-template.db")
+    shutil.copyfile(sqlite_template, path)
+    return path, asyncio.run(seed(f"sqlite+aiosqlite:///{path}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_demo_template(postgres: PostgresServer) -> tuple[str, DemoData]:
+    postgres.execute("CREATE DATABASE tabular_demo TEMPLATE tabular_template")
+    return "tabular_demo", asyncio.run(seed(postgres.url("tabular_demo")))
+
+
 @pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    """A fresh database at the migrations' head, on each engine in turn."""
+    """A fresh database at the migrations' head, on each engine in turn; with the demo data if the test
+    asks for `demo` (a copy of a database seeded once per session, so every test starts from the same state)."""
+    with_demo = "demo" in request.fixturenames
     if request.param == "sqlite":
         path = tmp_path / "tabular.db"
-        shutil.copyfile(sqlite_template, path)
+        source = request.getfixturevalue("sqlite_demo_template")[0] if with_demo else sqlite_template
+        shutil.copyfile(source, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
     server: PostgresServer = request.getfixturevalue("postgres")
+    template = request.getfixturevalue("postgres_demo_template")[0] if with_demo else "tabular_template"
     name = f"t_{uuid.uuid4().hex}"
-    server.execute(f'CREATE DATABASE "{name}" TEMPLATE tabular_template')
+    server.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}')
     yield server.url(name)
     server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
@@ -122,8 +141,11 @@ async def seed(database_url: str) -> DemoData:
 
 
 @pytest.fixture
-async def demo(database_url: str) -> DemoData:
-    return await seed(database_url)
+def demo(request: pytest.FixtureRequest, database_url: str) -> DemoData:
+    """The demo data already in `database_url` (see there)."""
+    engine = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    data: DemoData = request.getfixturevalue(f"{engine}_demo_template")[1]
+    return data
 
 
 @pytest.fixture

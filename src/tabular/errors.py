@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,6 +35,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+_MISSING_PARAMETER: Final = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 
 _CODES_BY_STATUS: Final[Mapping[int, str]] = {
     400: "malformed_request",
@@ -167,10 +169,17 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
     """Litestar's own input errors: a body that does not decode is 400, a value that breaks a type is 422."""
     items = exc.extra if isinstance(exc.extra, list) else []
     errors = [
-        FieldError(message=str(item.get("message", "invalid value")), field=item.get("key"), source=item.get("source"))
+        FieldError(
+            message=str(item.get("message", "invalid value")),
+            field=None if item.get("key") == "data" else item.get("key"),  # "data" is Litestar's name for the body
+            source=item.get("source"),
+        )
         for item in items
         if isinstance(item, dict)
     ]
+    if missing := _MISSING_PARAMETER.match(exc.detail or ""):
+        source, name = missing.groups()
+        errors = [FieldError(message="required", field=name, source=source)]
     if not errors:
         return problem_response(400, "malformed_request", exc.detail)
     return problem_response(422, "validation_failed", "The request has invalid fields.", errors=errors)
