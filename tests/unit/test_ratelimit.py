@@ -6,6 +6,7 @@ the server's clock otherwise), so every case replays the same timeline on each.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -179,5 +180,19 @@ async def test_redis_script_is_reloaded_after_a_flush(redis_server: RedisServer)
         decision = (await backend.hit([Hit(policy, "ip:x")]))[0]  # NOSCRIPT, then EVAL
         assert decision.allowed
         assert decision.remaining == 1
+    finally:
+        await client.aclose()
+
+
+async def test_redis_slides_on_its_own_clock(redis_server: RedisServer) -> None:
+    """Real time, small window, the server's clock: a burst is cut at the limit and a slot frees after the window."""
+    client = Redis.from_url(redis_server.url)
+    try:
+        await client.flushdb()
+        backend = RedisBackend(client)
+        hit = hitter(backend, Policy("general", limit=3, window=1), "ip:realtime")
+        assert [(await hit()).allowed for _ in range(5)] == [True, True, True, False, False]
+        await asyncio.sleep(1.1)
+        assert (await hit()).allowed
     finally:
         await client.aclose()
