@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
@@ -33,6 +34,20 @@ ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _forget_database_config_names() -> Iterator[None]:
+    """advanced-alchemy names each new config's state keys by searching a process-wide registry recursively;
+    a process that builds hundreds of apps (this suite) would hit the recursion limit. One app per process
+    in production never does."""
+    yield
+    for registry in (
+        "_SESSION_SCOPE_KEY_REGISTRY",
+        "_ENGINE_APP_STATE_KEY_REGISTRY",
+        "_SESSIONMAKER_APP_STATE_KEY_REGISTRY",
+    ):
+        getattr(SQLAlchemyAsyncConfig, registry).clear()
 
 
 @pytest.fixture(scope="session")

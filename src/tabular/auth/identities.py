@@ -15,10 +15,11 @@ from tabular.db import ApiKey, Organization, Tier, User, WorkspaceMembership
 from tabular.db.base import utcnow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from tabular.policies.vocabulary import Role
 
@@ -136,22 +137,28 @@ class IdentityStore:
         self._last_touch.put(key_id, value=True)
 
     def forget_on_commit(
-        self, session: AsyncSession, *, user_id: UUID | None = None, key_hash: str | None = None
+        self, session: AsyncSession, *, user_ids: Iterable[UUID] = (), key_hashes: Iterable[str] = ()
     ) -> None:
-        """Forget a user or key now, and again when `session` commits.
+        """Forget users and keys now, and again when `session`'s transaction commits.
 
         Forgetting only now leaves a window: a request arriving before the commit reloads the old row and
-        caches it for `ttl`. Forgetting again after the commit closes it.
+        caches it for `ttl`. Forgetting again after the commit closes it (a savepoint, such as the audit
+        append, is not the commit).
         """
+        users, keys = tuple(user_ids), tuple(key_hashes)
 
-        def forget(*_: object) -> None:
-            if user_id is not None:
+        def forget() -> None:
+            for user_id in users:
                 self.forget_user(user_id)
-            if key_hash is not None:
+            for key_hash in keys:
                 self.forget_key(key_hash)
 
+        def after_commit(sync_session: Session) -> None:
+            if not sync_session.in_nested_transaction():
+                forget()
+
         forget()
-        event.listen(session.sync_session, "after_commit", forget, once=True)
+        event.listen(session.sync_session, "after_commit", after_commit)
 
     def forget_user(self, user_id: UUID) -> None:
         """A change to the user made here: the next request sees it."""

@@ -185,7 +185,7 @@ class ApiKeyService:
     def _forget(self, key: ApiKey) -> None:
         """Changes made here are seen by this process's next request at once."""
         if self.identities is not None:
-            self.identities.forget_on_commit(self.session, key_hash=key.key_hash)
+            self.identities.forget_on_commit(self.session, key_hashes=[key.key_hash])
 
 
 def view(key: ApiKey) -> ApiKeyView:

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from uuid_utils.compat import uuid7
 
 from tabular.db import AuditEvent
 from tabular.db.base import utcnow
+from tabular.errors import FieldError, ValidationFailed
+from tabular.policies.filters import visible
+from tabular.policies.vocabulary import Resource
+from tabular.schemas.audit import AuditEventView
+from tabular.schemas.common import Page
 
 if TYPE_CHECKING:
     from uuid import UUID
 
+    from sqlalchemy import Row, Select
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.auth.principal import Principal
+    from tabular.schemas.audit import AuditFilter
+    from tabular.schemas.common import Pagination
 
 GENESIS_HASH: Final = "0" * 64
 _APPEND_ATTEMPTS: Final = 5
@@ -109,3 +120,90 @@ async def record(  # noqa: PLR0913 - every field of an event, by keyword
             continue
         return row
     raise RuntimeError("could not append to the audit log: too much contention")
+
+
+async def paginate(session: AsyncSession, query: Select[Any], pagination: Pagination) -> tuple[list[Row[Any]], int]:
+    """One page of an ordered query's rows, and how many rows it matches in all (counted only when needed)."""
+    rows = list((await session.execute(query.limit(pagination.limit).offset(pagination.offset))).all())
+    if pagination.offset == 0 and len(rows) < pagination.limit:
+        return rows, len(rows)
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return rows, total or 0
+
+
+async def list_events(
+    session: AsyncSession, principal: Principal, where: AuditFilter, pagination: Pagination
+) -> Page[AuditEventView]:
+    """The organization's events matching `where`, newest first (by `seq`, the chain's own order)."""
+    query = select(AuditEvent).where(visible(principal, Resource.AUDIT_EVENT))
+    if where.actor_id is not None:
+        query = query.where(AuditEvent.actor_user_id == where.actor_id)
+    if where.event is not None:
+        query = query.where(AuditEvent.event == where.event)
+    if where.since is not None:
+        query = query.where(AuditEvent.created_at >= _aware(where.since, "since"))
+    if where.until is not None:
+        query = query.where(AuditEvent.created_at < _aware(where.until, "until"))
+    rows, total = await paginate(session, query.order_by(AuditEvent.seq.desc()), pagination)
+    items = [_event_view(row[0]) for row in rows]
+    return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
+
+
+def _aware(moment: dt.datetime, field: str) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValidationFailed(
+            f"Give `{field}` with a time zone, e.g. 2026-01-31T00:00:00Z.",
+            errors=[FieldError(message="a timezone is required", field=field, source="query")],
+        )
+    return moment.astimezone(dt.UTC)
+
+
+def _event_view(event: AuditEvent) -> AuditEventView:
+    return AuditEventView(
+        id=event.id,
+        seq=event.seq,
+        event=event.event,
+        actor_user_id=event.actor_user_id,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        data=event.data,
+        client_ip=event.client_ip,
+        created_at=event.created_at,
+    )
+
+
+class AuditChainBrokenError(Exception):
+    """An event does not follow from its predecessor: a row was edited, deleted or inserted by hand."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"audit chain broken at seq {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+_VERIFY_BATCH: Final = 1000
+
+
+async def verify_chain(session: AsyncSession) -> int:
+    """Walk every event in `seq` order, recomputing each hash; the number of events, or the first break.
+
+    Reads in keyset batches, so memory stays flat however long the log is.
+    """
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    while True:
+        batch = list(
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(_VERIFY_BATCH)
+            )
+        )
+        for event in batch:
+            if event.seq != expected_seq:
+                raise AuditChainBrokenError(expected_seq, f"missing (the next event is seq {event.seq})")
+            if event.prev_hash != prev_hash:
+                raise AuditChainBrokenError(event.seq, "prev_hash does not match the previous event's hash")
+            if event_hash(event) != event.hash:
+                raise AuditChainBrokenError(event.seq, "the content does not match its hash")
+            expected_seq, prev_hash, count = event.seq + 1, event.hash, count + 1
+            session.expunge(event)
+        if len(batch) < _VERIFY_BATCH:
+            return count

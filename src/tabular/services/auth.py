@@ -105,7 +105,7 @@ class AuthService:
             )
         user.password_hash = await hash_password(new)
         user.token_version += 1
-        self.engine.identities.forget_on_commit(self.session, user_id=user.id)
+        self.engine.identities.forget_on_commit(self.session, user_ids=[user.id])
         await record(
             self.session,
             AuditEventType.PASSWORD_CHANGED,

@@ -58,7 +58,7 @@ class MfaService:
             actor_user_id=user.id,
             client_ip=client_ip,
         )
-        self.identities.forget_on_commit(self.session, user_id=user.id)
+        self.identities.forget_on_commit(self.session, user_ids=[user.id])
         return codes
 
     async def disable(self, user: User, code: str, client_ip: str | None) -> None:
@@ -74,7 +74,7 @@ class MfaService:
             actor_user_id=user.id,
             client_ip=client_ip,
         )
-        self.identities.forget_on_commit(self.session, user_id=user.id)
+        self.identities.forget_on_commit(self.session, user_ids=[user.id])
 
     async def regenerate_recovery_codes(self, user: User, code: str, client_ip: str | None) -> list[str]:
         """Ten new recovery codes (the old ones stop working); needs a current TOTP code."""

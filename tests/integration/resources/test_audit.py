@@ -1,0 +1,202 @@
+"""`/api/audit` and `tabular audit verify` end to end: the organization's events newest first, filters,
+pagination, bad input, and the hash chain holding after real traffic and breaking after a hand edit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tabular.db import AuditEvent
+from tabular.services.audit import AuditChainBrokenError, verify_chain
+from tests.integration.auth.helpers import user
+from tests.integration.resources.test_workspaces import (
+    Client,
+    assert_problem,
+    database,
+    key,
+    ok,
+    other_tenant,
+    user_id,
+)
+from tests.integration.test_cli import run
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tabular.demo import DemoData
+
+pytestmark = pytest.mark.anyio
+
+EVENT_FIELDS = {"id", "seq", "event", "actor_user_id", "target_type", "target_id", "data", "client_ip", "created_at"}
+
+
+async def audit(client: Client, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    page: dict[str, Any] = ok(await client.get("/api/audit", params=params, headers=headers))
+    return page
+
+
+async def organization_event_count(database_url: str, organization_id: str) -> int:
+    async with database(database_url) as session:
+        count = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.organization_id == UUID(organization_id))
+        )
+        return count or 0
+
+
+async def some_traffic(client: Client, demo: DemoData) -> None:
+    """A workspace made, joined, renamed; a user made and demoted: events from every endpoint that writes."""
+    admin = key(user(demo, "admin"))
+    workspace = ok(await client.post("/api/workspaces", json={"name": "Audited"}, headers=admin), 201)
+    member = await user_id(client, user(demo, "member", 1))
+    ok(await client.post(f"/api/workspaces/{workspace['id']}/members", json={"user_id": member}, headers=admin), 201)
+    ok(await client.patch(f"/api/workspaces/{workspace['id']}", json={"name": "Audited too"}, headers=admin))
+    body = {"email": "audited@demo.tabular.test", "name": "Audited", "role": "member"}
+    created = ok(await client.post("/api/users", json=body, headers=admin), 201)
+    ok(await client.patch(f"/api/users/{created['id']}", json={"role": "client", "active": False}, headers=admin))
+    ok(await client.delete(f"/api/workspaces/{workspace['id']}/members/{member}", headers=admin), 204)
+    ok(await client.delete(f"/api/workspaces/{workspace['id']}", headers=admin), 204)
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+async def test_admins_read_their_organizations_events_newest_first(
+    client: Client, demo: DemoData, database_url: str
+) -> None:
+    admin = key(user(demo, "admin"))
+    other = await other_tenant(database_url)
+    await some_traffic(client, demo)
+
+    page = await audit(client, admin, limit=200)
+    assert page["total"] == await organization_event_count(database_url, demo.organization.id)
+    assert page["total"] == len(page["items"]) == len(demo.users) + 8  # the demo's keys, then the traffic
+    assert all(set(item) == EVENT_FIELDS for item in page["items"])
+    seqs = [item["seq"] for item in page["items"]]
+    assert seqs == sorted(seqs, reverse=True)
+    assert str(other.workspace_id) not in {item["target_id"] for item in page["items"]}  # another tenant's event
+
+    newest = page["items"][0]
+    assert (newest["event"], newest["target_type"], newest["data"]) == (
+        "workspace.deleted",
+        "workspace",
+        {"name": "Audited too", "pinned_api_keys": 0},
+    )
+    assert newest["actor_user_id"] == await user_id(client, user(demo, "admin"))
+    assert newest["client_ip"]
+    assert newest["created_at"].endswith("Z")
+    assert [item["event"] for item in page["items"][:9]] == [
+        "workspace.deleted",
+        "workspace.member_removed",
+        "user.deactivated",
+        "user.role_changed",
+        "user.created",
+        "workspace.renamed",
+        "workspace.member_added",
+        "workspace.created",
+        "api_key.created",  # the demo's keys
+    ]
+
+
+async def test_filters_and_pagination(client: Client, demo: DemoData) -> None:
+    admin = key(user(demo, "admin"))
+    await some_traffic(client, demo)
+    everything = (await audit(client, admin, limit=200))["items"]
+
+    keys_made = await audit(client, admin, event="api_key.created")
+    assert keys_made["total"] == len(demo.users)
+    assert {item["event"] for item in keys_made["items"]} == {"api_key.created"}
+
+    member = await user_id(client, user(demo, "member", 0))
+    by_member = await audit(client, admin, actor_id=member)
+    assert by_member["total"] >= 1
+    assert {item["actor_user_id"] for item in by_member["items"]} == {member}
+    admin_id = await user_id(client, user(demo, "admin"))
+    renamed = await audit(client, admin, actor_id=admin_id, event="workspace.renamed")
+    assert [item["data"] for item in renamed["items"]] == [{"from": "Audited", "to": "Audited too"}]
+    assert (await audit(client, admin, actor_id=str(uuid4())))["total"] == 0
+
+    middle = everything[len(everything) // 2]
+    since = await audit(client, admin, since=middle["created_at"], limit=200)
+    until = await audit(client, admin, until=middle["created_at"], limit=200)
+    assert middle["id"] in {item["id"] for item in since["items"]}  # inclusive
+    assert middle["id"] not in {item["id"] for item in until["items"]}  # exclusive
+    assert since["total"] + until["total"] == len(everything)
+    assert all(item["created_at"] >= middle["created_at"] for item in since["items"])
+    window = await audit(client, admin, since=everything[-1]["created_at"], until=everything[0]["created_at"])
+    assert window["total"] == len(everything) - 1
+    offset = await audit(client, admin, since=middle["created_at"].replace("Z", "+02:00"), limit=200)
+    assert offset["total"] >= since["total"]  # two hours earlier: at least as many
+
+    page = await audit(client, admin, limit=3, offset=2)
+    assert (page["total"], page["limit"], page["offset"]) == (len(everything), 3, 2)
+    assert [item["id"] for item in page["items"]] == [item["id"] for item in everything[2:5]]
+
+
+async def test_only_admins_read_the_log(client: Client, demo: DemoData) -> None:
+    for role in ("member", "client"):
+        assert_problem(await client.get("/api/audit", headers=key(user(demo, role))), 403, "role_forbidden")
+    assert_problem(await client.get("/api/audit"), 401, "unauthenticated")
+
+
+async def test_bad_filters_are_a_422_problem(client: Client, demo: DemoData) -> None:
+    admin = key(user(demo, "admin"))
+    for params in (
+        {"event": "no.such.event"},
+        {"actor_id": "me"},
+        {"since": "yesterday"},
+        {"until": "2026-13-01T00:00:00Z"},
+        {"since": "2026-01-01T00:00:00"},  # no time zone
+        {"until": "2026-01-01T00:00:00"},
+        {"limit": 0},
+        {"limit": 201},
+        {"offset": -1},
+    ):
+        assert_problem(await client.get("/api/audit", params=params, headers=admin), 422, "validation_failed")
+
+
+# --- the chain -----------------------------------------------------------------------------------------
+
+
+async def test_audit_verify_passes_after_traffic_and_fails_after_a_row_edit(
+    client: Client, demo: DemoData, database_url: str, tmp_path: Path
+) -> None:
+    await other_tenant(database_url)
+    await some_traffic(client, demo)
+    async with database(database_url) as session:
+        total = await session.scalar(select(func.count()).select_from(AuditEvent))
+
+    intact = run("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    assert intact.returncode == 0, intact.stderr
+    assert intact.stdout.strip() == f"audit chain intact: {total} events"
+
+    async with database(database_url) as session:
+        await session.execute(text("""UPDATE audit_event SET data = '{"name": "forged"}' WHERE seq = 3"""))
+    broken = run("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    assert broken.returncode == 1
+    assert broken.stdout == ""
+    assert broken.stderr.strip() == "tabular: error: audit chain broken at seq 3: the content does not match its hash"
+
+
+@pytest.mark.parametrize(
+    ("statement", "seq", "reason"),
+    [
+        pytest.param("DELETE FROM audit_event WHERE seq = 2", 2, "missing", id="deleted"),
+        pytest.param("UPDATE audit_event SET client_ip = '10.9.9.9' WHERE seq = 1", 1, "content", id="edited-ip"),
+        pytest.param("UPDATE audit_event SET prev_hash = hash WHERE seq = 3", 3, "prev_hash", id="relinked"),
+    ],
+)
+async def test_verify_names_the_first_broken_event(
+    demo: DemoData, database_url: str, statement: str, seq: int, reason: str
+) -> None:
+    async with database(database_url) as session:
+        assert await verify_chain(session) >= len(demo.users)
+        await session.execute(text(statement))
+    async with database(database_url) as session:
+        with pytest.raises(AuditChainBrokenError) as caught:
+            await verify_chain(session)
+    assert caught.value.seq == seq
+    assert reason in caught.value.reason
