@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from uuid_utils.compat import uuid7
 
-from tabular.db import AuditEvent
+from tabular.db import AuditEvent, User
 from tabular.db.base import utcnow
 from tabular.errors import FieldError, ValidationFailed
 from tabular.policies.filters import visible
@@ -79,6 +79,29 @@ def event_hash(event: AuditEvent) -> str:
         order="sorted",
     )
     return hashlib.sha256(content).hexdigest()
+
+
+async def record_by(  # noqa: PLR0913 - the event, who, from where, and what
+    session: AsyncSession,
+    event: AuditEventType,
+    actor: User,
+    client_ip: str | None,
+    *,
+    target_type: str | None = None,
+    target_id: object = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an event done by `actor` (a user acting on themselves or their organization)."""
+    return await record(
+        session,
+        event,
+        organization_id=actor.organization_id,
+        actor_user_id=actor.id,
+        target_type=target_type,
+        target_id=target_id,
+        data=data,
+        client_ip=client_ip,
+    )
 
 
 async def record(  # noqa: PLR0913 - every field of an event, by keyword

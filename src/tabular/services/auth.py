@@ -11,7 +11,7 @@ from tabular.db import Organization, User
 from tabular.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from tabular.policies.declare import rejection
 from tabular.schemas.auth import WhoAmI
-from tabular.services.audit import AuditEventType, record
+from tabular.services.audit import AuditEventType, record, record_by
 from tabular.services.mfa import MfaService
 from tabular.services.users import normalize_email
 
@@ -65,13 +65,12 @@ class AuthService:
         issued = self.engine.tokens.issue(
             user.id, user.token_version, mfa_verified=user.mfa_enabled, remember=body.remember_me
         )
-        await record(
+        await record_by(
             self.session,
             AuditEventType.LOGIN_SUCCEEDED,
-            organization_id=user.organization_id,
-            actor_user_id=user.id,
+            user,
+            client_ip,
             data={"remember_me": body.remember_me, "mfa": user.mfa_enabled},
-            client_ip=client_ip,
         )
         return user, organization, issued
 
@@ -106,13 +105,7 @@ class AuthService:
         user.password_hash = await hash_password(new)
         user.token_version += 1
         self.engine.identities.forget_on_commit(self.session, user_ids=[user.id])
-        await record(
-            self.session,
-            AuditEventType.PASSWORD_CHANGED,
-            organization_id=user.organization_id,
-            actor_user_id=user.id,
-            client_ip=client_ip,
-        )
+        await record_by(self.session, AuditEventType.PASSWORD_CHANGED, user, client_ip)
         return self.engine.tokens.issue(user.id, user.token_version, mfa_verified=principal.mfa_verified)
 
     async def current_user(self, principal: Principal) -> User:

@@ -11,7 +11,7 @@ from tabular.auth import totp
 from tabular.db import RecoveryCode, User
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, TooManyRequests, Unauthorized
-from tabular.services.audit import AuditEventType, record
+from tabular.services.audit import AuditEventType, record_by
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,13 +51,7 @@ class MfaService:
         await self.verify(user, code, client_ip, allow_recovery=False)
         user.mfa_enabled_at = utcnow()
         codes = await self._replace_recovery_codes(user)
-        await record(
-            self.session,
-            AuditEventType.MFA_ENABLED,
-            organization_id=user.organization_id,
-            actor_user_id=user.id,
-            client_ip=client_ip,
-        )
+        await record_by(self.session, AuditEventType.MFA_ENABLED, user, client_ip)
         self.identities.forget_on_commit(self.session, user_ids=[user.id])
         return codes
 
@@ -67,13 +61,7 @@ class MfaService:
         await self.verify(user, code, client_ip)
         user.totp_secret, user.mfa_enabled_at, user.totp_last_step = None, None, None
         await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        await record(
-            self.session,
-            AuditEventType.MFA_DISABLED,
-            organization_id=user.organization_id,
-            actor_user_id=user.id,
-            client_ip=client_ip,
-        )
+        await record_by(self.session, AuditEventType.MFA_DISABLED, user, client_ip)
         self.identities.forget_on_commit(self.session, user_ids=[user.id])
 
     async def regenerate_recovery_codes(self, user: User, code: str, client_ip: str | None) -> list[str]:
@@ -81,13 +69,7 @@ class MfaService:
         self._require_enabled(user)
         await self.verify(user, code, client_ip, allow_recovery=False)
         codes = await self._replace_recovery_codes(user)
-        await record(
-            self.session,
-            AuditEventType.MFA_RECOVERY_CODES_REGENERATED,
-            organization_id=user.organization_id,
-            actor_user_id=user.id,
-            client_ip=client_ip,
-        )
+        await record_by(self.session, AuditEventType.MFA_RECOVERY_CODES_REGENERATED, user, client_ip)
         return codes
 
     async def verify(
@@ -112,24 +94,12 @@ class MfaService:
         factor = await self._match(user, code, allow_recovery=allow_recovery)
         if factor is None:
             user.mfa_failures, user.mfa_failed_at = user.mfa_failures + 1, now
-            await record(
-                self.session,
-                AuditEventType.MFA_FAILED,
-                organization_id=user.organization_id,
-                actor_user_id=user.id,
-                client_ip=client_ip,
-            )
+            await record_by(self.session, AuditEventType.MFA_FAILED, user, client_ip)
             await self.session.commit()
             raise Unauthorized("The code is wrong, expired or already used.", code="invalid_otp")
         user.mfa_failures, user.mfa_failed_at = 0, None
         if factor == "recovery_code":
-            await record(
-                self.session,
-                AuditEventType.MFA_RECOVERY_CODE_USED,
-                organization_id=user.organization_id,
-                actor_user_id=user.id,
-                client_ip=client_ip,
-            )
+            await record_by(self.session, AuditEventType.MFA_RECOVERY_CODE_USED, user, client_ip)
         return factor
 
     async def _lock(self, user: User) -> None:
