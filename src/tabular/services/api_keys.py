@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from tabular.errors import Conflict, FieldError, Forbidden, NotFound, Validation
 from tabular.policies.vocabulary import Role
 from tabular.schemas.keys import ApiKeyCreate, ApiKeyView, CreatedApiKey, KeyStatus
 from tabular.services.audit import AuditEventType, record
+from tabular.services.common import clean_name
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -63,7 +63,7 @@ class ApiKeyService:
         if not organization.tier.is_paid:
             raise Forbidden("API keys need a paid tier (pro, team or organisation).", code="paid_tier_required")
         await self._check_pin(user, body.workspace_id)
-        name = _name(body.name)
+        name = clean_name(body.name)
         expires_at = _future(body.expires_at)
         new = generate_key()
         key = ApiKey(
@@ -211,17 +211,6 @@ def status(key: ApiKey) -> KeyStatus:
     if key.expires_at is not None and key.expires_at <= utcnow():
         return "expired"
     return "active"
-
-
-def _name(name: str) -> str:
-    """The name as stored: trimmed, not blank, no control characters (PostgreSQL refuses NUL in text)."""
-    name = name.strip()
-    if not name or any(unicodedata.category(character) == "Cc" for character in name):
-        raise ValidationFailed(
-            "Give the key a name of printable characters.",
-            errors=[FieldError(message="must not be blank or contain control characters", field="name", source="body")],
-        )
-    return name
 
 
 def _future(expires_at: dt.datetime | None) -> dt.datetime | None:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from uuid_utils.compat import uuid7
 
@@ -19,11 +19,11 @@ from tabular.policies.filters import visible
 from tabular.policies.vocabulary import Resource
 from tabular.schemas.audit import AuditEventView
 from tabular.schemas.common import Page
+from tabular.services.common import paginate
 
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from sqlalchemy import Row, Select
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.auth.principal import Principal
@@ -84,19 +84,19 @@ def event_hash(event: AuditEvent) -> str:
 async def record_by(  # noqa: PLR0913 - the event, who, from where, and what
     session: AsyncSession,
     event: AuditEventType,
-    actor: User,
+    actor: User | Principal,
     client_ip: str | None,
     *,
     target_type: str | None = None,
     target_id: object = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event done by `actor` (a user acting on themselves or their organization)."""
+    """Append an event done by `actor`: a user (on their own account) or the request's principal."""
     return await record(
         session,
         event,
         organization_id=actor.organization_id,
-        actor_user_id=actor.id,
+        actor_user_id=actor.id if isinstance(actor, User) else actor.user_id,
         target_type=target_type,
         target_id=target_id,
         data=data,
@@ -143,15 +143,6 @@ async def record(  # noqa: PLR0913 - every field of an event, by keyword
             continue
         return row
     raise RuntimeError("could not append to the audit log: too much contention")
-
-
-async def paginate(session: AsyncSession, query: Select[Any], pagination: Pagination) -> tuple[list[Row[Any]], int]:
-    """One page of an ordered query's rows, and how many rows it matches in all (counted only when needed)."""
-    rows = list((await session.execute(query.limit(pagination.limit).offset(pagination.offset))).all())
-    if pagination.offset == 0 and len(rows) < pagination.limit:
-        return rows, len(rows)
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return rows, total or 0
 
 
 async def list_events(

@@ -22,8 +22,8 @@ from tabular.policies.filters import visible
 from tabular.policies.vocabulary import Resource, Role
 from tabular.schemas.common import Page
 from tabular.schemas.users import CreatedUser, UserView
-from tabular.services.audit import AuditEventType, paginate, record
-from tabular.services.workspaces import clean_name
+from tabular.services.audit import AuditEventType, record_by
+from tabular.services.common import clean_name, paginate
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -239,15 +239,14 @@ class UserManager:
         _check_password(body.password, user.email)
         await UserService(self.session).set_password(user, body.password)
         self.identities.forget_on_commit(self.session, user_ids=[user.id])
-        await record(
+        await record_by(
             self.session,
             AuditEventType.PASSWORD_CHANGED,
-            organization_id=user.organization_id,
-            actor_user_id=user.id,
+            user,
+            client_ip,
             target_type="user",
             target_id=user.id,
             data={"via": "set_password_token"},
-            client_ip=client_ip,
         )
 
     async def _load(self, principal: Principal, user_id: UUID) -> User:
@@ -313,15 +312,8 @@ class UserManager:
     async def _audit(
         self, principal: Principal, event_type: AuditEventType, user: User, client_ip: str, data: dict[str, Any]
     ) -> None:
-        await record(
-            self.session,
-            event_type,
-            organization_id=principal.organization_id,
-            actor_user_id=principal.user_id,
-            target_type="user",
-            target_id=user.id,
-            data=data,
-            client_ip=client_ip,
+        await record_by(
+            self.session, event_type, principal, client_ip, target_type="user", target_id=user.id, data=data
         )
 
 

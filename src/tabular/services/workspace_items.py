@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tabular.db import Dashboard, Report, Survey, Workspace
 from tabular.errors import FieldError, NotFound, ValidationFailed
 from tabular.policies.filters import visible
+from tabular.services.common import paginate
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -38,13 +39,10 @@ class WorkspaceItems(Generic[ItemT]):
         query = select(self.model).where(visible(self.principal, self.resource))
         if workspace_id is not None:
             query = query.where(self.model.workspace_id == workspace_id)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.scalars(
-            query.order_by(self.model.created_at.desc(), self.model.id.desc())
-            .limit(pagination.limit)
-            .offset(pagination.offset)
+        rows, total = await paginate(
+            self.session, query.order_by(self.model.created_at.desc(), self.model.id.desc()), pagination
         )
-        return list(rows), int(total or 0)
+        return [row[0] for row in rows], total
 
     async def create(self, workspace_id: UUID, fields: dict[str, Any]) -> ItemT:
         """A new item in the workspace; its surveys must be surveys of that workspace."""

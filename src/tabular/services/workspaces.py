@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
@@ -11,12 +10,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from tabular.db import ApiKey, Dashboard, Report, Survey, User, Workspace, WorkspaceMembership
-from tabular.errors import Conflict, FieldError, NotFound, ValidationFailed
+from tabular.errors import Conflict, NotFound
 from tabular.policies.filters import visible
 from tabular.policies.vocabulary import Resource
 from tabular.schemas.common import Page
 from tabular.schemas.workspaces import MemberView, WorkspaceView
-from tabular.services.audit import AuditEventType, paginate, record
+from tabular.services.audit import AuditEventType, record_by
+from tabular.services.common import clean_name, paginate
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -218,27 +218,9 @@ class WorkspaceManager:
         client_ip: str,
         data: dict[str, Any],
     ) -> None:
-        await record(
-            self.session,
-            event_type,
-            organization_id=principal.organization_id,
-            actor_user_id=principal.user_id,
-            target_type="workspace",
-            target_id=workspace.id,
-            data=data,
-            client_ip=client_ip,
+        await record_by(
+            self.session, event_type, principal, client_ip, target_type="workspace", target_id=workspace.id, data=data
         )
-
-
-def clean_name(name: str, field: str = "name") -> str:
-    """A name as stored: trimmed, not blank, no control characters (PostgreSQL refuses NUL in text)."""
-    name = name.strip()
-    if not name or any(unicodedata.category(character) == "Cc" for character in name):
-        raise ValidationFailed(
-            f"Give a {field} of printable characters.",
-            errors=[FieldError(message="must not be blank or contain control characters", field=field, source="body")],
-        )
-    return name
 
 
 def _with_member_count() -> Select[tuple[Workspace, int]]:
