@@ -186,7 +186,7 @@ async def _fresh_key(session: AsyncSession, user: User) -> str:
     for key in await session.scalars(
         select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
     ):
-        await keys.revoke(user.id, key.id, client_ip=None)
+        await keys.revoke(user.id, key, client_ip=None)
     created = await keys.create(user.id, ApiKeyCreate(name=DEMO_KEY_NAME), client_ip=None)
     return created.key
 

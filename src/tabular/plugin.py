@@ -25,10 +25,11 @@ from tabular.auth.principal import Principal  # noqa: TC001 - as above
 from tabular.auth.ratelimit import InProcessBackend
 from tabular.auth.ratelimit_middleware import RateLimitMiddleware
 from tabular.auth.ratelimit_redis import RedisBackend, ResilientBackend
+from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import Conflict, NotFound, TabularError, exception_handlers, problem_response
-from tabular.policies.declare import TARGET_SCOPE_KEY, check_inventory, policy_guard, rejection
-from tabular.policies.engine import Target
+from tabular.policies.guard import authorized, policy_guard, rejection, single_valued_query
+from tabular.policies.inventory import check_inventory
 from tabular.routes import ROUTE_HANDLERS
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, Pagination
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
@@ -81,7 +82,7 @@ class TabularPlugin(InitPluginProtocol):
             AuthenticationMiddleware(auth_engine.authenticator),
             RateLimitMiddleware(limiter, settings),
         ]
-        app_config.guards.append(policy_guard)
+        app_config.guards.extend([single_valued_query, policy_guard])
         app_config.before_request = require_json_body
         app_config.dependencies.update(
             {
@@ -91,7 +92,8 @@ class TabularPlugin(InitPluginProtocol):
                 "auth_engine": Provide(_provide_auth_engine, sync_to_thread=False),
                 "principal": Provide(_provide_principal, sync_to_thread=False),
                 "client_ip": Provide(_provide_client_ip, sync_to_thread=False),
-                "target": Provide(_provide_target, sync_to_thread=False),
+                "workspace": authorized(Workspace),  # the workspace a route acts in, as the guard authorized it
+                "in_workspace": authorized(Workspace, optional=True),  # a list's `?workspace_id=`, if sent
                 "pagination": Provide(_provide_pagination, sync_to_thread=False),
             }
         )
@@ -147,14 +149,6 @@ def _provide_principal(request: Request[Any, Any, Any]) -> Principal:
     if principal is None:
         raise rejection(request.scope.get("auth"))
     return principal
-
-
-def _provide_target(request: Request[Any, Any, Any]) -> Target:
-    """Where the guard found the request's object (or workspace); only on routes that locate one."""
-    target = request.scope.get(TARGET_SCOPE_KEY)
-    if not isinstance(target, Target):
-        raise NotFound
-    return target
 
 
 def _provide_pagination(

@@ -7,7 +7,7 @@ from litestar.testing import AsyncTestClient
 from openapi_spec_validator import validate
 
 from tabular.app import create_app
-from tabular.policies.declare import UndeclaredRouteError
+from tabular.policies.inventory import UndeclaredRouteError
 from tabular.settings import Settings
 from tests.conftest import make_settings
 from tests.servers import RedisServer, free_port

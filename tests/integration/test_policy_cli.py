@@ -43,6 +43,11 @@ def test_explain_says_what_decided(tmp_path: Path, database_url: str) -> None:
     assert "allowed" in explain(demo["users"][0]["email"], "GET", f"/api/reports?workspace_id={other}")
     assert "refused: 404 not_found" in explain(member["email"], "GET", f"/api/reports/{uuid.uuid4()}")
     assert "public" in explain(member["email"], "GET", "/api/health")
+    twice = run("policy", "explain", "--email", member["email"], "POST",
+                f"/api/reports?workspace_id={member['workspace_ids'][0]}&workspace_id={other}", cwd=tmp_path,
+                TABULAR_DATABASE_URL=database_url)  # fmt: skip
+    assert twice.returncode != 0
+    assert "400 duplicate_parameter" in twice.stderr
     unknown = run("policy", "explain", "--email", "nobody@x.test", "GET", "/api/reports", cwd=tmp_path,
                   TABULAR_DATABASE_URL=database_url)  # fmt: skip
     assert unknown.returncode != 0

@@ -14,10 +14,11 @@ from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import Dashboard, Report, Survey
 from tabular.db.config import make_db_config
 from tabular.policies.engine import Target, decide
+from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
 from tabular.policies.vocabulary import Action, Resource, Role
 from tests.conftest import make_settings
-from tests.integration.test_policy_routes import World, build_world, declared_routes
+from tests.support.policy_world import World, build_world
 
 pytestmark = pytest.mark.anyio
 

@@ -9,10 +9,11 @@ object is indistinguishable from a missing one), then scope inside the organizat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from tabular.policies.placement import PLACEMENTS, Level
 from tabular.policies.table import POLICY, PolicyTable
-from tabular.policies.vocabulary import Action, Resource, Scope
+from tabular.policies.vocabulary import Action, Reason, Resource, Scope
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -31,25 +32,25 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The outcome, the status it maps to, a stable reason code and the rule that decided."""
+    """The outcome: a reason from the closed vocabulary (which fixes the status) and the rule that decided."""
 
-    allowed: bool
-    status: int
-    code: str
+    reason: Reason
     rule: str
 
-    @classmethod
-    def allow(cls, rule: str) -> Decision:
-        """Allowed by `rule`."""
-        return cls(allowed=True, status=200, code="allowed", rule=rule)
+    @property
+    def allowed(self) -> bool:
+        """Whether the request may proceed."""
+        return self.reason is Reason.ALLOWED
 
+    @property
+    def status(self) -> int:
+        """The HTTP status of the outcome (200 when allowed)."""
+        return self.reason.status
 
-def _deny(status: int, code: str, rule: str) -> Decision:
-    return Decision(allowed=False, status=status, code=code, rule=rule)
-
-
-WORKSPACELESS = frozenset({Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP})
-"""Organization-level resources: a key pinned to one workspace cannot reach them."""
+    @property
+    def code(self) -> str:
+        """The stable reason code a refusal carries."""
+        return self.reason.value
 
 
 def decide(  # noqa: C901, PLR0911 - one return per reason, in the documented order
@@ -61,28 +62,33 @@ def decide(  # noqa: C901, PLR0911 - one return per reason, in the documented or
 ) -> Decision:
     """Decide one request. `target` None means the collection as a whole (a list without `workspace_id`)."""
     if principal is None:
-        return _deny(401, "unauthenticated", "authentication")
+        return Decision(Reason.UNAUTHENTICATED, "authentication")
     rule = table.rule_for(principal.role, resource, action)
     if rule is None:
-        return _deny(403, "role_forbidden", f"no rule lets {principal.role} {action} {resource}")
+        return Decision(Reason.ROLE_FORBIDDEN, f"no rule lets {principal.role} {action} {resource}")
     if rule.sessions_only and not principal.is_session:
-        return _deny(403, "api_key_not_allowed", rule.id)
+        return Decision(Reason.API_KEY_NOT_ALLOWED, rule.id)
     if principal.read_only and action.is_write:
-        return _deny(403, "read_only_key", rule.id)
-    if principal.pinned_workspace_id is not None and resource in WORKSPACELESS and rule.scope is not Scope.OWN:
-        return _deny(403, "outside_pinned_workspace", rule.id)
+        return Decision(Reason.READ_ONLY_KEY, rule.id)
+    pin = principal.pinned_workspace_id
+    placement = PLACEMENTS[resource]
+    if pin is not None and placement.level is Level.ORGANIZATION and rule.scope is not Scope.OWN:
+        return Decision(Reason.OUTSIDE_PINNED_WORKSPACE, rule.id)
+    if pin is not None and action is Action.CREATE and placement.within is None and placement.level is Level.WORKSPACE:
+        return Decision(Reason.OUTSIDE_PINNED_WORKSPACE, rule.id)  # a new workspace is outside the pinned one
     if target is None:
-        if principal.pinned_workspace_id is not None and resource is Resource.WORKSPACE and action is Action.CREATE:
-            return _deny(403, "outside_pinned_workspace", rule.id)  # e.g. a pinned key creating a workspace
-        return Decision.allow(rule.id)
+        return Decision(Reason.ALLOWED, rule.id)
     if target.organization_id != principal.organization_id:
-        return _deny(404, "not_found", "tenant")
+        return Decision(Reason.NOT_FOUND, "tenant")
     if rule.scope is Scope.OWN and target.owner_id != principal.user_id:
-        return _deny(404, "not_found", rule.id)  # someone else's key or account: as if it did not exist
+        return Decision(Reason.NOT_FOUND, rule.id)  # someone else's key or account: as if it did not exist
     if target.workspace_id is not None:
         if rule.scope is Scope.MEMBER_WORKSPACES and target.workspace_id not in principal.workspace_ids:
-            return _deny(403, "not_a_member", rule.id)
-        pin = principal.pinned_workspace_id
+            return Decision(Reason.NOT_A_MEMBER, rule.id)
         if pin is not None and target.workspace_id != pin:
-            return _deny(403, "outside_pinned_workspace", rule.id)
-    return Decision.allow(rule.id)
+            return Decision(Reason.OUTSIDE_PINNED_WORKSPACE, rule.id)
+    return Decision(Reason.ALLOWED, rule.id)
+
+
+NOT_FOUND: Final = Decision(Reason.NOT_FOUND, "tenant")
+"""The answer when the lookup finds nothing in the caller's organization: missing and foreign are the same."""

@@ -2,65 +2,53 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import select
 
 from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import User, WorkspaceMembership
-from tabular.policies.declare import POLICY_OPT_KEY, Requirement
-from tabular.policies.engine import Decision, decide
-from tabular.policies.targets import locate
+from tabular.errors import TabularError
+from tabular.policies.authorize import authorize
+from tabular.policies.engine import Decision
+from tabular.policies.guard import address_of, single_values
+from tabular.policies.inventory import match_route
+from tabular.policies.lookup import TenantLookup
+from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
+from tabular.policies.vocabulary import Reason
 
 if TYPE_CHECKING:
     from litestar import Litestar
-    from litestar.handlers import BaseRouteHandler
     from sqlalchemy.ext.asyncio import AsyncSession
-
-_PARAMETER = re.compile(r"\{(\w+):\w+\}")
 
 
 class ExplainError(ValueError):
-    """The request cannot be explained (unknown user or route); the message says why."""
-
-
-def match_route(app: Litestar, method: str, path: str) -> tuple[BaseRouteHandler, dict[str, str]]:
-    """The handler serving METHOD PATH, and the path parameters, found the way the router finds them."""
-    for route in app.routes:
-        pattern = _PARAMETER.sub(r"(?P<\1>[^/]+)", route.path)
-        found = re.fullmatch(pattern, path.rstrip("/") or "/")
-        if found is None:
-            continue
-        for handler in getattr(route, "route_handlers", ()):
-            if method in getattr(handler, "http_methods", ()):
-                return handler, found.groupdict()
-    raise ExplainError(f"no route serves {method} {path}")
+    """The request cannot be explained (unknown user or route, bad input); the message says why."""
 
 
 async def explain(session: AsyncSession, app: Litestar, email: str, method: str, url: str) -> tuple[Decision, str]:
     """Decide METHOD URL for the user signed in with a session; returns the decision and a sentence."""
     parts = urlsplit(url)
-    handler, parameters = match_route(app, method.upper(), parts.path)
+    method = method.upper()
+    matched = match_route(app, method, parts.path)
+    if matched is None:
+        raise ExplainError(f"no route serves {method} {parts.path}")
+    handler, parameters = matched
     declaration = handler.opt.get(POLICY_OPT_KEY)
     if not isinstance(declaration, Requirement):
-        return Decision.allow("public"), f"{method.upper()} {parts.path} is public: anyone may call it"
+        return Decision(Reason.ALLOWED, "public"), f"{method} {parts.path} is public: anyone may call it"
     principal = await _principal(session, email)
-    workspace = parse_qs(parts.query).get("workspace_id", [None])[0]
-    decision = decide(principal, declaration.resource, declaration.action, None)
-    if decision.allowed:
-        object_id = parameters.get(declaration.by) if declaration.by else None
-        try:
-            target = await locate(session, principal, declaration.locate_as, _uuid(object_id), _uuid(workspace))
-        except LookupError:
-            decision = Decision(allowed=False, status=404, code="not_found", rule="tenant")
-        else:
-            decision = decide(principal, declaration.resource, declaration.action, target)
+    try:
+        query = single_values(parse_qsl(parts.query, keep_blank_values=True))
+        address = address_of(declaration, parameters, query)
+    except TabularError as error:
+        raise ExplainError(f"the API answers {error.status_code} {error.code}: {error.detail}") from None
+    locate = TenantLookup(session, principal.organization_id)
+    decision = (await authorize(principal, declaration.resource, declaration.action, address, locate)).decision
     verdict = "allowed" if decision.allowed else f"refused: {decision.status} {decision.code}"
     sentence = (
-        f"{method.upper()} {url} as {email} ({principal.role}, session) needs {declaration.action} on "
+        f"{method} {url} as {email} ({principal.role}, session) needs {declaration.action} on "
         f"{declaration.resource}: {verdict}, decided by {decision.rule}"
     )
     return decision, sentence
@@ -82,12 +70,3 @@ async def _principal(session: AsyncSession, email: str) -> Principal:
         mfa_enabled=user.mfa_enabled,
         mfa_verified=user.mfa_enabled,
     )
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ExplainError(f"not an id: {value!r}") from None

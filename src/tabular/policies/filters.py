@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, false, select
 
 from tabular.db import Workspace
-from tabular.policies.columns import COLUMNS
+from tabular.policies.placement import PLACEMENTS
 from tabular.policies.table import POLICY, PolicyTable
 from tabular.policies.vocabulary import Action, Resource, Scope
 
@@ -26,22 +26,23 @@ def visible(
     rule = table.rule_for(principal.role, resource, action)
     if rule is None or (rule.sessions_only and not principal.is_session):
         return false()
-    columns = COLUMNS[resource]
+    placement = PLACEMENTS[resource]
+    on_the_row = placement.tenant is None  # the organization column is the row's own
     predicate: ColumnElement[bool]
     if rule.scope is Scope.OWN:
-        predicate = columns.owner == principal.user_id if columns.owner is not None else false()
-    elif columns.organization is not None:
-        predicate = columns.organization == principal.organization_id
+        predicate = placement.owner == principal.user_id if placement.owner is not None else false()
+    elif on_the_row:
+        predicate = placement.organization == principal.organization_id
     elif rule.scope is Scope.ORGANIZATION:
         in_organization = select(Workspace.id).where(Workspace.organization_id == principal.organization_id)
-        predicate = columns.workspace.in_(in_organization)
+        predicate = placement.workspace.in_(in_organization)
     else:
         workspaces = principal.workspace_ids
-        predicate = columns.workspace.in_(sorted(workspaces)) if workspaces else false()
-    if rule.scope is Scope.MEMBER_WORKSPACES and columns.organization is not None:
+        predicate = placement.workspace.in_(sorted(workspaces)) if workspaces else false()
+    if rule.scope is Scope.MEMBER_WORKSPACES and on_the_row:
         workspaces = principal.workspace_ids
-        predicate = predicate & (columns.workspace.in_(sorted(workspaces)) if workspaces else false())
+        predicate = predicate & (placement.workspace.in_(sorted(workspaces)) if workspaces else false())
     pin = principal.pinned_workspace_id
     if pin is not None and rule.scope is not Scope.OWN:
-        predicate = predicate & (columns.workspace == pin if columns.workspace is not None else false())
+        predicate = predicate & (placement.workspace == pin if placement.workspace is not None else false())
     return predicate

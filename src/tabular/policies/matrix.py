@@ -11,15 +11,19 @@ import io
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from tabular.auth.principal import CredentialKind, Principal
-from tabular.policies.columns import is_collection
-from tabular.policies.engine import Decision, Target, decide
+from tabular.policies.authorize import Address, Authorization, Located, authorize
+from tabular.policies.engine import Decision, Target
+from tabular.policies.placement import PLACEMENTS, Level, is_collection, located_as
 from tabular.policies.table import POLICY, PolicyTable
 from tabular.policies.vocabulary import Action, Resource, Role
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
 
 
 class Situation(StrEnum):
@@ -47,6 +51,8 @@ SOMEONE_ELSE: Final = uuid.UUID(int=11)
 OWN_WORKSPACE: Final = uuid.UUID(int=100)
 OTHER_WORKSPACE: Final = uuid.UUID(int=101)
 FOREIGN_WORKSPACE: Final = uuid.UUID(int=200)
+SOMEWHERE: Final = uuid.UUID(int=300)
+"""The id every matrix request names: the situation, not the id, says where the object is."""
 
 
 class Row(msgspec.Struct, frozen=True):
@@ -79,35 +85,58 @@ def principal_for(role: Role, credential: Credential) -> Principal:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SituationLookup:
+    """The matrix's locator: where an object of each resource would be in a situation, from its placement."""
+
+    situation: Situation
+
+    async def __call__(self, address: Address) -> Located | None:
+        """The imagined object at `address` (the address's id is irrelevant), or None where it does not exist."""
+        target = target_for(address.resource, self.situation)
+        return None if target is None else Located(target)
+
+
 def target_for(resource: Resource, situation: Situation) -> Target | None:
-    """The object (or workspace) of `resource` in `situation`; None where it does not exist."""
+    """Where an object of `resource` is in `situation`: placed as `PLACEMENTS` says; None if nonexistent."""
     if situation is Situation.NONEXISTENT:
         return None
     organization = OTHER_ORGANIZATION if situation is Situation.OTHER_ORGANIZATION else ORGANIZATION
+    placement = PLACEMENTS[resource]
+    if placement.level is Level.OWNER:  # "own workspace" means the caller's own object here
+        return Target(organization, owner_id=CALLER if situation is Situation.OWN_WORKSPACE else SOMEONE_ELSE)
+    if placement.workspace is None:
+        return Target(organization)
     workspace = {
         Situation.OWN_WORKSPACE: OWN_WORKSPACE,
         Situation.OTHER_WORKSPACE: OTHER_WORKSPACE,
         Situation.OTHER_ORGANIZATION: FOREIGN_WORKSPACE,
     }[situation]
-    if resource in {Resource.API_KEY, Resource.ACCOUNT}:  # owned, not placed: "own" is the caller's
-        return Target(organization, owner_id=CALLER if situation is Situation.OWN_WORKSPACE else SOMEONE_ELSE)
-    if resource in {Resource.USER, Resource.AUDIT_EVENT}:
-        return Target(organization)
     return Target(organization, workspace_id=workspace)
 
 
 def cell(  # noqa: PLR0913, PLR0917 - one argument per axis of the matrix
     role: Role, situation: Situation, resource: Resource, action: Action, credential: Credential, table: PolicyTable
 ) -> Decision:
-    """What the guard answers: refusals that need no lookup first, then the lookup, then the scope."""
-    principal = principal_for(role, credential)
-    early = decide(principal, resource, action, None, table)
-    if not early.allowed or is_collection(resource, action):
-        return early
-    target = target_for(resource, situation)
-    if target is None:
-        return Decision(allowed=False, status=404, code="not_found", rule="tenant")
-    return decide(principal, resource, action, target, table)
+    """What the guard answers: `authorize`, with every request that names something naming its object."""
+    address = None if is_collection(resource, action) else Address(located_as(resource), SOMEWHERE)
+    pending = authorize(principal_for(role, credential), resource, action, address, SituationLookup(situation), table)
+    return _run(pending).decision
+
+
+def _run(pending: Coroutine[Any, Any, Authorization]) -> Authorization:
+    """Run a coroutine that never waits (the situation locator has nothing to wait for), without a loop.
+
+    The matrix is built from synchronous code and from inside running event loops alike; a coroutine
+    that completes on its first step needs neither.
+    """
+    try:
+        pending.send(None)
+    except StopIteration as done:
+        result: Authorization = done.value
+        return result
+    pending.close()
+    raise RuntimeError("the matrix's locator waited for something")
 
 
 def build(table: PolicyTable = POLICY) -> list[Row]:

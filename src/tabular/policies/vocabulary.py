@@ -1,4 +1,4 @@
-"""The closed vocabulary of the policy: roles, resources, actions, scopes. No string literal elsewhere."""
+"""The closed vocabulary of the policy: roles, resources, actions, scopes, reasons. No string literal elsewhere."""
 
 from __future__ import annotations
 
@@ -54,3 +54,39 @@ class Scope(StrEnum):
     """Objects in workspaces the caller belongs to."""
     OWN = "own"
     """Objects that belong to the caller (their keys, their account)."""
+
+
+class Reason(StrEnum):
+    """Why a decision came out as it did: the stable `code` of a refusal, with its status and message here."""
+
+    ALLOWED = "allowed"
+    UNAUTHENTICATED = "unauthenticated"
+    ROLE_FORBIDDEN = "role_forbidden"
+    API_KEY_NOT_ALLOWED = "api_key_not_allowed"
+    READ_ONLY_KEY = "read_only_key"
+    OUTSIDE_PINNED_WORKSPACE = "outside_pinned_workspace"
+    NOT_A_MEMBER = "not_a_member"
+    NOT_FOUND = "not_found"
+
+    @property
+    def status(self) -> int:
+        """The HTTP status this reason answers with."""
+        return _STATUS.get(self, 403)
+
+    @property
+    def message(self) -> str:
+        """The sentence a refused caller reads (`detail`); a 404 says nothing more than "not found"."""
+        return _MESSAGES[self]
+
+
+_STATUS: dict[Reason, int] = {Reason.ALLOWED: 200, Reason.UNAUTHENTICATED: 401, Reason.NOT_FOUND: 404}
+_MESSAGES: dict[Reason, str] = {
+    Reason.ALLOWED: "Allowed.",
+    Reason.UNAUTHENTICATED: "Authentication required: send an API key or a session token.",
+    Reason.ROLE_FORBIDDEN: "Your role does not allow this.",
+    Reason.API_KEY_NOT_ALLOWED: "API keys cannot do this; sign in with a session.",
+    Reason.READ_ONLY_KEY: "This API key is read-only.",
+    Reason.OUTSIDE_PINNED_WORKSPACE: "This API key is pinned to another workspace.",
+    Reason.NOT_A_MEMBER: "You are not a member of that workspace.",
+    Reason.NOT_FOUND: "Not found.",
+}

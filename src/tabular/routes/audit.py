@@ -12,7 +12,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.principal import Principal
-from tabular.policies.declare import requires
+from tabular.policies.requirements import requires
 from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.audit import AuditEventView, AuditFilter
 from tabular.schemas.common import Page, Pagination

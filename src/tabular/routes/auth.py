@@ -14,7 +14,7 @@ from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
 from tabular.auth.sessions import clear_session_cookies, session_cookies
 from tabular.errors import enveloped_exception_handlers
-from tabular.policies.declare import public, requires
+from tabular.policies.requirements import public, requires
 from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.auth import (
     AuthRequest,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.principal import Principal
-from tabular.policies.declare import requires
+from tabular.db import Dashboard, Workspace
+from tabular.policies.guard import authorized
+from tabular.policies.requirements import requires
 from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.dashboards import DashboardCreate, DashboardDetail, DashboardUpdate, DashboardView
@@ -30,29 +30,32 @@ class DashboardController(Controller):
 
     path = "/api/dashboards"
     tags = ["dashboards"]  # noqa: RUF012
-    dependencies = {"dashboards": Provide(provide_dashboard_service, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {  # noqa: RUF012
+        "dashboards": Provide(provide_dashboard_service, sync_to_thread=False),
+        "dashboard": authorized(Dashboard),
+    }
 
     @get("", **requires(Resource.DASHBOARD, Action.LIST), summary="List dashboards you may see")
     async def list_dashboards(
         self,
         dashboards: NamedDependency[DashboardService],
         pagination: NamedDependency[Pagination],
-        workspace_id: FromQuery[UUID | None] = None,
+        in_workspace: NamedDependency[Workspace | None],
     ) -> Page[DashboardView]:
         """Across your workspaces, or in one with `?workspace_id=`."""
-        items, total = await dashboards.list_visible(workspace_id, pagination)
+        items, total = await dashboards.list_visible(in_workspace, pagination)
         return Page([view(item) for item in items], total=total, limit=pagination.limit, offset=pagination.offset)
 
     @post("", **requires(Resource.DASHBOARD, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a dashboard")
     async def create_dashboard(
         self,
         data: JSONBody[DashboardCreate],
-        workspace_id: FromQuery[UUID],
+        workspace: NamedDependency[Workspace],
         dashboards: NamedDependency[DashboardService],
     ) -> DashboardView:
         """In the workspace given by `?workspace_id=`, over surveys of that workspace."""
         fields = {"name": data.name.strip(), "survey_ids": data.survey_ids, "widgets": data.widgets}
-        return view(await dashboards.create(workspace_id, fields))
+        return view(await dashboards.create(workspace, fields))
 
     @get(
         "/{dashboard_id:uuid}",
@@ -60,10 +63,10 @@ class DashboardController(Controller):
         summary="A dashboard with its surveys' current metrics",
     )
     async def get_dashboard(
-        self, dashboard_id: FromPath[UUID], dashboards: NamedDependency[DashboardService]
+        self, dashboard: NamedDependency[Dashboard], dashboards: NamedDependency[DashboardService]
     ) -> DashboardDetail:
         """Aggregates only: counts and distributions, never a response or respondent data."""
-        return await dashboards.detail(dashboard_id)
+        return await dashboards.detail(dashboard)
 
     @patch(
         "/{dashboard_id:uuid}",
@@ -72,12 +75,12 @@ class DashboardController(Controller):
     )
     async def update_dashboard(
         self,
-        dashboard_id: FromPath[UUID],
+        dashboard: NamedDependency[Dashboard],
         data: JSONBody[DashboardUpdate],
         dashboards: NamedDependency[DashboardService],
     ) -> DashboardView:
         """Only the fields sent change."""
-        return view(await dashboards.update(dashboard_id, data))
+        return view(await dashboards.update(dashboard, data))
 
     @delete(
         "/{dashboard_id:uuid}",
@@ -86,7 +89,7 @@ class DashboardController(Controller):
         summary="Delete a dashboard",
     )
     async def delete_dashboard(
-        self, dashboard_id: FromPath[UUID], dashboards: NamedDependency[DashboardService]
+        self, dashboard: NamedDependency[Dashboard], dashboards: NamedDependency[DashboardService]
     ) -> None:
         """The surveys stay."""
-        await dashboards.delete(dashboard_id)
+        await dashboards.delete(dashboard)

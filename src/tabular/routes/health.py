@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.ratelimit_redis import ResilientBackend
-from tabular.policies.declare import public
+from tabular.policies.requirements import public
 from tabular.schemas.health import Health, Readiness, ReadinessStatus
 from tabular.services.health import check_database, check_redis, limiter_mode
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
-from tabular.policies.declare import requires
+from tabular.db import ApiKey
+from tabular.policies.guard import authorized
+from tabular.policies.requirements import requires
 from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, CreatedApiKey
 from tabular.services.api_keys import ApiKeyService
@@ -30,7 +30,10 @@ class ApiKeyController(Controller):
 
     path = "/api/keys"
     tags = ["keys"]  # noqa: RUF012
-    dependencies = {"api_key_service": Provide(provide_api_key_service, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {  # noqa: RUF012
+        "api_key_service": Provide(provide_api_key_service, sync_to_thread=False),
+        "api_key": authorized(ApiKey),
+    }
 
     @get("", **requires(Resource.API_KEY, Action.LIST), summary="List your API keys (never the secrets)")
     async def list_keys(
@@ -58,13 +61,13 @@ class ApiKeyController(Controller):
     )
     async def revoke_key(
         self,
-        key_id: FromPath[UUID],
+        api_key: NamedDependency[ApiKey],
         principal: NamedDependency[Principal],
         api_key_service: NamedDependency[ApiKeyService],
         client_ip: NamedDependency[str],
     ) -> None:
         """Immediate: the next request with the key gets 401."""
-        await api_key_service.revoke(principal.user_id, key_id, client_ip)
+        await api_key_service.revoke(principal.user_id, api_key, client_ip)
 
     @post(
         "/{key_id:uuid}/rotate",
@@ -74,10 +77,10 @@ class ApiKeyController(Controller):
     )
     async def rotate_key(
         self,
-        key_id: FromPath[UUID],
+        api_key: NamedDependency[ApiKey],
         principal: NamedDependency[Principal],
         api_key_service: NamedDependency[ApiKeyService],
         client_ip: NamedDependency[str],
     ) -> CreatedApiKey:
         """A successor key; the old one keeps working for 24 hours, then stops."""
-        return await api_key_service.rotate(principal.user_id, key_id, client_ip, second_factor=principal.mfa_verified)
+        return await api_key_service.rotate(principal.user_id, api_key, client_ip, second_factor=principal.mfa_verified)

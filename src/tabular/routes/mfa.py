@@ -15,7 +15,7 @@ from tabular.auth.principal import Principal
 from tabular.auth.sessions import session_cookies
 from tabular.db import User
 from tabular.errors import NotFound, enveloped_exception_handlers
-from tabular.policies.declare import requires
+from tabular.policies.requirements import requires
 from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.mfa import (
     MfaCode,

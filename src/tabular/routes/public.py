@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from tabular.errors import Problem
-from tabular.policies.declare import public
+from tabular.policies.requirements import public
 from tabular.routes.surveys import provide_response_service
 from tabular.schemas.responses import ResponseCreate, ResponseCreated
 from tabular.services.responses import ResponseService

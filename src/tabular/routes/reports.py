@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.principal import Principal
-from tabular.policies.declare import requires
+from tabular.db import Report, Workspace
+from tabular.policies.guard import authorized
+from tabular.policies.requirements import requires
 from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.reports import ReportCreate, ReportUpdate, ReportView
@@ -30,38 +30,41 @@ class ReportController(Controller):
 
     path = "/api/reports"
     tags = ["reports"]  # noqa: RUF012
-    dependencies = {"reports": Provide(provide_report_service, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {"reports": Provide(provide_report_service, sync_to_thread=False), "report": authorized(Report)}  # noqa: RUF012
 
     @get("", **requires(Resource.REPORT, Action.LIST), summary="List reports you may see")
     async def list_reports(
         self,
         reports: NamedDependency[ReportService],
         pagination: NamedDependency[Pagination],
-        workspace_id: FromQuery[UUID | None] = None,
+        in_workspace: NamedDependency[Workspace | None],
     ) -> Page[ReportView]:
         """Across your workspaces, or in one with `?workspace_id=`."""
-        items, total = await reports.list_visible(workspace_id, pagination)
+        items, total = await reports.list_visible(in_workspace, pagination)
         return Page([view(item) for item in items], total=total, limit=pagination.limit, offset=pagination.offset)
 
     @post("", **requires(Resource.REPORT, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a report")
     async def create_report(
-        self, data: JSONBody[ReportCreate], workspace_id: FromQuery[UUID], reports: NamedDependency[ReportService]
+        self,
+        data: JSONBody[ReportCreate],
+        workspace: NamedDependency[Workspace],
+        reports: NamedDependency[ReportService],
     ) -> ReportView:
         """In the workspace given by `?workspace_id=`, over surveys of that workspace."""
         fields = {"name": data.name.strip(), "survey_ids": data.survey_ids, "config": data.config}
-        return view(await reports.create(workspace_id, fields))
+        return view(await reports.create(workspace, fields))
 
     @get("/{report_id:uuid}", **requires(Resource.REPORT, Action.READ, by="report_id"), summary="A report")
-    async def get_report(self, report_id: FromPath[UUID], reports: NamedDependency[ReportService]) -> ReportView:
+    async def get_report(self, report: NamedDependency[Report]) -> ReportView:
         """One report."""
-        return view(await reports.get(report_id))
+        return view(report)
 
     @patch("/{report_id:uuid}", **requires(Resource.REPORT, Action.UPDATE, by="report_id"), summary="Change a report")
     async def update_report(
-        self, report_id: FromPath[UUID], data: JSONBody[ReportUpdate], reports: NamedDependency[ReportService]
+        self, report: NamedDependency[Report], data: JSONBody[ReportUpdate], reports: NamedDependency[ReportService]
     ) -> ReportView:
         """Only the fields sent change."""
-        return view(await reports.update(report_id, data))
+        return view(await reports.update(report, data))
 
     @delete(
         "/{report_id:uuid}",
@@ -69,6 +72,6 @@ class ReportController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a report",
     )
-    async def delete_report(self, report_id: FromPath[UUID], reports: NamedDependency[ReportService]) -> None:
+    async def delete_report(self, report: NamedDependency[Report], reports: NamedDependency[ReportService]) -> None:
         """The surveys stay."""
-        await reports.delete(report_id)
+        await reports.delete(report)

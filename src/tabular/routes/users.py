@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
-from tabular.policies.declare import public, requires
+from tabular.db import User
+from tabular.policies.guard import authorized
+from tabular.policies.requirements import public, requires
 from tabular.policies.vocabulary import Action, Resource, Role
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.users import CreatedUser, SetPassword, UserCreate, UserUpdate, UserView
@@ -35,7 +36,7 @@ class UserController(Controller):
 
     path = "/api/users"
     tags = ["users"]  # noqa: RUF012
-    dependencies = {"user_manager": Provide(provide_user_manager, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {"user_manager": Provide(provide_user_manager, sync_to_thread=False), "user": authorized(User)}  # noqa: RUF012
 
     @get("", **requires(Resource.USER, Action.LIST), summary="List the organization's users")
     async def list_users(
@@ -68,11 +69,9 @@ class UserController(Controller):
         await user_manager.set_password(data, client_ip)
 
     @get("/{user_id:uuid}", **requires(Resource.USER, Action.READ, by="user_id"), summary="Get a user")
-    async def get_user(
-        self, user_id: FromPath[UUID], principal: NamedDependency[Principal], user_manager: NamedDependency[UserManager]
-    ) -> UserView:
+    async def get_user(self, user: NamedDependency[User], user_manager: NamedDependency[UserManager]) -> UserView:
         """With their workspaces."""
-        return await user_manager.get(principal, user_id)
+        return await user_manager.get(user)
 
     @patch(
         "/{user_id:uuid}",
@@ -81,11 +80,11 @@ class UserController(Controller):
     )
     async def update_user(
         self,
-        user_id: FromPath[UUID],
+        user: NamedDependency[User],
         data: JSONBody[UserUpdate],
         principal: NamedDependency[Principal],
         client_ip: NamedDependency[str],
         user_manager: NamedDependency[UserManager],
     ) -> UserView:
         """A role change or (de)activation ends the user's sessions; 409 `last_admin` keeps one active admin."""
-        return await user_manager.update(principal, user_id, data, client_ip)
+        return await user_manager.update(principal, user, data, client_ip)

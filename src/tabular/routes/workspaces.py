@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
-from tabular.policies.declare import requires
+from tabular.db import Workspace
+from tabular.policies.requirements import requires
 from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.workspaces import MemberAdd, MemberView, WorkspaceView, WorkspaceWrite
@@ -64,12 +65,11 @@ class WorkspaceController(Controller):
     )
     async def get_workspace(
         self,
-        workspace_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
+        workspace: NamedDependency[Workspace],
         workspace_manager: NamedDependency[WorkspaceManager],
     ) -> WorkspaceView:
         """With its member count."""
-        return await workspace_manager.get(principal, workspace_id)
+        return await workspace_manager.get(workspace)
 
     @patch(
         "/{workspace_id:uuid}",
@@ -78,14 +78,14 @@ class WorkspaceController(Controller):
     )
     async def rename_workspace(
         self,
-        workspace_id: FromPath[UUID],
+        workspace: NamedDependency[Workspace],
         data: JSONBody[WorkspaceWrite],
         principal: NamedDependency[Principal],
         client_ip: NamedDependency[str],
         workspace_manager: NamedDependency[WorkspaceManager],
     ) -> WorkspaceView:
         """409 `workspace_name_taken` when another workspace of the organization has that name."""
-        return await workspace_manager.rename(principal, workspace_id, data, client_ip)
+        return await workspace_manager.rename(principal, workspace, data, client_ip)
 
     @delete(
         "/{workspace_id:uuid}",
@@ -95,59 +95,59 @@ class WorkspaceController(Controller):
     )
     async def delete_workspace(
         self,
-        workspace_id: FromPath[UUID],
+        workspace: NamedDependency[Workspace],
         principal: NamedDependency[Principal],
         client_ip: NamedDependency[str],
         workspace_manager: NamedDependency[WorkspaceManager],
     ) -> None:
         """409 `workspace_not_empty` while it holds surveys, dashboards or reports."""
-        await workspace_manager.delete(principal, workspace_id, client_ip)
+        await workspace_manager.delete(principal, workspace, client_ip)
 
     @get(
         _MEMBERS,
-        **requires(Resource.MEMBERSHIP, Action.LIST, by="workspace_id", via=Resource.WORKSPACE),
+        **requires(Resource.MEMBERSHIP, Action.LIST, by="workspace_id"),
         summary="List a workspace's members",
     )
     async def list_members(
         self,
-        workspace_id: FromPath[UUID],
+        workspace: NamedDependency[Workspace],
         principal: NamedDependency[Principal],
         pagination: NamedDependency[Pagination],
         workspace_manager: NamedDependency[WorkspaceManager],
     ) -> Page[MemberView]:
         """By email."""
-        return await workspace_manager.list_members(principal, workspace_id, pagination)
+        return await workspace_manager.list_members(principal, workspace, pagination)
 
     @post(
         _MEMBERS,
-        **requires(Resource.MEMBERSHIP, Action.CREATE, by="workspace_id", via=Resource.WORKSPACE),
+        **requires(Resource.MEMBERSHIP, Action.CREATE, by="workspace_id"),
         status_code=HTTP_201_CREATED,
         summary="Add a member to a workspace",
     )
     async def add_member(
         self,
-        workspace_id: FromPath[UUID],
+        workspace: NamedDependency[Workspace],
         data: JSONBody[MemberAdd],
         principal: NamedDependency[Principal],
         client_ip: NamedDependency[str],
         workspace_manager: NamedDependency[WorkspaceManager],
     ) -> MemberView:
         """The user must be of the organization (404 otherwise); 409 `already_member`."""
-        return await workspace_manager.add_member(principal, workspace_id, data, client_ip)
+        return await workspace_manager.add_member(principal, workspace, data, client_ip)
 
     @delete(
         _MEMBERS + "/{user_id:uuid}",
-        **requires(Resource.MEMBERSHIP, Action.DELETE, by="workspace_id", via=Resource.WORKSPACE),
+        **requires(Resource.MEMBERSHIP, Action.DELETE, by="workspace_id"),
         status_code=HTTP_204_NO_CONTENT,
         summary="Remove a member from a workspace",
     )
     async def remove_member(
         self,
-        workspace_id: FromPath[UUID],
+        workspace: NamedDependency[Workspace],
         user_id: FromPath[UUID],
         principal: NamedDependency[Principal],
         client_ip: NamedDependency[str],
         workspace_manager: NamedDependency[WorkspaceManager],
     ) -> None:
         """404 when the user is not a member; the user's next request no longer reaches the workspace."""
-        await workspace_manager.remove_member(principal, workspace_id, user_id, client_ip)
+        await workspace_manager.remove_member(principal, workspace, user_id, client_ip)

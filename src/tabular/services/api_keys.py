@@ -107,9 +107,9 @@ class ApiKeyService:
             replaces=replaces.id if replaces else None,
         )
 
-    async def revoke(self, user_id: UUID, key_id: UUID, client_ip: str | None) -> None:
+    async def revoke(self, user_id: UUID, key: ApiKey, client_ip: str | None) -> None:
         """Stop the key now; revoking a revoked key changes nothing."""
-        key = await self._own(user_id, key_id)
+        _own(user_id, key)
         if key.revoked_at is not None:
             return
         key.revoked_at = utcnow()
@@ -127,10 +127,10 @@ class ApiKeyService:
         )
 
     async def rotate(
-        self, user_id: UUID, key_id: UUID, client_ip: str | None, *, second_factor: bool = True
+        self, user_id: UUID, old: ApiKey, client_ip: str | None, *, second_factor: bool = True
     ) -> CreatedApiKey:
         """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more."""
-        old = await self._own(user_id, key_id)
+        _own(user_id, old)
         now = utcnow()
         if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
             raise Conflict("A revoked or expired key cannot be rotated; create a new one.", code="api_key_inactive")
@@ -145,12 +145,6 @@ class ApiKeyService:
         old.expires_at = min(old.expires_at, grace_end) if old.expires_at else grace_end
         self._forget(old)
         return created
-
-    async def _own(self, user_id: UUID, key_id: UUID) -> ApiKey:
-        key = await self.session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
-        if key is None:
-            raise NotFound
-        return key
 
     async def _user_and_organization(self, user_id: UUID) -> tuple[User, Organization]:
         row = (
@@ -186,6 +180,12 @@ class ApiKeyService:
         """Changes made here are seen by this process's next request at once."""
         if self.identities is not None:
             self.identities.forget_on_commit(self.session, key_hashes=[key.key_hash])
+
+
+def _own(user_id: UUID, key: ApiKey) -> None:
+    """Someone else's key is as good as missing (the guard checked it too; this holds for every caller)."""
+    if key.user_id != user_id:
+        raise NotFound
 
 
 def view(key: ApiKey) -> ApiKeyView:

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from tabular.auth.passwords import hash_password, needs_rehash, verify_password
 from tabular.db import Organization, User
 from tabular.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
-from tabular.policies.declare import rejection
+from tabular.policies.guard import rejection
 from tabular.schemas.auth import WhoAmI
 from tabular.services.audit import AuditEventType, record, record_by
 from tabular.services.mfa import MfaService

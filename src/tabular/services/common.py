@@ -1,4 +1,4 @@
-"""Helpers every service uses: paging a query, and names as they are stored."""
+"""Helpers every service uses: paging a query, names as they are stored, the tenant check on a row."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from tabular.errors import FieldError, ValidationFailed
+from tabular.errors import FieldError, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy import Row, Select
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from tabular.auth.principal import Principal
+    from tabular.db import Workspace
     from tabular.schemas.common import Pagination
 
 
@@ -34,3 +36,12 @@ def clean_name(name: str, field: str = "name") -> str:
             errors=[FieldError(message="must not be blank or contain control characters", field=field, source="body")],
         )
     return name
+
+
+def in_organization(workspace: Workspace, principal: Principal) -> None:
+    """Defence in depth before writing into `workspace`: another organization's is a 404, never a write.
+
+    The guard found it in the caller's organization; a create path checks again, on the row, without a query.
+    """
+    if workspace.organization_id != principal.organization_id:
+        raise NotFound

@@ -24,16 +24,11 @@ class DashboardService(WorkspaceItems[Dashboard]):
     model = Dashboard
     resource = Resource.DASHBOARD
 
-    async def detail(self, dashboard_id: UUID) -> DashboardDetail:
+    async def detail(self, dashboard: Dashboard) -> DashboardDetail:
         """The dashboard with aggregate metrics only: a client sees numbers, never a survey or a response."""
-        dashboard = await self.get(dashboard_id)
         wanted = [UUID(survey_id) for survey_id in dashboard.survey_ids]
-        surveys = {
-            survey.id: survey
-            for survey in await self.session.scalars(
-                select(Survey).where(Survey.id.in_(wanted), Survey.workspace_id == dashboard.workspace_id)
-            )
-        }
+        in_workspace = select(Survey).where(Survey.id.in_(wanted), Survey.workspace_id == dashboard.workspace_id)
+        surveys = {survey.id: survey for survey in await self.session.scalars(in_workspace)} if wanted else {}
         metrics: list[SurveyMetrics] = [
             await survey_metrics(self.session, surveys[survey_id]) for survey_id in wanted if survey_id in surveys
         ]

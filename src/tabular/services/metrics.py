@@ -19,7 +19,6 @@ from tabular.schemas.metrics import (
     RatingCount,
     SurveyMetrics,
 )
-from tabular.services.surveys import load_survey
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -29,11 +28,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
 
     from tabular.db import Survey
-
-
-async def metrics_for(session: AsyncSession, organization_id: UUID, survey_id: UUID) -> SurveyMetrics:
-    """The metrics of a survey of the organization (another tenant's is a 404)."""
-    return await survey_metrics(session, await load_survey(session, organization_id, survey_id))
 
 
 async def survey_metrics(session: AsyncSession, survey: Survey) -> SurveyMetrics:

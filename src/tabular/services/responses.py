@@ -12,7 +12,7 @@ from tabular.db import Answer, Question, QuestionKind, Response, Survey, SurveyS
 from tabular.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.responses import AnswerIn, AnswerView, ResponseCreate, ResponseCreated, ResponseView
-from tabular.services.surveys import BODY, load_survey, text_errors
+from tabular.services.surveys import BODY, text_errors
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -38,9 +38,8 @@ class ResponseService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list(self, organization_id: UUID, survey_id: UUID, pagination: Pagination) -> Page[ResponseView]:
+    async def list(self, survey: Survey, pagination: Pagination) -> Page[ResponseView]:
         """The survey's responses, newest first: one count, one page, answers in one more query."""
-        survey = await load_survey(self.session, organization_id, survey_id)
         condition = Response.survey_id == survey.id
         total = await self.session.scalar(select(func.count(Response.id)).where(condition)) or 0
         responses = await self.session.scalars(
@@ -53,9 +52,8 @@ class ResponseService:
         items = [response_view(survey, response) for response in responses]
         return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
 
-    async def import_response(self, principal: Principal, survey_id: UUID, body: ResponseCreate) -> ResponseView:
+    async def import_response(self, principal: Principal, survey: Survey, body: ResponseCreate) -> ResponseView:
         """A response a member collected elsewhere; the survey must be open (published)."""
-        survey = await load_survey(self.session, principal.organization_id, survey_id)
         if survey.status is not SurveyStatus.PUBLISHED:
             raise Conflict(
                 f"Only a published survey takes responses; this one is {survey.status.value}.", code="survey_not_open"

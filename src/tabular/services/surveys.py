@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from tabular.db import Question, QuestionKind, Survey, SurveyStatus, Workspace
 from tabular.db.base import utcnow
-from tabular.errors import Conflict, FieldError, NotFound, ValidationFailed
+from tabular.errors import Conflict, FieldError, ValidationFailed
 from tabular.policies.filters import visible
 from tabular.policies.vocabulary import Resource
 from tabular.schemas.common import Page, Pagination
@@ -25,10 +25,9 @@ from tabular.schemas.surveys import (
     SurveyView,
     TextQuestion,
 )
+from tabular.services.common import in_organization
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.auth.principal import Principal
@@ -48,19 +47,19 @@ _KINDS: Final[dict[type[QuestionIn], QuestionKind]] = {
 
 
 class SurveyService:
-    """Every survey is loaded through the caller's organization, whatever the guard already checked."""
+    """Acts on the surveys the guard authorized and loaded; lists through `visible()`."""
 
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.session = session
         self.principal = principal
 
     async def list(
-        self, pagination: Pagination, workspace_id: UUID | None = None, status: SurveyStatus | None = None
+        self, pagination: Pagination, workspace: Workspace | None = None, status: SurveyStatus | None = None
     ) -> Page[SurveyView]:
         """The surveys the caller may see, newest first: one count, one page (questions in one more query)."""
         conditions = [visible(self.principal, Resource.SURVEY)]
-        if workspace_id is not None:
-            conditions.append(Survey.workspace_id == workspace_id)
+        if workspace is not None:
+            conditions.append(Survey.workspace_id == workspace.id)
         if status is not None:
             conditions.append(Survey.status == status)
         total = await self.session.scalar(select(func.count(Survey.id)).where(*conditions)) or 0
@@ -74,18 +73,12 @@ class SurveyService:
         items = [survey_view(survey) for survey in surveys]
         return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
 
-    async def create(self, workspace_id: UUID, body: SurveyCreate) -> SurveyView:
-        """A draft in the workspace, written by the caller."""
-        workspace = await self.session.scalar(
-            select(Workspace.id).where(
-                Workspace.id == workspace_id, Workspace.organization_id == self.principal.organization_id
-            )
-        )
-        if workspace is None:
-            raise NotFound
+    async def create(self, workspace: Workspace, body: SurveyCreate) -> SurveyView:
+        """A draft in the workspace (the guard's, checked against the caller's organization again), by the caller."""
+        in_organization(workspace, self.principal)
         check_survey(body.title, body.description, body.questions)
         survey = Survey(
-            workspace_id=workspace_id,
+            workspace_id=workspace.id,
             created_by_id=self.principal.user_id,
             title=body.title,
             description=body.description,
@@ -96,13 +89,8 @@ class SurveyService:
         await self.session.flush()
         return survey_view(survey)
 
-    async def get(self, survey_id: UUID) -> SurveyView:
-        """One survey with its questions."""
-        return survey_view(await load_survey(self.session, self.principal.organization_id, survey_id))
-
-    async def update(self, survey_id: UUID, body: SurveyUpdate) -> SurveyView:
+    async def update(self, survey: Survey, body: SurveyUpdate) -> SurveyView:
         """Change the fields sent; questions only while the survey is a draft (answers refer to them)."""
-        survey = await load_survey(self.session, self.principal.organization_id, survey_id)
         title = None if body.title is msgspec.UNSET else body.title
         description = None if body.description is msgspec.UNSET else body.description
         questions = None if body.questions is msgspec.UNSET else body.questions
@@ -126,15 +114,13 @@ class SurveyService:
         await self.session.flush()
         return survey_view(survey)
 
-    async def delete(self, survey_id: UUID) -> None:
+    async def delete(self, survey: Survey) -> None:
         """Remove the survey, its questions and every response to it."""
-        survey = await load_survey(self.session, self.principal.organization_id, survey_id)
         await self.session.delete(survey)
         await self.session.flush()
 
-    async def publish(self, survey_id: UUID) -> SurveyView:
+    async def publish(self, survey: Survey) -> SurveyView:
         """Draft → published: from now on it takes responses; needs at least one question."""
-        survey = await load_survey(self.session, self.principal.organization_id, survey_id)
         _check_transition(survey, SurveyStatus.PUBLISHED)
         if not survey.questions:
             raise ValidationFailed(
@@ -144,9 +130,8 @@ class SurveyService:
             )
         return await self._move(survey, SurveyStatus.PUBLISHED)
 
-    async def close(self, survey_id: UUID) -> SurveyView:
+    async def close(self, survey: Survey) -> SurveyView:
         """Published → closed: it takes no more responses; metrics and responses stay readable."""
-        survey = await load_survey(self.session, self.principal.organization_id, survey_id)
         _check_transition(survey, SurveyStatus.CLOSED)
         return await self._move(survey, SurveyStatus.CLOSED)
 
@@ -154,18 +139,6 @@ class SurveyService:
         survey.status = status
         await self.session.flush()
         return survey_view(survey)
-
-
-async def load_survey(session: AsyncSession, organization_id: UUID, survey_id: UUID) -> Survey:
-    """The survey, if it is in the organization (another tenant's and a missing one are the same 404)."""
-    survey = await session.scalar(
-        select(Survey)
-        .join(Workspace, Workspace.id == Survey.workspace_id)
-        .where(Survey.id == survey_id, Workspace.organization_id == organization_id)
-    )
-    if survey is None:
-        raise NotFound
-    return survey
 
 
 def _check_transition(survey: Survey, target: SurveyStatus) -> None:

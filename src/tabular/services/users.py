@@ -160,9 +160,8 @@ class UserManager:
         items = [_view(user, memberships.get(user.id, [])) for user in users]
         return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
 
-    async def get(self, principal: Principal, user_id: UUID) -> UserView:
-        """One user of the organization, with their workspaces."""
-        user = await self._load(principal, user_id)
+    async def get(self, user: User) -> UserView:
+        """The user the guard authorized, with their workspaces."""
         return _view(user, (await self._workspace_ids([user.id])).get(user.id, []))
 
     async def create(self, principal: Principal, body: UserCreate, client_ip: str) -> CreatedUser:
@@ -199,13 +198,12 @@ class UserManager:
         view = _view(user, workspace_ids)
         return CreatedUser(**msgspec.structs.asdict(view), set_password_token=token, set_password_expires_at=expires_at)
 
-    async def update(self, principal: Principal, user_id: UUID, body: UserUpdate, client_ip: str) -> UserView:
+    async def update(self, principal: Principal, user: User, body: UserUpdate, client_ip: str) -> UserView:
         """Rename, change the role, (de)activate; 409 `last_admin` rather than leave no active admin.
 
         A role or activation change ends every session of the user and reaches their keys on the next
         request: the token version is bumped and this process's cached identity dropped on commit.
         """
-        user = await self._load(principal, user_id)
         role = user.role if body.role is msgspec.UNSET else body.role
         active = user.is_active if body.active is msgspec.UNSET else body.active
         if user.role is Role.ADMIN and user.is_active and (role is not Role.ADMIN or not active):
@@ -225,7 +223,7 @@ class UserManager:
         await self.session.flush()
         for event_type, data in changes:
             await self._audit(principal, event_type, user, client_ip, data)
-        return await self.get(principal, user.id)
+        return await self.get(user)
 
     async def set_password(self, body: SetPassword, client_ip: str) -> None:
         """Choose a password with the one-time token from the user's creation; the token is spent by it.
@@ -248,14 +246,6 @@ class UserManager:
             target_id=user.id,
             data={"via": "set_password_token"},
         )
-
-    async def _load(self, principal: Principal, user_id: UUID) -> User:
-        user = await self.session.scalar(
-            select(User).where(User.id == user_id, User.organization_id == principal.organization_id)
-        )
-        if user is None:
-            raise NotFound
-        return user
 
     async def _keep_an_admin(self, user: User) -> None:
         """409 `last_admin` unless another active admin remains.

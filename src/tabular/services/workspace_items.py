@@ -8,9 +8,9 @@ import msgspec
 from sqlalchemy import select
 
 from tabular.db import Dashboard, Report, Survey, Workspace
-from tabular.errors import FieldError, NotFound, ValidationFailed
+from tabular.errors import FieldError, ValidationFailed
 from tabular.policies.filters import visible
-from tabular.services.common import paginate
+from tabular.services.common import in_organization, paginate
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -25,7 +25,7 @@ ItemT = TypeVar("ItemT", Dashboard, Report)
 
 
 class WorkspaceItems(Generic[ItemT]):
-    """List, create, get, update and delete one kind of item; authorization was the guard's."""
+    """List, create, update and delete one kind of item: the guard authorized and loaded the item or workspace."""
 
     model: ClassVar[type[Any]]
     resource: ClassVar[Resource]
@@ -34,38 +34,27 @@ class WorkspaceItems(Generic[ItemT]):
         self.session = session
         self.principal = principal
 
-    async def list_visible(self, workspace_id: UUID | None, pagination: Pagination) -> tuple[list[ItemT], int]:
-        """The items the caller may see, newest first, and how many there are."""
+    async def list_visible(self, workspace: Workspace | None, pagination: Pagination) -> tuple[list[ItemT], int]:
+        """The items the caller may see (in `workspace` if given), newest first, and how many there are."""
         query = select(self.model).where(visible(self.principal, self.resource))
-        if workspace_id is not None:
-            query = query.where(self.model.workspace_id == workspace_id)
+        if workspace is not None:
+            query = query.where(self.model.workspace_id == workspace.id)
         rows, total = await paginate(
             self.session, query.order_by(self.model.created_at.desc(), self.model.id.desc()), pagination
         )
         return [row[0] for row in rows], total
 
-    async def create(self, workspace_id: UUID, fields: dict[str, Any]) -> ItemT:
-        """A new item in the workspace; its surveys must be surveys of that workspace."""
-        await self._check_surveys(workspace_id, fields.get("survey_ids", []))
-        item: ItemT = self.model(workspace_id=workspace_id, created_by_id=self.principal.user_id, **_stored(fields))
+    async def create(self, workspace: Workspace, fields: dict[str, Any]) -> ItemT:
+        """A new item in the workspace (its organization checked again); its surveys must be that workspace's."""
+        in_organization(workspace, self.principal)
+        await self._check_surveys(workspace.id, fields.get("survey_ids", []))
+        item: ItemT = self.model(workspace_id=workspace.id, created_by_id=self.principal.user_id, **_stored(fields))
         self.session.add(item)
         await self.session.flush()
         return item
 
-    async def get(self, item_id: UUID) -> ItemT:
-        """One item, loaded through the caller's organization."""
-        item: ItemT | None = await self.session.scalar(
-            select(self.model)
-            .join(Workspace, Workspace.id == self.model.workspace_id)
-            .where(self.model.id == item_id, Workspace.organization_id == self.principal.organization_id)
-        )
-        if item is None:
-            raise NotFound
-        return item
-
-    async def update(self, item_id: UUID, changes: msgspec.Struct) -> ItemT:
+    async def update(self, item: ItemT, changes: msgspec.Struct) -> ItemT:
         """Apply the fields that were sent."""
-        item = await self.get(item_id)
         fields = {name: value for name, value in msgspec.structs.asdict(changes).items() if value is not msgspec.UNSET}
         if "survey_ids" in fields:
             await self._check_surveys(item.workspace_id, fields["survey_ids"])
@@ -74,9 +63,9 @@ class WorkspaceItems(Generic[ItemT]):
         await self.session.flush()
         return item
 
-    async def delete(self, item_id: UUID) -> None:
+    async def delete(self, item: ItemT) -> None:
         """Remove the item."""
-        await self.session.delete(await self.get(item_id))
+        await self.session.delete(item)
 
     async def _check_surveys(self, workspace_id: UUID, survey_ids: list[UUID]) -> None:
         found = set(

@@ -63,7 +63,7 @@ class WorkspaceService(SQLAlchemyAsyncRepositoryService[Workspace]):
 
 
 class WorkspaceManager:
-    """`/api/workspaces`: every object is loaded through the caller's organization, whatever the guard said."""
+    """`/api/workspaces`: acts on the workspace the guard authorized and loaded in the caller's organization."""
 
     def __init__(self, session: AsyncSession, identities: IdentityStore) -> None:
         self.session = session
@@ -76,18 +76,10 @@ class WorkspaceManager:
         items = [_view(workspace, count) for workspace, count in rows]
         return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
 
-    async def get(self, principal: Principal, workspace_id: UUID) -> WorkspaceView:
-        """One workspace of the organization, with its member count."""
-        row = (
-            await self.session.execute(
-                _with_member_count().where(
-                    Workspace.id == workspace_id, Workspace.organization_id == principal.organization_id
-                )
-            )
-        ).first()
-        if row is None:
-            raise NotFound
-        return _view(row[0], row[1])
+    async def get(self, workspace: Workspace) -> WorkspaceView:
+        """The workspace the guard authorized, with its member count."""
+        members = select(func.count(WorkspaceMembership.id)).where(WorkspaceMembership.workspace_id == workspace.id)
+        return _view(workspace, await self.session.scalar(members) or 0)
 
     async def create(self, principal: Principal, body: WorkspaceWrite, client_ip: str) -> WorkspaceView:
         """A new, empty workspace; 409 `workspace_name_taken` when the organization has one of that name."""
@@ -97,24 +89,23 @@ class WorkspaceManager:
         return _view(workspace, 0)
 
     async def rename(
-        self, principal: Principal, workspace_id: UUID, body: WorkspaceWrite, client_ip: str
+        self, principal: Principal, workspace: Workspace, body: WorkspaceWrite, client_ip: str
     ) -> WorkspaceView:
         """Give the workspace another name, unique in the organization."""
-        workspace = await self._load(principal, workspace_id)
         name = clean_name(body.name)
         if name != workspace.name:
             data = {"from": workspace.name, "to": name}
             await self._store(workspace, name)
             await self._audit(principal, AuditEventType.WORKSPACE_RENAMED, workspace, client_ip, data)
-        return await self.get(principal, workspace_id)
+        return await self.get(workspace)
 
-    async def delete(self, principal: Principal, workspace_id: UUID, client_ip: str) -> None:
+    async def delete(self, principal: Principal, workspace: Workspace, client_ip: str) -> None:
         """Delete an empty workspace (409 `workspace_not_empty` while it holds surveys, dashboards or reports).
 
         The row is locked first, so a survey cannot be created in it between the check and the delete; its
         memberships and the API keys pinned to it go with it.
         """
-        workspace = await self._load(principal, workspace_id, lock=True)
+        await self.session.refresh(workspace, with_for_update=True)
         for model in (Survey, Dashboard, Report):
             if await self.session.scalar(select(model.id).where(model.workspace_id == workspace.id).limit(1)):
                 raise Conflict(
@@ -133,9 +124,10 @@ class WorkspaceManager:
 
         self.identities.forget_on_commit(self.session, user_ids=members, key_hashes=pinned)
 
-    async def list_members(self, principal: Principal, workspace_id: UUID, pagination: Pagination) -> Page[MemberView]:
+    async def list_members(
+        self, principal: Principal, workspace: Workspace, pagination: Pagination
+    ) -> Page[MemberView]:
         """The workspace's members, by email."""
-        workspace = await self._load(principal, workspace_id)
         query = (
             _members()
             .where(WorkspaceMembership.workspace_id == workspace.id, visible(principal, Resource.MEMBERSHIP))
@@ -145,9 +137,10 @@ class WorkspaceManager:
         items = [_member_view(membership, user) for membership, user in rows]
         return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
 
-    async def add_member(self, principal: Principal, workspace_id: UUID, body: MemberAdd, client_ip: str) -> MemberView:
+    async def add_member(
+        self, principal: Principal, workspace: Workspace, body: MemberAdd, client_ip: str
+    ) -> MemberView:
         """Add a user of the organization (another organization's user is a 404); 409 `already_member`."""
-        workspace = await self._load(principal, workspace_id)
         user = await self.session.scalar(
             select(User).where(User.id == body.user_id, User.organization_id == principal.organization_id)
         )
@@ -166,9 +159,8 @@ class WorkspaceManager:
         self.identities.forget_on_commit(self.session, user_ids=[user.id])
         return _member_view(membership, user)
 
-    async def remove_member(self, principal: Principal, workspace_id: UUID, user_id: UUID, client_ip: str) -> None:
+    async def remove_member(self, principal: Principal, workspace: Workspace, user_id: UUID, client_ip: str) -> None:
         """Remove a member: their sessions and keys lose the workspace on their next request."""
-        workspace = await self._load(principal, workspace_id)
         membership = await self._membership(workspace.id, user_id)
         if membership is None:
             raise NotFound("The user is not a member of this workspace.")
@@ -177,15 +169,6 @@ class WorkspaceManager:
         data = {"user_id": str(user_id)}
         await self._audit(principal, AuditEventType.MEMBER_REMOVED, workspace, client_ip, data)
         self.identities.forget_on_commit(self.session, user_ids=[user_id])
-
-    async def _load(self, principal: Principal, workspace_id: UUID, *, lock: bool = False) -> Workspace:
-        query = select(Workspace).where(
-            Workspace.id == workspace_id, Workspace.organization_id == principal.organization_id
-        )
-        workspace = await self.session.scalar(query.with_for_update() if lock else query)
-        if workspace is None:
-            raise NotFound
-        return workspace
 
     async def _membership(self, workspace_id: UUID, user_id: UUID) -> WorkspaceMembership | None:
         membership: WorkspaceMembership | None = await self.session.scalar(

@@ -10,10 +10,9 @@ import msgspec
 import pytest
 from sqlalchemy import event, text, update
 
-from tabular.db import Response
+from tabular.db import Response, Survey
 from tabular.schemas.metrics import SurveyMetrics
 from tabular.services.metrics import suppress, survey_metrics
-from tabular.services.surveys import load_survey
 from tests.integration.resources.helpers import (
     create_survey,
     demo_survey,
@@ -161,12 +160,11 @@ async def test_survey_metrics_is_a_few_grouped_queries_in_utc(
 ) -> None:
     """The function dashboards call: given a session and a survey; per-day stays UTC in any session time zone."""
     survey, _ = await seven_responses(client, demo, database_url)
-    organization_id = uuid.UUID(demo.organization.id)
 
     async def compute(session: AsyncSession) -> tuple[SurveyMetrics, list[str]]:
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SET TIME ZONE 'Pacific/Kiritimati'"))  # UTC+14: local dates differ
-        loaded = await load_survey(session, organization_id, uuid.UUID(survey["id"]))
+        loaded = await session.get_one(Survey, uuid.UUID(survey["id"]))
         statements: list[str] = []
 
         def record(*args: Any) -> None:

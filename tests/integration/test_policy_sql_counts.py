@@ -1,0 +1,92 @@
+"""Authorization is the query: the guard's lookup loads what the handler returns, and nothing runs twice.
+
+Counted with an engine event listener on the application's own engine (counts, not timings), on a warm
+request: the caller's identity is cached and the key's last use already written this minute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+
+from tabular.app import create_app
+from tests.conftest import make_settings
+from tests.integration.resources.helpers import create_survey, key, workspace
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from litestar import Litestar
+
+    from tabular.demo import DemoData
+
+pytestmark = pytest.mark.anyio
+
+
+@contextlib.contextmanager
+def statements(app: Litestar) -> Iterator[list[str]]:
+    """The SQL statements the application's engine runs inside the block."""
+    seen: list[str] = []
+    engine = app.state.db_config.get_engine().sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+async def warm(database_url: str, demo: DemoData) -> Any:
+    """A client on an app that keeps identities cached for the test's length."""
+    app = create_app(make_settings(database_url, auth_cache_ttl=60.0))
+    async with AsyncTestClient(app=app) as client:
+        yield app, client
+
+
+async def _count(app: Litestar, client: AsyncTestClient[Litestar], url: str, headers: dict[str, str]) -> list[str]:
+    for _ in range(2):  # warm: identity cached, last use written
+        assert (await client.get(url, headers=headers)).status_code == 200
+    with statements(app) as seen:
+        response = await client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return seen
+
+
+async def test_a_survey_read_is_one_tenant_lookup_and_its_questions(warm: Any, demo: DemoData) -> None:
+    app, client = warm
+    headers = key(demo, "member")
+    survey = await create_survey(client, headers, workspace(demo, 0))
+    seen = await _count(app, client, f"/api/surveys/{survey['id']}", headers)
+    assert len(seen) <= 2, seen
+    assert sum("FROM survey " in statement for statement in seen) == 1, seen
+    assert "FROM survey JOIN workspace ON" in seen[0], "the one lookup is restricted to the caller's organization"
+    assert "FROM question" in seen[1]
+
+
+@pytest.mark.parametrize("kind", ["dashboards", "reports"])
+async def test_a_dashboard_or_report_read_is_one_statement(warm: Any, demo: DemoData, kind: str) -> None:
+    app, client = warm
+    headers = key(demo, "member")
+    created = await client.post(f"/api/{kind}", params={"workspace_id": workspace(demo, 0)}, json={"name": "Counted"},
+                                headers=headers)  # fmt: skip
+    assert created.status_code == 201, created.text
+    seen = await _count(app, client, f"/api/{kind}/{created.json()['id']}", headers)
+    assert len(seen) == 1, seen
+
+
+async def test_creating_a_survey_looks_the_workspace_up_once(warm: Any, demo: DemoData) -> None:
+    app, client = warm
+    headers = key(demo, "member")
+    await create_survey(client, headers, workspace(demo, 0))  # warm
+    with statements(app) as seen:
+        await create_survey(client, headers, workspace(demo, 0))
+    reads_of_workspaces = [s for s in seen if s.startswith("SELECT") and " workspace" in s]
+    assert len(reads_of_workspaces) == 1, seen

@@ -1,0 +1,1 @@
+"""Fixtures, factories and worlds the tests share; no test module imports another."""

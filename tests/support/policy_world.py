@@ -1,0 +1,157 @@
+"""The policy tests' world: two organizations, a caller per role, fresh objects placed in any situation.
+
+Objects are placed as `PLACEMENTS` says (owned, in the organization, in a workspace), so a new resource
+needs a factory here only when its model is new.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tabular.auth.api_keys import generate_key
+from tabular.auth.passwords import DUMMY_HASH
+from tabular.db import (
+    ApiKey,
+    Organization,
+    Question,
+    QuestionKind,
+    Survey,
+    SurveyStatus,
+    Tier,
+    User,
+    Workspace,
+    WorkspaceMembership,
+)
+from tabular.db.base import utcnow
+from tabular.policies.matrix import Situation
+from tabular.policies.placement import PLACEMENTS, Level
+from tabular.policies.vocabulary import Resource, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def bodies_for_routes() -> dict[str, Any]:
+    """A valid body for each route that takes one, so an allowed request gets past input validation."""
+    unique = uuid.uuid4().hex[:8]
+    question = {"kind": "single_choice", "text": "Pick", "choices": ["a", "b"], "required": True}
+    return {
+        "POST /api/keys": {"name": "walk"},
+        "POST /api/auth/password": {"current_password": "wrong-password", "new_password": "another-password-1"},
+        "POST /api/auth/mfa/confirm": {"code": "000000"},
+        "POST /api/auth/mfa/disable": {"code": "000000"},
+        "POST /api/auth/mfa/recovery-codes": {"code": "000000"},
+        "POST /api/workspaces": {"name": f"walk {unique}"},
+        "PATCH /api/workspaces/{workspace_id:uuid}": {"name": f"renamed {unique}"},
+        "POST /api/users": {"email": f"walk-{unique}@example.test", "name": "Walk", "role": "member",
+                            "password": "walk-password-1"},
+        "PATCH /api/users/{user_id:uuid}": {"name": "Walked"},
+        "POST /api/surveys": {"title": "Walk", "description": "", "questions": [question]},
+        "PATCH /api/surveys/{survey_id:uuid}": {"title": "Walked"},
+        "POST /api/surveys/{survey_id:uuid}/responses": {"answers": []},
+        "POST /api/dashboards": {"name": "Walk"},
+        "PATCH /api/dashboards/{dashboard_id:uuid}": {"name": "Walked"},
+        "POST /api/reports": {"name": "Walk"},
+        "PATCH /api/reports/{report_id:uuid}": {"name": "Walked"},
+    }  # fmt: skip
+
+
+@dataclass
+class World:
+    """Two organizations, a caller per role, and factories for fresh objects in any situation."""
+
+    session: AsyncSession
+    home: Organization
+    away: Organization
+    callers: dict[Role, User] = field(default_factory=dict)
+    stranger: User | None = None  # someone else in the home organization
+    foreigner: User | None = None  # someone in the other organization
+
+    async def user(self, organization: Organization, role: Role = Role.MEMBER) -> User:
+        user = User(
+            organization_id=organization.id,
+            email=f"{uuid.uuid4().hex}@walk.test",
+            name="Walker",
+            role=role,
+            password_hash=DUMMY_HASH,
+            mfa_enabled_at=utcnow(),
+            totp_secret="A" * 32,
+        )
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def workspace(self, organization: Organization, *members: User) -> Workspace:
+        workspace = Workspace(organization_id=organization.id, name=f"ws {uuid.uuid4().hex}")
+        self.session.add(workspace)
+        await self.session.flush()
+        self.session.add_all(WorkspaceMembership(workspace_id=workspace.id, user_id=m.id) for m in members)
+        await self.session.flush()
+        return workspace
+
+    async def key(self, owner: User, **scope: Any) -> tuple[ApiKey, str]:
+        new = generate_key()
+        key = ApiKey(user_id=owner.id, name="walk", key_hash=new.key_hash, prefix=new.prefix, **scope)
+        self.session.add(key)
+        await self.session.flush()
+        return key, new.secret
+
+    async def place(
+        self, resource: Resource, situation: Situation, caller: User
+    ) -> tuple[str | None, Workspace | None]:
+        """A fresh object of `resource` in `situation`, placed as its placement says: its id (None when
+        nonexistent) and the workspace of the situation."""
+        if situation is Situation.NONEXISTENT:
+            return str(uuid.uuid4()), None
+        organization = self.away if situation is Situation.OTHER_ORGANIZATION else self.home
+        members = (caller,) if situation is Situation.OWN_WORKSPACE else ()
+        workspace = await self.workspace(organization, *members)
+        placement = PLACEMENTS[resource]
+        if placement.level is Level.OWNER:  # "own" is the caller's; "other" someone else's, here or away
+            owner = {Situation.OWN_WORKSPACE: caller, Situation.OTHER_WORKSPACE: self.stranger}.get(situation)
+            thing = await self.owned(placement.model, owner or self.foreigner)  # type: ignore[arg-type]
+        elif placement.model is Workspace:
+            thing = workspace
+        elif placement.workspace is None:
+            thing = await self.in_organization(placement.model, organization)
+        else:
+            thing = await self.in_workspace(placement.model, workspace)
+        return (None if thing is None else str(thing.id)), workspace
+
+    async def owned(self, model: type[Any], owner: User) -> Any:
+        if model is User:  # the caller's account is the caller
+            return owner
+        assert model is ApiKey, f"no factory for {model} owned by a user"
+        key, _ = await self.key(owner)
+        return key
+
+    async def in_organization(self, model: type[Any], organization: Organization) -> Any:
+        if model is not User:
+            return None  # audit events: no route names one, and the system alone writes them
+        return await self.user(organization)
+
+    async def in_workspace(self, model: type[Any], workspace: Workspace) -> Any:
+        thing: Any
+        if model is Survey:
+            question = Question(position=0, kind=QuestionKind.SINGLE_CHOICE, text="Pick", choices=["a", "b"])
+            thing = Survey(workspace_id=workspace.id, title="Walk", status=SurveyStatus.PUBLISHED, questions=[question])
+        else:
+            thing = model(workspace_id=workspace.id, name="Walk")  # dashboards and reports
+        self.session.add(thing)
+        await self.session.flush()
+        return thing
+
+
+async def build_world(session: AsyncSession) -> World:
+    home = Organization(name=f"home {uuid.uuid4().hex}", tier=Tier.PRO)
+    away = Organization(name=f"away {uuid.uuid4().hex}", tier=Tier.PRO)
+    session.add_all([home, away])
+    await session.flush()
+    world = World(session, home, away)
+    for role in Role:
+        world.callers[role] = await world.user(home, role)
+    world.stranger = await world.user(home)
+    world.foreigner = await world.user(away)
+    return world
