@@ -8,6 +8,8 @@ from openapi_spec_validator import validate
 
 from tabular.app import create_app
 from tabular.policies.inventory import UndeclaredRouteError
+from tabular.policies.requirements import requires
+from tabular.policies.vocabulary import Action, Resource
 from tabular.settings import Settings
 from tests.conftest import make_settings
 from tests.servers import RedisServer, free_port
@@ -103,6 +105,21 @@ async def test_a_route_without_a_policy_declaration_stops_start_up(settings: Set
     refusal = _find(raised.value, UndeclaredRouteError)
     assert refusal is not None
     assert "GET /api/forgotten" in str(refusal)
+
+
+async def test_a_route_locating_by_a_parameter_it_does_not_have_stops_start_up(settings: Settings) -> None:
+    @get("/api/misdeclared/{report_id:uuid}", **requires(Resource.REPORT, Action.READ, by="survey_id"))
+    async def misdeclared() -> str:
+        return "unguarded"
+
+    app = create_app(settings)
+    app.register(misdeclared)
+    with pytest.raises(BaseException) as raised:  # noqa: PT011 - the lifespan wraps it in exception groups
+        async with AsyncTestClient(app):
+            pass
+    refusal = _find(raised.value, UndeclaredRouteError)
+    assert refusal is not None
+    assert "GET /api/misdeclared/{report_id:uuid} (by='survey_id')" in str(refusal)
 
 
 def _find(error: BaseException, kind: type[BaseException]) -> BaseException | None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.anyio
 
-BOOKKEEPING = {("api_key", "last_used_at"), ("api_key", "updated_at")}
+BOOKKEEPING = {("api_key", "last_used_at")}
 """Columns any request may write, whatever it asks for (a key's last use): left out of the fingerprint."""
 
 
@@ -159,3 +159,22 @@ async def test_any_repeated_query_parameter_is_a_400_on_any_route(client: AsyncT
         assert body["code"] == "duplicate_parameter"
         assert body["errors"][0]["source"] == "query"
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_who_may_never_act_is_refused_before_the_workspace_id_is_read(database_url: str) -> None:
+    """A client creating a survey, or a read-only key creating a report, hears 403 however the id is written."""
+    app = create_app(make_settings(database_url))
+    config = make_db_config(make_settings(database_url))
+    try:
+        async with config.get_session() as session, session.begin():
+            world = await build_world(session)
+            _, client_key = await world.key(world.callers[Role.CLIENT])
+            _, read_only = await world.key(world.callers[Role.MEMBER], read_only=True)
+        async with AsyncTestClient(app) as client:
+            for path, secret, code in (("/api/surveys", client_key, "role_forbidden"),
+                                       ("/api/reports", read_only, "read_only_key")):  # fmt: skip
+                for query in ("", "?workspace_id=", "?workspace_id=not-an-id"):
+                    response = await client.post(path + query, headers={"X-API-Key": secret}, json={"name": "x"})
+                    assert (response.status_code, response.json()["code"]) == (403, code), path + query
+    finally:
+        await config.get_engine().dispose()

@@ -13,6 +13,7 @@ import pytest
 
 from tabular.policies import matrix
 from tabular.policies.matrix import Credential, Situation
+from tabular.policies.requirements import requires
 from tabular.policies.table import DENIED_TO_ALL, RULES, Denial, PolicyTable, PolicyTableError, Rule, validate
 from tabular.policies.vocabulary import Action, Resource, Role, Scope
 
@@ -165,3 +166,20 @@ def test_exports_have_every_cell() -> None:
     rows = matrix.build()
     assert matrix.to_csv(rows).count("\n") == len(rows) + 1
     assert matrix.to_json(rows).count('"role"') == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("resource", "action"),
+    [(Resource.SURVEY, Action.DELETE), (Resource.REPORT, Action.READ), (Resource.API_KEY, Action.DELETE),
+     (Resource.USER, Action.UPDATE), (Resource.RESPONSE, Action.LIST)],
+)  # fmt: skip
+def test_a_declaration_naming_an_object_without_saying_where_is_refused(resource: Resource, action: Action) -> None:
+    """Without `by=`, the guard would decide with no object and allow: the declaration itself fails."""
+    with pytest.raises(ValueError, match="names an object"):
+        requires(resource, action)
+
+
+def test_collections_and_the_callers_own_account_need_no_id() -> None:
+    for resource, action in [(Resource.SURVEY, Action.LIST), (Resource.SURVEY, Action.CREATE),
+                             (Resource.USER, Action.LIST), (Resource.ACCOUNT, Action.READ)]:  # fmt: skip
+        requires(resource, action)

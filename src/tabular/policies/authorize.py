@@ -15,6 +15,7 @@ from tabular.policies.engine import NOT_FOUND, Decision, Target, decide
 from tabular.policies.table import POLICY, PolicyTable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from uuid import UUID
 
     from tabular.auth.principal import Principal
@@ -56,15 +57,22 @@ async def authorize(  # noqa: PLR0913, PLR0917 - the request's four facts, how t
     principal: Principal | None,
     resource: Resource,
     action: Action,
-    address: Address | None,
+    address: Callable[[], Address | None],
     locate: Locator,
     table: PolicyTable = POLICY,
 ) -> Authorization:
-    """Decide a request: `address` None means the collection as a whole (nothing to locate)."""
+    """Decide a request; `address()` reads what it names (None: the collection as a whole).
+
+    The address is read only once the early decision allows, so a caller who may never do this learns
+    nothing from how the id was written either (a client sending a malformed `workspace_id` gets a 403).
+    """
     early = decide(principal, resource, action, None, table)
-    if not early.allowed or address is None:
+    if not early.allowed:
         return Authorization(early)
-    located = await locate(address)
+    named = address()
+    if named is None:
+        return Authorization(early)
+    located = await locate(named)
     if located is None:
         return Authorization(NOT_FOUND)
     return Authorization(decide(principal, resource, action, located.target, table), located)

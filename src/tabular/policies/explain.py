@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import User, WorkspaceMembership
 from tabular.errors import TabularError
-from tabular.policies.authorize import authorize
+from tabular.policies.authorize import Address, authorize
 from tabular.policies.engine import Decision
 from tabular.policies.guard import address_of, single_values
 from tabular.policies.inventory import match_route
@@ -39,13 +39,16 @@ async def explain(session: AsyncSession, app: Litestar, email: str, method: str,
     if not isinstance(declaration, Requirement):
         return Decision(Reason.ALLOWED, "public"), f"{method} {parts.path} is public: anyone may call it"
     principal = await _principal(session, email)
+
+    def address() -> Address | None:
+        return address_of(declaration, parameters, single_values(parse_qsl(parts.query, keep_blank_values=True)))
+
+    locate = TenantLookup(session, principal.organization_id)
     try:
-        query = single_values(parse_qsl(parts.query, keep_blank_values=True))
-        address = address_of(declaration, parameters, query)
+        outcome = await authorize(principal, declaration.resource, declaration.action, address, locate)
     except TabularError as error:
         raise ExplainError(f"the API answers {error.status_code} {error.code}: {error.detail}") from None
-    locate = TenantLookup(session, principal.organization_id)
-    decision = (await authorize(principal, declaration.resource, declaration.action, address, locate)).decision
+    decision = outcome.decision
     verdict = "allowed" if decision.allowed else f"refused: {decision.status} {decision.code}"
     sentence = (
         f"{method} {url} as {email} ({principal.role}, session) needs {declaration.action} on "

@@ -1,10 +1,12 @@
 """The guards every route passes, and the dependencies that hand a handler what the guard authorized.
 
 Order, fixed: a query parameter sent twice is a 400 (`single_valued_query`, before anything is decided);
-then the policy guard: a public route passes; no acceptable credential is a 401; a malformed
-`workspace_id` a 422; then `authorize` decides, loading the addressed row in the caller's organization.
-That row — or the workspace a collection request named — is what the handler receives and acts on; no
-handler or service reads the request, or the database, to find it again.
+then the policy guard: a public route passes; no acceptable credential is a 401; then `authorize`
+decides what needs no lookup (403), reads the address (a malformed `workspace_id` is a 422) and decides
+on the row it loads in the caller's organization. That row — or the workspace a collection request
+named — is what the handler receives and acts on; no handler or service reads the request, or the
+database, to find it again. (Removing a member names a second id, the user: the service finds that
+membership inside the authorized workspace, the only place it may look.)
 """
 
 from __future__ import annotations
@@ -75,7 +77,10 @@ async def policy_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         session = connection.app.state.db_config.provide_session(connection.app.state, connection.scope)
         return await TenantLookup(session, principal.organization_id)(address)
 
-    address = address_of(requirement, connection.path_params, connection.query_params)
+    def address() -> Address | None:  # single values again: this guard does not rely on the one before it
+        query = single_values(connection.query_params.multi_items()) if requirement.workspace_query else {}
+        return address_of(requirement, connection.path_params, query)
+
     outcome = await authorize(principal, requirement.resource, requirement.action, address, locate)
     if not outcome.decision.allowed:
         raise refusal(outcome.decision)
@@ -114,12 +119,10 @@ def _uuid(value: UUID | str, name: str, source: str) -> UUID:
         raise ValidationFailed(f"{name} is not a valid id.", errors=[field]) from None
 
 
-def refusal(decision: Decision) -> Unauthorized | Forbidden | NotFound:
-    """The error for a refused decision; a 403 carries the reason code, a 404 says nothing more."""
+def refusal(decision: Decision) -> Forbidden | NotFound:
+    """The error for a refused decision (the caller is authenticated): a 403 carries the reason, a 404 nothing."""
     if decision.reason is Reason.NOT_FOUND:
         return NotFound()
-    if decision.reason is Reason.UNAUTHENTICATED:
-        return Unauthorized(code=decision.code)
     return Forbidden(decision.reason.message, code=decision.code)
 
 

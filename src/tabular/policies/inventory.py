@@ -21,6 +21,8 @@ class UndeclaredRouteError(RuntimeError):
 def check_inventory(app: Litestar) -> None:
     """Fail closed: every HTTP route handler must declare a policy or be declared public.
 
+    A declared `by` must also be one of the route's path parameters, else the guard would locate nothing.
+
     Litestar's own generated handlers (OPTIONS for CORS, the `/schema` documentation routes) are public
     by declaration here, because no application data travels through them.
     """
@@ -31,6 +33,13 @@ def check_inventory(app: Litestar) -> None:
     )
     if undeclared:
         raise UndeclaredRouteError("routes without a policy declaration: " + ", ".join(undeclared))
+    misaddressed = sorted(
+        f"{method} {path} (by={requirement.by!r})"
+        for method, path, requirement in declared_routes(app)
+        if requirement.by is not None and requirement.by not in _PARAMETER.findall(path)
+    )
+    if misaddressed:
+        raise UndeclaredRouteError("routes whose `by` names no path parameter: " + ", ".join(misaddressed))
 
 
 def declared_routes(app: Litestar) -> list[tuple[str, str, Requirement]]:

@@ -1,4 +1,4 @@
-"""The full decision matrix, computed by asking `decide` — the same function the guard asks.
+"""The full decision matrix, computed by `authorize` — the same function the guard and `explain` call.
 
 Rows: role x situation (own workspace, other workspace of the organization, other organization,
 nonexistent) x resource x action x credential (session, full key, read-only key, workspace-pinned key).
@@ -118,9 +118,14 @@ def target_for(resource: Resource, situation: Situation) -> Target | None:
 def cell(  # noqa: PLR0913, PLR0917 - one argument per axis of the matrix
     role: Role, situation: Situation, resource: Resource, action: Action, credential: Credential, table: PolicyTable
 ) -> Decision:
-    """What the guard answers: `authorize`, with every request that names something naming its object."""
+    """What `authorize` answers when every request that names something names the situation's object.
+
+    The caller's own account is imagined as an object too, so "someone else's account" has a cell (404),
+    although no route can name one.
+    """
     address = None if is_collection(resource, action) else Address(located_as(resource), SOMEWHERE)
-    pending = authorize(principal_for(role, credential), resource, action, address, SituationLookup(situation), table)
+    caller = principal_for(role, credential)
+    pending = authorize(caller, resource, action, lambda: address, SituationLookup(situation), table)
     return _run(pending).decision
 
 

@@ -57,7 +57,8 @@ class Placement:
     tenant: tuple[type[Any], ColumnElement[bool]] | None = None
     """The model holding `organization` and how rows join it, when the organization is not on the row."""
     within: Resource | None = None
-    """The container a request addresses instead of an object: a workspace (`?workspace_id=`) or a survey."""
+    """The container a collection request addresses: a workspace (by `?workspace_id=`, or by path for
+    memberships) or a survey (by path, for its responses and metrics)."""
     own_ids: bool = True
     """Whether objects are addressed by their own id; otherwise by their container's (a survey's responses)."""
 

@@ -16,7 +16,7 @@ from litestar.openapi.spec import Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from tabular.errors import Problem
-from tabular.policies.placement import PLACEMENTS, Level, is_collection, located_as
+from tabular.policies.placement import PLACEMENTS, is_collection, located_as
 from tabular.policies.table import POLICY
 from tabular.policies.vocabulary import Action, Resource
 
@@ -59,16 +59,22 @@ class Requirement:
 
     @property
     def workspace_query(self) -> WorkspaceQuery | None:
-        """How the route takes `?workspace_id=`, if it does."""
+        """How the route takes `?workspace_id=`: creating and listing workspace data only."""
         if self.by is not None or not PLACEMENTS[self.resource].in_workspace_query:
             return None
-        return WorkspaceQuery.REQUIRED if self.action is Action.CREATE else WorkspaceQuery.OPTIONAL
+        return {Action.CREATE: WorkspaceQuery.REQUIRED, Action.LIST: WorkspaceQuery.OPTIONAL}.get(self.action)
 
     def check(self) -> None:
-        """Refuse a declaration that would let the guard decide without the object it names."""
+        """Refuse a declaration that would let the guard decide without the object it names.
+
+        The caller's own account is the one object a request names without an id: it is the caller.
+        """
         addresses_nothing = self.by is None and self.workspace_query is None
-        names_an_object = not is_collection(self.resource, self.action)
-        if addresses_nothing and names_an_object and PLACEMENTS[self.resource].level is not Level.OWNER:
+        if (
+            addresses_nothing
+            and not is_collection(self.resource, self.action)
+            and self.resource is not Resource.ACCOUNT
+        ):
             raise ValueError(f"{self.action} on {self.resource} names an object: say which path parameter (by=)")
 
     def describe(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from tabular.db import ApiKey, Dashboard, Report, Survey, User, Workspace, WorkspaceMembership
 from tabular.errors import Conflict, NotFound
@@ -105,7 +105,10 @@ class WorkspaceManager:
         The row is locked first, so a survey cannot be created in it between the check and the delete; its
         memberships and the API keys pinned to it go with it.
         """
-        await self.session.refresh(workspace, with_for_update=True)
+        try:
+            await self.session.refresh(workspace, with_for_update=True)  # lock the row the guard loaded
+        except InvalidRequestError:  # deleted by a concurrent request since
+            raise NotFound from None
         for model in (Survey, Dashboard, Report):
             if await self.session.scalar(select(model.id).where(model.workspace_id == workspace.id).limit(1)):
                 raise Conflict(
