@@ -135,10 +135,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Test settings: identity caching off (tests change rows directly) and limits out of the way,
-    unless a test asks otherwise; the rate-limit tests set their own limits."""
+    """Test settings: identity caching off (tests change rows directly), limits out of the way and no access
+    log, unless a test asks otherwise; the rate-limit tests set their own limits."""
     defaults: dict[str, Any] = {
         "auth_cache_ttl": 0.0,
+        "access_log": False,  # its own test turns it on; elsewhere it would only fill captured output
         "rate_limit": RateSpec(limit=100_000, window=900),
         "auth_rate_limit": RateSpec(limit=100_000, window=900),
     }

@@ -80,6 +80,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         http="httptools",
         proxy_headers=False,  # client IPs come from TABULAR_TRUSTED_PROXIES only
         server_header=False,
+        access_log=False,  # the app writes its own, structured and off the event loop (TABULAR_ACCESS_LOG)
         # A worker imports the whole stack (~3 s on one core); uvicorn's 5 s default restarts slow starters
         # in a loop on a busy 2-core machine.
         timeout_worker_healthcheck=60,

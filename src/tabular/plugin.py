@@ -18,6 +18,7 @@ from litestar.plugins import InitPluginProtocol
 from redis.asyncio import Redis
 
 from tabular import __version__
+from tabular.access_log import AccessLog, AccessLogMiddleware
 from tabular.auth.client_ip import client_ip
 from tabular.auth.engine import AuthEngine
 from tabular.auth.middleware import AuthenticationMiddleware
@@ -68,6 +69,7 @@ class TabularPlugin(InitPluginProtocol):
         app_config.on_shutdown.append(db_config.get_engine().dispose)
         auth_engine = AuthEngine.build(settings, db_config.create_session_maker())
         app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
+        app_config.on_shutdown.insert(0, auth_engine.key_usage.close)  # before the engine is disposed
         redis = (
             Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
             if settings.redis_url
@@ -77,11 +79,17 @@ class TabularPlugin(InitPluginProtocol):
         app_config.state.update({"redis": redis, "rate_limiter": limiter})
         if redis is not None:
             app_config.on_shutdown.append(redis.aclose)
-        # Order matters: authentication first, so the limiter sees the principal (or the failed attempt).
+        # Order matters: authentication first, so the limiter sees the principal (or the failed attempt);
+        # the access log outside both, so it times and reports every request, refused ones included.
         app_config.middleware[:0] = [
             AuthenticationMiddleware(auth_engine.authenticator),
             RateLimitMiddleware(limiter, settings),
         ]
+        if settings.access_log:
+            access_log = AccessLog()
+            app_config.on_startup.append(access_log.start)
+            app_config.on_shutdown.append(access_log.stop)
+            app_config.middleware.insert(0, AccessLogMiddleware(settings.trusted_proxies))
         app_config.guards.extend([single_valued_query, policy_guard])
         app_config.before_request = require_json_body
         app_config.dependencies.update(

@@ -83,6 +83,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth_cache_ttl: float = 1.0
     """Seconds a resolved identity, key or "not revoked" answer is reused; a change made in another worker
     is seen within this time (one made in the same worker at once)."""
+    access_log: bool = True
+    """One JSON line per request on standard output, written by a thread (`TABULAR_ACCESS_LOG=0`: none)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
@@ -107,6 +109,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             port=read("PORT", _port, 8000),
             workers=read("WORKERS", _positive_int, 1),
             debug=read("DEBUG", _boolean, False),  # noqa: FBT003,
+            access_log=read("ACCESS_LOG", _boolean, True),  # noqa: FBT003
         )
 
     @property

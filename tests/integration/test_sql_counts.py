@@ -1,4 +1,4 @@
-"""Authorization is the query: the guard's lookup loads what the handler returns, and nothing runs twice.
+"""The warm path reads only what it returns: the guard's lookup loads the object, and nothing runs twice.
 
 Counted with an engine event listener on the application's own engine (counts, not timings), on a warm
 request: the caller's identity is cached and the key's last use already written this minute.
@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 
 from tabular.app import create_app
 from tests.conftest import make_settings
+from tests.integration.auth.helpers import bearer, login, user
 from tests.integration.resources.helpers import create_survey, key, workspace
 
 if TYPE_CHECKING:
@@ -51,9 +53,17 @@ async def warm(database_url: str, demo: DemoData) -> Any:
         yield app, client
 
 
+async def settled(app: Litestar) -> None:
+    """Wait (at most 5 s) for the background write of key uses, so it is not counted as the request's."""
+    with anyio.fail_after(5):
+        while not app.state.auth_engine.key_usage.settled:  # noqa: ASYNC110 - another loop's task, no event to share
+            await anyio.sleep(0.05)
+
+
 async def _count(app: Litestar, client: AsyncTestClient[Litestar], url: str, headers: dict[str, str]) -> list[str]:
-    for _ in range(2):  # warm: identity cached, last use written
+    for _ in range(2):  # warm: identity cached, last use noted
         assert (await client.get(url, headers=headers)).status_code == 200
+    await settled(app)  # the key's use is written off the request path: let that happen first
     with statements(app) as seen:
         response = await client.get(url, headers=headers)
     assert response.status_code == 200, response.text
@@ -90,3 +100,21 @@ async def test_creating_a_survey_looks_the_workspace_up_once(warm: Any, demo: De
         await create_survey(client, headers, workspace(demo, 0))
     reads_of_workspaces = [s for s in seen if s.startswith("SELECT") and " workspace" in s]
     assert len(reads_of_workspaces) == 1, seen
+
+
+async def test_who_am_i_reads_no_row_with_a_key_or_a_session(warm: Any, demo: DemoData) -> None:
+    """Who-am-I shows names from the cached identity; the session's "not revoked" answer is cached too."""
+    app, client = warm
+    token = await login(client, user(demo, "member", 0))
+    for headers in (key(demo, "member"), bearer(token)):
+        assert await _count(app, client, "/api/auth", headers) == []
+
+
+async def test_a_rename_reaches_who_am_i_at_once(warm: Any, demo: DemoData) -> None:
+    _, client = warm
+    member = key(demo, "member")
+    before = (await client.get("/api/auth", headers=member)).json()["data"]
+    renamed = await client.patch(f"/api/users/{before['user_id']}", json={"name": "Renamed Member"},
+                                 headers=key(demo, "admin"))  # fmt: skip
+    assert renamed.status_code == 200, renamed.text
+    assert (await client.get("/api/auth", headers=member)).json()["data"]["user_name"] == "Renamed Member"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from tabular.auth.identities import IdentityStore
+    from tabular.auth.key_usage import KeyUsage
 
 KEY_PREFIX: Final = "tp_"
 KEY_BODY_LENGTH: Final = 48
@@ -58,8 +59,9 @@ class ApiKeyBackend:
 
     name = "api_key"
 
-    def __init__(self, identities: IdentityStore) -> None:
+    def __init__(self, identities: IdentityStore, key_usage: KeyUsage) -> None:
         self.identities = identities
+        self.key_usage = key_usage
 
     async def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
         """Resolve the key to its creator's current role and memberships, narrowed by the key's down-scope."""
@@ -83,7 +85,7 @@ class ApiKeyBackend:
         identity = await self.identities.identity(record.user_id)
         if identity is None or not identity.is_active:
             raise InvalidCredential("account_disabled")
-        await self.identities.touch_key(record.id)
+        self.key_usage.note(record.id)
         return Principal(
             user_id=identity.user_id,
             organization_id=identity.organization_id,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from tabular.auth.api_keys import ApiKeyBackend
 from tabular.auth.backends import AuthBackend, Authenticator
 from tabular.auth.identities import IdentityStore
+from tabular.auth.key_usage import KeyUsage
 from tabular.auth.revocations import RevocationStore
 from tabular.auth.sessions import SessionBackend, SessionTokens
 
@@ -21,11 +22,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class AuthEngine:
-    """Token signing, live identity lookups, revocations and the ordered backends."""
+    """Token signing, live identity lookups, revocations, key-use bookkeeping and the ordered backends."""
 
     tokens: SessionTokens
     identities: IdentityStore
     revocations: RevocationStore
+    key_usage: KeyUsage
     authenticator: Authenticator
 
     @classmethod
@@ -33,6 +35,10 @@ class AuthEngine:
         """API keys are tried first (an explicit `X-API-Key` or `Bearer tp_…`), then sessions."""
         identities = IdentityStore(session_maker, ttl=settings.auth_cache_ttl)
         revocations = RevocationStore(session_maker, ttl=settings.auth_cache_ttl)
+        key_usage = KeyUsage(session_maker)
         tokens = SessionTokens(settings.secret_key)
-        backends: list[AuthBackend] = [ApiKeyBackend(identities), SessionBackend(tokens, identities, revocations)]
-        return cls(tokens, identities, revocations, Authenticator(backends))
+        backends: list[AuthBackend] = [
+            ApiKeyBackend(identities, key_usage),
+            SessionBackend(tokens, identities, revocations),
+        ]
+        return cls(tokens, identities, revocations, key_usage, Authenticator(backends))

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import event, select
 
 from tabular.auth.cache import TtlCache
 from tabular.db import ApiKey, Organization, Tier, User, WorkspaceMembership
-from tabular.db.base import utcnow
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Callable, Iterable
     from uuid import UUID
 
@@ -22,9 +19,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from tabular.policies.vocabulary import Role
-
-LAST_USED_INTERVAL: Final = dt.timedelta(minutes=1)
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +33,10 @@ class Identity:
     token_version: int
     mfa_enabled: bool
     tier: Tier
+    name: str
+    email: str
+    organization_name: str
+    """Who-am-I shows these: carried here so that a warm `GET /api/auth` reads no row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +59,6 @@ class IdentityStore:
         self._session_maker = session_maker
         self._identities: TtlCache[UUID, Identity] = TtlCache(ttl)
         self._keys: TtlCache[str, KeyRecord] = TtlCache(ttl)
-        self._last_touch: TtlCache[UUID, bool] = TtlCache(LAST_USED_INTERVAL.total_seconds())
 
     async def identity(self, user_id: UUID) -> Identity | None:
         """The user's live role, memberships and state; None when the user is gone."""
@@ -70,14 +67,14 @@ class IdentityStore:
         async with self._session_maker() as session:
             row = (
                 await session.execute(
-                    select(User, Organization.tier)
+                    select(User, Organization.tier, Organization.name)
                     .join(Organization, Organization.id == User.organization_id)
                     .where(User.id == user_id)
                 )
             ).one_or_none()
             if row is None:
                 return None
-            user, tier = row
+            user, tier, organization_name = row
             memberships = await session.scalars(
                 select(WorkspaceMembership.workspace_id).where(WorkspaceMembership.user_id == user_id)
             )
@@ -90,6 +87,9 @@ class IdentityStore:
                 token_version=user.token_version,
                 mfa_enabled=user.mfa_enabled,
                 tier=tier,
+                name=user.name,
+                email=user.email,
+                organization_name=organization_name,
             )
         self._identities.put(user_id, identity)
         return identity
@@ -113,28 +113,6 @@ class IdentityStore:
         )
         self._keys.put(key_hash, record)
         return record
-
-    async def touch_key(self, key_id: UUID) -> None:
-        """Record the key's use, writing at most once a minute per key (per process, and in SQL).
-
-        Bookkeeping must never fail the request it records: a failed write is logged and retried on
-        the key's next use.
-        """
-        if self._last_touch.get(key_id):
-            return
-        now = utcnow()
-        try:
-            async with self._session_maker() as session, session.begin():
-                await session.execute(
-                    update(ApiKey)
-                    .where(ApiKey.id == key_id)
-                    .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - LAST_USED_INTERVAL))
-                    .values(last_used_at=now)
-                )
-        except SQLAlchemyError:
-            logger.warning("could not record the use of API key %s", key_id, exc_info=True)
-            return
-        self._last_touch.put(key_id, value=True)
 
     def forget_on_commit(
         self, session: AsyncSession, *, user_ids: Iterable[UUID] = (), key_hashes: Iterable[str] = ()

@@ -28,7 +28,7 @@ from tabular.schemas.auth import (
     SessionUser,
     WhoAmIResponse,
 )
-from tabular.services.auth import AuthService
+from tabular.services.auth import AuthService, who_am_i
 
 
 def provide_auth_service(
@@ -71,10 +71,10 @@ class AuthController(Controller):
         summary="Who am I: user, organization, role, workspaces, credential, MFA",
     )
     async def who_am_i(
-        self, principal: NamedDependency[Principal], auth_service: NamedDependency[AuthService]
+        self, principal: NamedDependency[Principal], auth_engine: NamedDependency[AuthEngine]
     ) -> WhoAmIResponse:
-        """The caller as the engine resolved them on this very request."""
-        return WhoAmIResponse(data=await auth_service.who_am_i(principal))
+        """The caller as the engine resolved them on this very request (no database session is opened)."""
+        return WhoAmIResponse(data=await who_am_i(auth_engine.identities, principal))
 
     @post(
         "/password", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Change the password"

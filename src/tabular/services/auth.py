@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.auth.engine import AuthEngine
+    from tabular.auth.identities import IdentityStore
     from tabular.auth.principal import AuthFailure, Principal
     from tabular.auth.sessions import IssuedSession
     from tabular.schemas.auth import LoginRequest
@@ -115,28 +116,28 @@ class AuthService:
             raise NotFound
         return user
 
-    async def who_am_i(self, principal: Principal) -> WhoAmI:
-        """The caller as the engine resolved them on this request."""
-        row = (await self.session.execute(_user_with_organization().where(User.id == principal.user_id))).first()
-        if row is None:
-            raise NotFound
-        user, organization = row
-        return WhoAmI(
-            user_id=user.id,
-            user_name=user.name,
-            user_email=user.email,
-            organization_id=organization.id,
-            organization_name=organization.name,
-            tier=organization.tier.value,
-            role=principal.role.value,
-            workspace_ids=sorted(principal.reachable_workspace_ids),
-            credential=principal.credential.value,
-            key_id=principal.key_id,
-            read_only=principal.read_only,
-            pinned_workspace_id=principal.pinned_workspace_id,
-            mfa_enabled=principal.mfa_enabled,
-            mfa_verified=principal.mfa_verified,
-        )
+
+async def who_am_i(identities: IdentityStore, principal: Principal) -> WhoAmI:
+    """The caller as the engine resolved them on this request: from the cached identity, no row read."""
+    identity = await identities.identity(principal.user_id)
+    if identity is None:
+        raise NotFound
+    return WhoAmI(
+        user_id=identity.user_id,
+        user_name=identity.name,
+        user_email=identity.email,
+        organization_id=identity.organization_id,
+        organization_name=identity.organization_name,
+        tier=identity.tier.value,
+        role=principal.role.value,
+        workspace_ids=sorted(principal.reachable_workspace_ids),
+        credential=principal.credential.value,
+        key_id=principal.key_id,
+        read_only=principal.read_only,
+        pinned_workspace_id=principal.pinned_workspace_id,
+        mfa_enabled=principal.mfa_enabled,
+        mfa_verified=principal.mfa_verified,
+    )
 
 
 def password_problem(password: str, email: str, current: str | None = None) -> str | None:

@@ -208,8 +208,9 @@ class UserManager:
         active = user.is_active if body.active is msgspec.UNSET else body.active
         if user.role is Role.ADMIN and user.is_active and (role is not Role.ADMIN or not active):
             await self._keep_an_admin(user)
-        if body.name is not msgspec.UNSET:
-            user.name = clean_name(body.name)
+        if body.name is not msgspec.UNSET and (name := clean_name(body.name)) != user.name:
+            user.name = name
+            self.identities.forget_on_commit(self.session, user_ids=[user.id])  # who-am-I shows the name
         changes: list[tuple[AuditEventType, dict[str, Any]]] = []
         if role is not user.role:
             changes.append((AuditEventType.USER_ROLE_CHANGED, {"from": user.role.value, "to": role.value}))

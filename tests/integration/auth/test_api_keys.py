@@ -14,9 +14,10 @@ import re
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
+import anyio
 import pyotp
 import pytest
 from litestar import Litestar
@@ -34,7 +35,7 @@ from tests.integration.auth.helpers import bearer, login, user
 from tests.integration.test_cli import run
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from httpx import Response
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.anyio
 
 Client = AsyncTestClient[Litestar]
+T = TypeVar("T")
 
 KEY_SHAPE = re.compile(r"tp_[A-Za-z0-9]{48}")
 VIEW_FIELDS = {
@@ -489,8 +491,8 @@ async def test_last_use_is_recorded_at_most_once_a_minute(client: Client, demo: 
     assert await key_column(database_url, created["id"], ApiKey.last_used_at) is None
 
     before = dt.datetime.now(dt.UTC)
-    await whoami(client, x_api_key(created["key"]))
-    first_use = await key_column(database_url, created["id"], ApiKey.last_used_at)
+    await whoami(client, x_api_key(created["key"]))  # noted in memory, written shortly after the response
+    first_use = await eventually(lambda: key_column(database_url, created["id"], ApiKey.last_used_at))
     assert first_use is not None
     assert before <= first_use <= dt.datetime.now(dt.UTC)
     listed = {k["id"]: k for k in await list_keys(client, headers)}[created["id"]]
@@ -505,7 +507,16 @@ async def test_last_use_is_recorded_at_most_once_a_minute(client: Client, demo: 
     await execute(database_url, update(ApiKey).where(ApiKey.id == UUID(created["id"])).values(last_used_at=long_ago))
     async with app_client(database_url) as third_worker:
         await whoami(third_worker, x_api_key(created["key"]))
+    # the worker stopped at once: its shutdown wrote the pending use, nothing was lost
     assert await key_column(database_url, created["id"], ApiKey.last_used_at) > first_use
+
+
+async def eventually(read: Callable[[], Awaitable[T]], seconds: float = 5.0) -> T | None:
+    """What `read` gives once it is not None, polled for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (value := await read()) is None and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a database
+        await anyio.sleep(0.05)
+    return value
 
 
 # --- secrets at rest -----------------------------------------------------------------------------------
