@@ -196,3 +196,11 @@ async def test_redis_slides_on_its_own_clock(redis_server: RedisServer) -> None:
         assert (await hit()).allowed
     finally:
         await client.aclose()
+
+
+def test_redis_replies_are_parsed_by_hiredis() -> None:
+    """The limiter talks to Redis on every request: redis-py picks the C parser when hiredis is installed."""
+    from redis._parsers import _AsyncHiredisParser  # noqa: PLC0415
+    from redis.asyncio.connection import DefaultParser  # noqa: PLC0415
+
+    assert DefaultParser is _AsyncHiredisParser

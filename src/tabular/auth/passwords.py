@@ -1,16 +1,26 @@
-"""argon2id behind hash / verify / needs_rehash, run off the event loop."""
+"""argon2id behind hash / verify / needs_rehash, run off the event loop in a small pool of its own.
+
+One argon2 call is a few hundred milliseconds of one core and 64 MiB. On a shared thread pool (anyio's
+allows 40), a burst of logins would take every core and gigabytes from the requests that need neither;
+here they queue for `ARGON2_THREADS` threads (one core fewer than the machine has, at least one), so the
+event loop keeps a core and other requests their latency.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 __all__ = ["DUMMY_HASH", "hash_password", "needs_rehash", "verify_password"]
 
 _hasher: Final = PasswordHasher()  # argon2id, RFC 9106 "low memory" profile: t=3, m=64 MiB, p=4
+ARGON2_THREADS: Final = max(1, (os.cpu_count() or 2) - 1)
+_pool: Final = ThreadPoolExecutor(max_workers=ARGON2_THREADS, thread_name_prefix="argon2")
 
 DUMMY_HASH: Final = _hasher.hash("tabular: no such user")
 """Verified against when the email is unknown, so both failures cost the same time."""
@@ -18,12 +28,14 @@ DUMMY_HASH: Final = _hasher.hash("tabular: no such user")
 
 async def hash_password(password: str) -> str:
     """The argon2id encoded hash of `password`."""
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await asyncio.get_running_loop().run_in_executor(_pool, _hasher.hash, password)
 
 
 async def verify_password(encoded: str | None, password: str) -> bool:
     """Whether `password` matches; a missing or malformed hash is a mismatch that costs as much as a real one."""
-    return await anyio.to_thread.run_sync(_verify, encoded or DUMMY_HASH, password, encoded is not None)
+    return await asyncio.get_running_loop().run_in_executor(
+        _pool, _verify, encoded or DUMMY_HASH, password, encoded is not None
+    )
 
 
 def needs_rehash(encoded: str) -> bool:
