@@ -19,7 +19,7 @@ from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import DemoData, seed_demo
 from tabular.settings import RateSpec, Settings
-from tests.servers import PostgresServer, RedisServer
+from tests.servers import PostgresServer, RedisClusterServers, RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -65,6 +65,17 @@ def redis_server(server_dir: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(server_dir: Path) -> Iterator[RedisClusterServers]:
+    """Three masters in one Redis Cluster, from the same redis-server binary, for the scale-out tests."""
+    cluster = RedisClusterServers(server_dir / "redis-cluster")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (10000 higher) is free too; Redis wants both below 65536."""
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        try:
+            with socket.socket() as first, socket.socket() as second:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of ports for a Redis Cluster node")
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:
@@ -47,12 +62,12 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def start(self, *options: str) -> None:
         binary = find_redis_server()
         if binary is None:
             raise RuntimeError("no redis-server: run the tests through `uv run` so the dev dependencies are installed")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *options],
             cwd=self.directory,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -64,6 +79,61 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+@dataclass
+class RedisClusterServers:
+    """Three redis-server processes, `--cluster-enabled yes`, joined into one cluster of three masters."""
+
+    directory: Path
+    nodes: list[RedisServer] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """One node's URL: a cluster client discovers the others from it."""
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        binary = find_redis_server()
+        cli = shutil.which("redis-cli") or str(Path(binary or "").with_name("redis-cli"))
+        for index in range(3):
+            node = RedisServer(self.directory / f"node{index}", port=free_cluster_port())
+            node.directory.mkdir(parents=True)
+            node.start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+            self.nodes.append(node)
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        while not self._ready():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the Redis Cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+
+    def _ready(self) -> bool:
+        import redis  # noqa: PLC0415
+
+        for node in self.nodes:
+            with redis.Redis(port=node.port) as client:
+                if client.cluster("info").get("cluster_state") != "ok":
+                    return False
+        return True
+
+    def flush(self) -> None:
+        import redis  # noqa: PLC0415
+
+        for node in self.nodes:
+            with redis.Redis(port=node.port) as client:
+                client.flushall()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        self.nodes.clear()
 
 
 @dataclass

@@ -3,14 +3,20 @@
 The request path only builds a log record and puts it on a queue (a few microseconds); a listener thread
 turns it into JSON and writes it to standard output. uvicorn's own access log, which formats and writes
 on the loop, is switched off by `tabular serve`. Nothing secret is logged: no query string, no header.
+
+Each request carries an id: the caller's `X-Request-ID` when it is a short token, a new one otherwise;
+the response echoes it and the line records it, with the worker's process id, so one request can be
+followed from a client's log to the worker that served it.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import re
 import sys
 import time
+import uuid
 from logging.handlers import QueueHandler, QueueListener
 from typing import TYPE_CHECKING, Final, TextIO
 
@@ -37,9 +43,11 @@ class AccessLine(msgspec.Struct, frozen=True, omit_defaults=True):
     status: int
     duration_ms: float
     client_ip: str
+    request_id: str
     user_id: str | None = None
     credential: str | None = None
     time: str = ""
+    pid: int = 0
 
 
 class JsonLines(logging.Formatter):
@@ -51,7 +59,7 @@ class JsonLines(logging.Formatter):
         if line is None:
             return record.getMessage()
         moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
-        return msgspec.json.encode(msgspec.structs.replace(line, time=moment)).decode()
+        return msgspec.json.encode(msgspec.structs.replace(line, time=moment, pid=record.process or 0)).decode()
 
 
 class AccessLog:
@@ -93,23 +101,25 @@ class AccessLogMiddleware(ASGIMiddleware):
         self.trusted_proxies = trusted_proxies
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Pass the request on, noting the status; log after the last byte (or the failure)."""
+        """Pass the request on, noting the status and echoing its id; log after the last byte (or the failure)."""
         started = time.perf_counter()
         status = 500
+        request_id = _request_id(scope)
 
         async def note_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await next_app(scope, receive, note_status)
         finally:
             if logger.handlers:
-                self._log(scope, status, time.perf_counter() - started)
+                self._log(scope, status, time.perf_counter() - started, request_id)
 
-    def _log(self, scope: Scope, status: int, seconds: float) -> None:
+    def _log(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
         principal: Principal | None = scope.get("user")
         line = AccessLine(
             method=str(scope.get("method", "")),
@@ -117,7 +127,21 @@ class AccessLogMiddleware(ASGIMiddleware):
             status=status,
             duration_ms=round(seconds * 1000, 3),
             client_ip=client_ip(scope, self.trusted_proxies),
+            request_id=request_id,
             user_id=None if principal is None else str(principal.user_id),
             credential=None if principal is None else principal.credential.value,
         )
         logger.info("access", extra={"access": line})
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's `X-Request-ID` if it is 1-64 characters of `[A-Za-z0-9._-]`; a new random one otherwise."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            if _REQUEST_ID.fullmatch(value):
+                return value.decode()
+            break
+    return uuid.uuid4().hex
+
+
+_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._-]{1,64}")

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 import click
 import msgspec
@@ -49,6 +49,19 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+SERVER_OPTIONS: Final[dict[str, Any]] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "proxy_headers": False,  # client IPs come from TABULAR_TRUSTED_PROXIES only
+    "server_header": False,
+    "access_log": False,  # the app writes its own, structured and off the event loop (TABULAR_ACCESS_LOG)
+    # A worker imports the whole stack (~3 s on one core); uvicorn's 5 s default restarts slow starters in a
+    # loop on a busy 2-core machine.
+    "timeout_worker_healthcheck": 60,
+}
+"""How `tabular serve` runs uvicorn; `bench/bare.py` runs its baseline the same way."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Tabular: the survey platform API and its auth and permission engine."""
@@ -67,23 +80,16 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     if workers > 1 and settings.redis_url is None:
         raise click.UsageError(
             "--workers > 1 needs TABULAR_REDIS_URL: without Redis each worker would keep its own rate-limit "
-            "counters and session revocations"
+            "counters, and N workers would admit N times the limit"
         )
     upgrade(settings.database_url)
     uvicorn.run(
-        "tabular.app:create_app",
+        "tabular.app:serve_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,  # client IPs come from TABULAR_TRUSTED_PROXIES only
-        server_header=False,
-        access_log=False,  # the app writes its own, structured and off the event loop (TABULAR_ACCESS_LOG)
-        # A worker imports the whole stack (~3 s on one core); uvicorn's 5 s default restarts slow starters
-        # in a loop on a busy 2-core machine.
-        timeout_worker_healthcheck=60,
+        **SERVER_OPTIONS,
     )
 
 

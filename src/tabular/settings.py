@@ -70,6 +70,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    redis_cluster: bool = False
+    """`redis_url` names one node of a Redis Cluster; the client discovers the others and routes each key."""
     secret_key: str
     cors_origins: tuple[str, ...] = ()
     rate_limit: RateSpec = DEFAULT_RATE_LIMIT
@@ -100,6 +102,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             database_url=read("DATABASE_URL", normalize_database_url, DEFAULT_DATABASE_URL),
             redis_url=read("REDIS_URL", _redis_url, None),
+            redis_cluster=read("REDIS_CLUSTER", _boolean, False),  # noqa: FBT003
             secret_key=secret or load_or_create_secret((secret_dir or Path.cwd()) / DEFAULT_SECRET_FILE),
             cors_origins=read("CORS_ORIGINS", _origins, ()),
             rate_limit=read("RATE_LIMIT", RateSpec.parse, DEFAULT_RATE_LIMIT),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -10,7 +11,7 @@ import uvicorn
 from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 
-from tabular.app import create_app
+from tabular.app import create_app, serve_app
 from tabular.cli import cli
 from tests.conftest import make_settings
 from tests.integration.resources.helpers import key
@@ -29,8 +30,11 @@ async def test_each_request_is_one_json_line(
     app = create_app(make_settings(database_url, access_log=True))
     member = key(demo, "member")
     async with AsyncTestClient(app) as client:
-        assert (await client.get("/api/auth?probe=secret-looking-value", headers=member)).status_code == 200
-        assert (await client.get("/api/keys")).status_code == 401
+        traced = await client.get("/api/auth?probe=secret-looking-value", headers=member | {"X-Request-ID": "trace-1"})
+        assert (traced.status_code, traced.headers["x-request-id"]) == (200, "trace-1")
+        refused = await client.get("/api/keys", headers={"X-Request-ID": "not a token"})
+        assert refused.status_code == 401
+        assert len(refused.headers["x-request-id"]) == 32  # an unusable id is replaced, not echoed
         assert (
             await client.get("/api/surveys/00000000-0000-0000-0000-000000000000", headers=member)
         ).status_code == 404
@@ -41,6 +45,8 @@ async def test_each_request_is_one_json_line(
         ("GET", "/api/keys", 401),
         ("GET", "/api/surveys/00000000-0000-0000-0000-000000000000", 404),
     ]
+    assert [line["request_id"] for line in lines[:2]] == ["trace-1", refused.headers["x-request-id"]]
+    assert {line["pid"] for line in lines} == {os.getpid()}
     assert lines[0]["credential"] == "api_key"
     assert lines[0]["user_id"]
     assert "user_id" not in lines[1]
@@ -52,7 +58,7 @@ async def test_each_request_is_one_json_line(
 def test_serve_switches_uvicorns_own_access_log_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Two access logs would cost twice, and uvicorn's formats and writes on the event loop."""
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *_, **options: seen.update(options))
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: seen.update(options, target=target))
     environment = {
         "TABULAR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
         "TABULAR_SECRET_KEY": "s" * 40,
@@ -61,3 +67,15 @@ def test_serve_switches_uvicorns_own_access_log_off(monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.output
     assert seen["access_log"] is False
     assert (seen["loop"], seen["http"]) == ("uvloop", "httptools")
+    assert (seen["target"], seen["factory"]) == ("tabular.app:serve_app", True)
+
+
+def test_a_served_app_freezes_its_start_up_heap_and_a_test_app_does_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Long-lived start-up objects leave the collector's sight in a server, where full collections hurt."""
+    monkeypatch.setenv("TABULAR_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("TABULAR_SECRET_KEY", "s" * 40)
+    hooks = {getattr(hook, "__name__", "") for hook in serve_app().on_startup}
+    assert "_freeze_what_start_up_made" in hooks
+    assert "_freeze_what_start_up_made" not in {getattr(hook, "__name__", "") for hook in create_app().on_startup}

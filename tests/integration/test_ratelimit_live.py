@@ -5,62 +5,17 @@ Bounded: at most a few hundred requests per test, every request with a timeout, 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-TABULAR = str(Path(sys.executable).parent / "tabular")
-
-
-@contextmanager
-def serving(tmp_path: Path, *args: str, **variables: str) -> Iterator[str]:
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TABULAR_")} | variables
-    process = subprocess.Popen(
-        [TABULAR, "serve", "--port", str(port), *args],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, timeout=90)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def status_of(url: str, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
+from tests.support.live import demo, serving, status_of
 
 
 def demo_api_key(tmp_path: Path, **variables: str) -> str:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TABULAR_")} | variables
-    output = subprocess.run(
-        [TABULAR, "demo", "--json"], cwd=tmp_path, env=environment, capture_output=True, text=True, check=True
-    ).stdout
-    key: str = json.loads(output)["users"][0]["api_key"]
+    key: str = demo(tmp_path, **variables)["users"][0]["api_key"]
     return key
 
 

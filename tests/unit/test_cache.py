@@ -1,16 +1,17 @@
-"""TtlCache: expiry after `ttl`, the LRU bound, invalidation, and `ttl` 0 turning caching off.
+"""TtlCache: expiry after `ttl`, the LRU bound, invalidation, `ttl` 0 turning caching off; SingleFlight.
 
 The clock is the cache module's own `time.monotonic`, replaced by one the test moves by hand.
 """
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
 
 from tabular.auth import cache
-from tabular.auth.cache import TtlCache
+from tabular.auth.cache import SingleFlight, TtlCache
 
 
 class Clock:
@@ -147,3 +148,45 @@ def test_a_ttl_of_zero_or_less_caches_nothing(clock: Clock, ttl: float) -> None:
     assert present(store, "abc") == ""
     clock.advance(0)
     assert store.get("a") is None
+
+
+@pytest.mark.anyio
+async def test_concurrent_loads_of_one_key_run_once_and_share_the_answer() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    calls = 0
+    release = asyncio.Event()
+
+    async def load() -> int:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return 42
+
+    waiting = [asyncio.ensure_future(flight.run("user", load)) for _ in range(32)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiting) == [42] * 32
+    assert calls == 1
+    assert await flight.run("user", load) == 42  # the next miss loads again
+    assert calls == 2
+
+
+@pytest.mark.anyio
+async def test_a_failed_load_fails_every_waiter_and_is_not_remembered() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    release = asyncio.Event()
+
+    async def broken() -> int:
+        await release.wait()
+        raise ConnectionError("database away")
+
+    waiting = [asyncio.ensure_future(flight.run("user", broken)) for _ in range(3)]
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(result, ConnectionError) for result in results)
+
+    async def fine() -> int:
+        return 7
+
+    assert await flight.run("user", fine) == 7

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from typing import Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -51,3 +55,31 @@ class TtlCache(Generic[K, V]):
     def clear(self) -> None:
         """Forget everything."""
         self._entries.clear()
+
+
+class SingleFlight(Generic[K, V]):
+    """Concurrent loads of one key share one: the first caller loads, the others wait for its answer.
+
+    When a cached entry expires under load, every request in flight for it would otherwise run the same
+    queries at once (a thundering herd of 32 connections x 3 queries, seen as a p99 spike each `ttl`).
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[K, asyncio.Future[V]] = {}
+
+    async def run(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """`load()`'s answer for `key`, shared with every caller that asks while it runs."""
+        if (running := self._running.get(key)) is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        try:
+            value = await load()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: a load nobody else waited for must not warn
+            raise
+        finally:
+            del self._running[key]
+        future.set_result(value)
+        return value

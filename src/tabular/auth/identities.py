@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import event, select
 
-from tabular.auth.cache import TtlCache
+from tabular.auth.cache import SingleFlight, TtlCache
 from tabular.db import ApiKey, Organization, Tier, User, WorkspaceMembership
 
 if TYPE_CHECKING:
@@ -59,11 +59,22 @@ class IdentityStore:
         self._session_maker = session_maker
         self._identities: TtlCache[UUID, Identity] = TtlCache(ttl)
         self._keys: TtlCache[str, KeyRecord] = TtlCache(ttl)
+        self._loading_identities: SingleFlight[UUID, Identity | None] = SingleFlight()
+        self._loading_keys: SingleFlight[str, KeyRecord | None] = SingleFlight()
 
     async def identity(self, user_id: UUID) -> Identity | None:
         """The user's live role, memberships and state; None when the user is gone."""
         if (cached := self._identities.get(user_id)) is not None:
             return cached
+        return await self._loading_identities.run(user_id, lambda: self._load_identity(user_id))
+
+    async def key_by_hash(self, key_hash: str) -> KeyRecord | None:
+        """The key with this hash, found through the unique index."""
+        if (cached := self._keys.get(key_hash)) is not None:
+            return cached
+        return await self._loading_keys.run(key_hash, lambda: self._load_key(key_hash))
+
+    async def _load_identity(self, user_id: UUID) -> Identity | None:
         async with self._session_maker() as session:
             row = (
                 await session.execute(
@@ -94,10 +105,7 @@ class IdentityStore:
         self._identities.put(user_id, identity)
         return identity
 
-    async def key_by_hash(self, key_hash: str) -> KeyRecord | None:
-        """The key with this hash, found through the unique index."""
-        if (cached := self._keys.get(key_hash)) is not None:
-            return cached
+    async def _load_key(self, key_hash: str) -> KeyRecord | None:
         async with self._session_maker() as session:
             key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
         if key is None:

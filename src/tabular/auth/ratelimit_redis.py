@@ -2,17 +2,20 @@
 
 The script runs atomically on the Redis server and reads the server's clock (`TIME`), so workers on
 hosts with skewed clocks agree and N workers never admit more than one would. Each call touches one
-key, so it runs unchanged on Redis Cluster. When Redis fails, `ResilientBackend` falls back to the
-in-process counters (logging once) and tries Redis again after a pause.
+key, so it runs unchanged on Redis Cluster (`TABULAR_REDIS_CLUSTER`). When Redis fails,
+`ResilientBackend` falls back to the in-process counters (logging once) and tries Redis again after a
+pause.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
 from typing import TYPE_CHECKING, Final, Literal
 
+from redis.asyncio import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from tabular.auth.ratelimit import MICROS, Decision, Hit, InProcessBackend
@@ -72,36 +75,48 @@ RETRY_AFTER_OUTAGE: Final = 5.0
 class RedisBackend:
     """Exact across processes: every decision is made inside Redis."""
 
-    def __init__(self, redis: Redis, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, redis: Redis | RedisCluster, clock: Callable[[], float] | None = None) -> None:
         self.redis = redis
+        self._cluster = isinstance(redis, RedisCluster)
         self._clock = clock
         """Only tests set this, to replay a timeline; production reads the Redis server's clock."""
 
     async def hit(self, hits: Sequence[Hit]) -> list[Decision]:
-        """EVALSHA for each hit, pipelined; a server that lost the script (NOSCRIPT) gets it by EVAL."""
+        """EVALSHA for each hit, in one round trip.
+
+        Pipelined on one server; sent concurrently on a cluster, where the keys may live on different
+        nodes (and redis-py refuses EVALSHA in cluster pipelines).
+        """
         now = "" if self._clock is None else str(int(self._clock() * MICROS))
         calls = [(item.key, (item.policy.limit, item.policy.bucket_us, item.policy.lookback, now)) for item in hits]
-        try:
-            replies = await self._send(calls, by_sha=True)
-        except NoScriptError:
-            replies = await self._send(calls, by_sha=False)
+        if len(calls) == 1:
+            replies = [await self._run(*calls[0])]
+        elif self._cluster:
+            replies = list(await asyncio.gather(*(self._run(key, args) for key, args in calls)))
+        else:
+            replies = await self._pipelined(calls)
         return [_decision(item, reply) for item, reply in zip(hits, replies, strict=True)]
 
-    async def _send(self, calls: list[tuple[str, tuple[int, int, int, str]]], *, by_sha: bool) -> list[list[int]]:
-        if len(calls) == 1:
-            key, args = calls[0]
-            return [await self._call(self.redis, key, args, by_sha=by_sha)]
+    async def _run(self, key: str, args: tuple[int, int, int, str]) -> list[int]:
+        """One script call; a server that lost the script (NOSCRIPT) gets it by EVAL, that call only."""
+        try:
+            reply = await self.redis.evalsha(SCRIPT_SHA, 1, key, *args)
+        except NoScriptError:
+            reply = await self.redis.eval(SLIDING_WINDOW_LUA, 1, key, *args)
+        return list(reply)
+
+    async def _pipelined(self, calls: list[tuple[str, tuple[int, int, int, str]]]) -> list[list[int]]:
+        """All calls in one pipeline; only a call that met NOSCRIPT is sent again (the others have counted)."""
         pipe = self.redis.pipeline(transaction=False)
         for key, args in calls:
-            await self._call(pipe, key, args, by_sha=by_sha)
-        replies: list[list[int]] = await pipe.execute()
-        return replies
-
-    @staticmethod
-    async def _call(client: Redis, key: str, args: tuple[int, int, int, str], *, by_sha: bool) -> list[int]:
-        if by_sha:
-            return await client.evalsha(SCRIPT_SHA, 1, key, *args)  # type: ignore[no-any-return]
-        return await client.eval(SLIDING_WINDOW_LUA, 1, key, *args)  # type: ignore[no-any-return]
+            pipe.evalsha(SCRIPT_SHA, 1, key, *args)
+        replies = await pipe.execute(raise_on_error=False)
+        for index, reply in enumerate(replies):
+            if isinstance(reply, NoScriptError):
+                replies[index] = await self._run(*calls[index])
+            elif isinstance(reply, Exception):
+                raise reply
+        return [list(reply) for reply in replies]
 
 
 class ResilientBackend:
@@ -118,6 +133,11 @@ class ResilientBackend:
         self.fallback = fallback
         self.retry_after = retry_after
         self._down_until = 0.0
+
+    @property
+    def redis(self) -> Redis | RedisCluster | None:
+        """The Redis client (a server's or a cluster's) the limiter counts in, if one is configured."""
+        return None if self.primary is None else self.primary.redis
 
     @property
     def mode(self) -> LimiterMode:

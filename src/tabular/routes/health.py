@@ -6,7 +6,6 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.ratelimit_redis import ResilientBackend
@@ -35,11 +34,10 @@ class HealthController(Controller):
     async def ready(
         self,
         db_session: NamedDependency[AsyncSession],
-        redis: NamedDependency[Redis | None],
         rate_limiter: NamedDependency[ResilientBackend],
     ) -> Response[Readiness]:
         """503 while the database is down, so traffic is routed elsewhere; 200 `degraded` without Redis."""
-        database, cache = await check_database(db_session), await check_redis(redis)
+        database, cache = await check_database(db_session), await check_redis(rate_limiter.redis)
         status: ReadinessStatus = "unavailable" if database == "down" else "degraded" if cache == "down" else "ready"
         body = Readiness(status=status, database=database, redis=cache, limiter=limiter_mode(rate_limiter, cache))
         return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE if database == "down" else HTTP_200_OK)

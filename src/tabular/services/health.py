@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Final
 from sqlalchemy import text
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from redis.asyncio import Redis, RedisCluster
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.auth.ratelimit_redis import LimiterMode, ResilientBackend
@@ -31,7 +31,7 @@ async def check_database(session: AsyncSession) -> CheckState:
     return "ok"
 
 
-async def check_redis(redis: Redis | None) -> CheckState:
+async def check_redis(redis: Redis | RedisCluster | None) -> CheckState:
     """`ok` when PING answers within the probe timeout; `not_configured` without Redis."""
     if redis is None:
         return "not_configured"
