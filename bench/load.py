@@ -350,6 +350,7 @@ class Plan:
     warmup: int
     duration: int
     workdir: Path
+    access_log: bool = True
 
 
 @dataclass(frozen=True)
@@ -518,8 +519,9 @@ def cold_cache(tabular: str, users: list[DemoUser]) -> ColdCache:
 # --- servers -------------------------------------------------------------------------------------------------
 
 
-def tabular_env(database_url: str, redis_url: str) -> dict[str, str]:
-    """Default settings (no inherited TABULAR_*) except the database, Redis, the secret and the limits."""
+def tabular_env(database_url: str, redis_url: str, *, access_log: bool = True) -> dict[str, str]:
+    """Default settings (no inherited TABULAR_*) except the database, Redis, the secret and the limits
+    (and the access log, when `--no-access-log` asks to measure its cost)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("TABULAR_")}
     env |= {
         "TABULAR_DATABASE_URL": database_url,
@@ -527,6 +529,7 @@ def tabular_env(database_url: str, redis_url: str) -> dict[str, str]:
         "TABULAR_SECRET_KEY": SECRET,
         "TABULAR_RATE_LIMIT": UNLIMITED,
         "TABULAR_AUTH_RATE_LIMIT": UNLIMITED,
+        "TABULAR_ACCESS_LOG": "true" if access_log else "false",
     }
     return env
 
@@ -616,7 +619,7 @@ def log_notes(logs: list[Path]) -> list[str]:
 def bench_engine(engine: str, database_url: str, redis_url: str, plan: Plan) -> EngineReport:
     say(f"{engine}:")
     report = EngineReport(engine)
-    env = tabular_env(database_url, redis_url)
+    env = tabular_env(database_url, redis_url, access_log=plan.access_log)
     demo = seed(env, plan.workdir)
     with ExitStack() as stack:
         tabular, bare, logs = start_apps(stack, env, plan.workdir, engine)
@@ -649,7 +652,8 @@ def figures(row: Row) -> str:
 def print_table(reports: list[EngineReport], plan: Plan) -> None:
     print(
         f"wrk -t1 -c{CONNECTIONS}, {plan.warmup} s warm-up + {plan.duration} s per row; servers on core {SERVER_CORE},"
-        f" wrk on core {CLIENT_CORE}; Tabular with the Redis limiter"
+        f" wrk on core {CLIENT_CORE}; Tabular with the Redis limiter,"
+        f" its access log {'on (as shipped)' if plan.access_log else 'off (TABULAR_ACCESS_LOG=false)'}"
     )
     print(f"uvicorn, for tabular serve and bench/bare.py alike: {reports[0].server_options}")
     print(f"{'engine':<11}{'request':<30}{COLUMNS}{'vs bare':>9}")
@@ -718,6 +722,12 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help="also run on PostgreSQL (pgserver); default: when pgserver is installed and starts",
     )
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Tabular's access log on, as shipped (default), or off to measure what it costs",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (server logs) at the end")
     args = parser.parse_args()
     if args.quick:
@@ -747,7 +757,7 @@ def postgres_url(stack: ExitStack, workdir: Path, *, wanted: bool | None) -> str
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:
-    plan = Plan(warmup=args.warmup, duration=args.duration, workdir=workdir)
+    plan = Plan(warmup=args.warmup, duration=args.duration, workdir=workdir, access_log=args.access_log)
     load_at_start = os.getloadavg()[0]
     reports = []
     with ExitStack() as stack:

@@ -29,7 +29,7 @@ from tabular.auth.ratelimit_redis import RedisBackend, ResilientBackend
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import Conflict, NotFound, TabularError, exception_handlers, problem_response
-from tabular.policies.guard import authorized, policy_guard, rejection, single_valued_query
+from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
 from tabular.routes import ROUTE_HANDLERS
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, Pagination
@@ -90,7 +90,7 @@ class TabularPlugin(InitPluginProtocol):
             app_config.on_startup.append(access_log.start)
             app_config.on_shutdown.append(access_log.stop)
             app_config.middleware.insert(0, AccessLogMiddleware(settings.trusted_proxies))
-        app_config.guards.extend([single_valued_query, policy_guard])
+        app_config.guards.append(policy_guard)
         app_config.before_request = require_json_body
         app_config.dependencies.update(
             {

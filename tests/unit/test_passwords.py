@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -17,6 +18,7 @@ async def test_a_burst_of_verifications_never_takes_more_than_the_pool(monkeypat
     running = 0
     most = 0
     threads: set[str] = set()
+    niceness: set[int] = set()
     lock = threading.Lock()
     real = passwords._verify  # noqa: SLF001 - counted where it runs
 
@@ -26,6 +28,7 @@ async def test_a_burst_of_verifications_never_takes_more_than_the_pool(monkeypat
             running += 1
             most = max(most, running)
             threads.add(threading.current_thread().name)
+            niceness.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         time.sleep(0.01)  # hold the slot, so that a second thread (if there were one) would overlap
         try:
             return real(encoded, password, real_hash)

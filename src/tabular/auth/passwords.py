@@ -2,14 +2,16 @@
 
 One argon2 call is a few hundred milliseconds of one core and 64 MiB. On a shared thread pool (anyio's
 allows 40), a burst of logins would take every core and gigabytes from the requests that need neither;
-here they queue for `ARGON2_THREADS` threads (one core fewer than the machine has, at least one), so the
-event loop keeps a core and other requests their latency.
+here they queue for `ARGON2_THREADS` threads (one core fewer than the process may use, at least one),
+running at a lower priority, so the event loop keeps the CPU it needs and other requests their latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -19,8 +21,23 @@ from argon2.exceptions import InvalidHashError, VerificationError
 __all__ = ["DUMMY_HASH", "hash_password", "needs_rehash", "verify_password"]
 
 _hasher: Final = PasswordHasher()  # argon2id, RFC 9106 "low memory" profile: t=3, m=64 MiB, p=4
-ARGON2_THREADS: Final = max(1, (os.cpu_count() or 2) - 1)
-_pool: Final = ThreadPoolExecutor(max_workers=ARGON2_THREADS, thread_name_prefix="argon2")
+ARGON2_THREADS: Final = max(1, len(os.sched_getaffinity(0)) - 1)
+ARGON2_NICENESS: Final = 10
+
+
+def _yield_to_requests() -> None:
+    """Run this pool's threads at a lower priority than the event loop (Linux schedules threads by niceness).
+
+    Where the process has one core, or every core is busy, a login then waits for the CPU rather than the
+    requests that need no argon2: logins are slow on purpose, the rest of the API is not.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ARGON2_NICENESS)
+
+
+_pool: Final = ThreadPoolExecutor(
+    max_workers=ARGON2_THREADS, thread_name_prefix="argon2", initializer=_yield_to_requests
+)
 
 DUMMY_HASH: Final = _hasher.hash("tabular: no such user")
 """Verified against when the email is unknown, so both failures cost the same time."""

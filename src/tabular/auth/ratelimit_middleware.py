@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 import msgspec
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
@@ -58,11 +57,11 @@ class RateLimitMiddleware(ASGIMiddleware):
             await _refuse(send, headers, retry_after=max(d.reset for d in refused), enveloped=_is_auth(scope))
             return
 
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers]
+
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                mutable = MutableScopeHeaders.from_message(message)
-                for name, value in headers:
-                    mutable[name] = value
+            if message["type"] == "http.response.start":  # appended as they are: no route sets these itself
+                message["headers"] = [*message.get("headers", ()), *raw]
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

@@ -1,7 +1,7 @@
 """The guards every route passes, and the dependencies that hand a handler what the guard authorized.
 
-Order, fixed: a query parameter sent twice is a 400 (`single_valued_query`, before anything is decided);
-then the policy guard: a public route passes; no acceptable credential is a 401; then `authorize`
+Order, fixed: a query parameter sent twice is a 400 (before anything is decided); then a public route
+passes; no acceptable credential is a 401; then `authorize`
 decides what needs no lookup (403), reads the address (a malformed `workspace_id` is a 422) and decides
 on the row it loads in the caller's organization. That row — or the workspace a collection request
 named — is what the handler receives and acts on; no handler or service reads the request, or the
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 AUTHORIZED_SCOPE_KEY: Final = "tabular.authorized"
 
 
-async def single_valued_query(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def refuse_repeated_parameters(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """Every query parameter of this API is scalar: one sent twice is ambiguous, so it is refused, not guessed.
 
     Two readers of `?workspace_id=A&workspace_id=B` (one taking the first, one the last) once let a member
@@ -61,10 +61,12 @@ def single_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 async def policy_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The one policy guard: public routes pass; the rest get `authorize`'s answer.
+    """The one guard, on every route: repeated parameters refused, public routes passed, the rest decided.
 
-    Declarations are compared by type, not identity: Litestar copies a handler's `opt` per layer.
+    One guard, not two, because Litestar copies the handler for each guard of each request. Declarations
+    are compared by type, not identity: Litestar copies a handler's `opt` per layer.
     """
+    refuse_repeated_parameters(connection)
     declaration = handler.opt.get(POLICY_OPT_KEY, PUBLIC)  # only framework routes lack one (see inventory)
     if isinstance(declaration, Public):
         return
@@ -77,7 +79,7 @@ async def policy_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         session = connection.app.state.db_config.provide_session(connection.app.state, connection.scope)
         return await TenantLookup(session, principal.organization_id)(address)
 
-    def address() -> Address | None:  # single values again: this guard does not rely on the one before it
+    def address() -> Address | None:
         query = single_values(connection.query_params.multi_items()) if requirement.workspace_query else {}
         return address_of(requirement, connection.path_params, query)
 
