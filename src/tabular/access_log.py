@@ -1,8 +1,9 @@
 """The access log: one JSON line per request, formatted and written by a thread, never by the event loop.
 
-The request path only builds a log record and puts it on a queue (a few microseconds); a listener thread
-turns it into JSON and writes it to standard output. uvicorn's own access log, which formats and writes
-on the loop, is switched off by `tabular serve`. Nothing secret is logged: no query string, no header.
+The request path only puts the line's fields on a queue (a few microseconds); a writer thread turns
+them into JSON and writes whatever has gathered to standard output in one write. uvicorn's own access
+log, which formats and writes on the loop, is switched off by `tabular serve`. Nothing secret is logged:
+no query string, no header.
 
 Each request carries an id: the caller's `X-Request-ID` when it is a short token, a new one otherwise;
 the response echoes it and the line records it, with the worker's process id, so one request can be
@@ -11,14 +12,15 @@ followed from a client's log to the worker that served it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import logging
+import os
 import queue
 import re
 import secrets
 import sys
+import threading
 import time
-from logging.handlers import QueueHandler, QueueListener
 from typing import TYPE_CHECKING, Final, TextIO
 
 import msgspec
@@ -31,9 +33,6 @@ if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
     from tabular.auth.principal import Principal
-
-LOGGER_NAME: Final = "tabular.access"
-logger = logging.getLogger(LOGGER_NAME)
 
 
 class AccessLine(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -51,46 +50,59 @@ class AccessLine(msgspec.Struct, frozen=True, omit_defaults=True):
     pid: int = 0
 
 
-class JsonLines(logging.Formatter):
-    """Formats an access record as its JSON line (in the listener thread)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The record's `access` line, or the plain message for anything else logged here."""
-        line: AccessLine | None = getattr(record, "access", None)
-        if line is None:
-            return record.getMessage()
-        moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
-        return msgspec.json.encode(msgspec.structs.replace(line, time=moment, pid=record.process or 0)).decode()
-
-
 class AccessLog:
-    """Owns the queue and the writer thread; `start` and `stop` follow the application's life."""
+    """A queue and the thread that drains it: every line waiting is encoded and written in one write.
+
+    The request path only puts `(time, line)` on the queue. Under load the thread finds many lines at once
+    and writes them together, so the cost of writing does not grow with the request rate. (A first version
+    on the standard `logging` machinery, a record per line and a write and flush per record, took about a
+    fifth of a warm who-am-I's throughput in `bench/load.py`: 1,005 req/s with it, 1,291 without; this one
+    measured 1,298 with it.)
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        handler = logging.StreamHandler(stream or sys.stdout)
-        handler.setFormatter(JsonLines())
-        self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        self._listener = QueueListener(self._queue, handler)
-        self._handler = _Enqueue(self._queue)
+        self._stream = stream or sys.stdout
+        self._queue: queue.SimpleQueue[tuple[float, AccessLine] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def put(self, line: AccessLine) -> None:
+        """Queue one request's line (called on the event loop: no formatting, no I/O)."""
+        self._queue.put((time.time(), line))
 
     def start(self) -> None:
-        """Attach the queue to the access logger and start the writer thread."""
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        logger.addHandler(self._handler)
-        self._listener.start()
+        """Start the writer thread."""
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._drain, name="access-log", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """Detach, write what is queued, and stop the thread."""
-        logger.removeHandler(self._handler)
-        self._listener.stop()
+        """Write what is queued and stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _drain(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < _MOST_PER_WRITE:
+                    batch.append(self._queue.get_nowait())
+            lines = [self._encode(*item) for item in batch if item is not None]
+            if lines:
+                self._stream.write("".join(lines))
+                self._stream.flush()
+            if None in batch:
+                return
+
+    def _encode(self, moment: float, line: AccessLine) -> str:
+        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment))
+        stamp = f"{seconds}.{int(moment % 1 * 1000):03d}Z"
+        return msgspec.json.encode(msgspec.structs.replace(line, time=stamp, pid=self._pid)).decode() + "\n"
 
 
-class _Enqueue(QueueHandler):
-    """Puts the record on the queue as it is: the line is built in the writer thread, not here."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record
+_MOST_PER_WRITE: Final = 1000
 
 
 class AccessLogMiddleware(ASGIMiddleware):
@@ -98,7 +110,8 @@ class AccessLogMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, trusted_proxies: tuple[str, ...]) -> None:
+    def __init__(self, log: AccessLog, trusted_proxies: tuple[str, ...]) -> None:
+        self.log = log
         self.trusted_proxies = trusted_proxies
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
@@ -117,8 +130,7 @@ class AccessLogMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, note_status)
         finally:
-            if logger.handlers:
-                self._log(scope, status, time.perf_counter() - started, request_id)
+            self._log(scope, status, time.perf_counter() - started, request_id)
 
     def _log(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
         principal: Principal | None = scope.get("user")
@@ -132,7 +144,7 @@ class AccessLogMiddleware(ASGIMiddleware):
             user_id=None if principal is None else str(principal.user_id),
             credential=None if principal is None else principal.credential.value,
         )
-        logger.info("access", extra={"access": line})
+        self.log.put(line)
 
 
 def _request_id(scope: Scope) -> str:

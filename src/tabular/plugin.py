@@ -89,7 +89,7 @@ class TabularPlugin(InitPluginProtocol):
             access_log = AccessLog()
             app_config.on_startup.append(access_log.start)
             app_config.on_shutdown.append(access_log.stop)
-            app_config.middleware.insert(0, AccessLogMiddleware(settings.trusted_proxies))
+            app_config.middleware.insert(0, AccessLogMiddleware(access_log, settings.trusted_proxies))
         app_config.guards.append(policy_guard)
         app_config.before_request = require_json_body
         app_config.dependencies.update(
