@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.integration.test_ratelimit_live import TABULAR, serving
+from tests.support.live import TABULAR, serving
 
 if TYPE_CHECKING:
     from pathlib import Path
