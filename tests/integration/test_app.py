@@ -97,14 +97,7 @@ async def test_a_route_without_a_policy_declaration_stops_start_up(settings: Set
     async def forgotten() -> str:
         return "leak"
 
-    app = create_app(settings)
-    app.register(forgotten)
-    with pytest.raises(BaseException) as raised:  # noqa: PT011 - the lifespan wraps it in exception groups
-        async with AsyncTestClient(app):
-            pass
-    refusal = _find(raised.value, UndeclaredRouteError)
-    assert refusal is not None
-    assert "GET /api/forgotten" in str(refusal)
+    assert "GET /api/forgotten" in await start_up_refusal(settings, forgotten)
 
 
 async def test_a_route_locating_by_a_parameter_it_does_not_have_stops_start_up(settings: Settings) -> None:
@@ -112,14 +105,20 @@ async def test_a_route_locating_by_a_parameter_it_does_not_have_stops_start_up(s
     async def misdeclared() -> str:
         return "unguarded"
 
+    refusal = await start_up_refusal(settings, misdeclared)
+    assert "GET /api/misdeclared/{report_id:uuid} (by='survey_id')" in refusal
+
+
+async def start_up_refusal(settings: Settings, handler: Any) -> str:
+    """Why an app with `handler` added refuses to start (it must refuse)."""
     app = create_app(settings)
-    app.register(misdeclared)
+    app.register(handler)
     with pytest.raises(BaseException) as raised:  # noqa: PT011 - the lifespan wraps it in exception groups
         async with AsyncTestClient(app):
             pass
     refusal = _find(raised.value, UndeclaredRouteError)
     assert refusal is not None
-    assert "GET /api/misdeclared/{report_id:uuid} (by='survey_id')" in str(refusal)
+    return str(refusal)
 
 
 def _find(error: BaseException, kind: type[BaseException]) -> BaseException | None:

@@ -24,7 +24,7 @@ from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
 from tabular.policies.vocabulary import Role
 from tests.conftest import make_settings
-from tests.support.policy_world import bodies_for_routes, build_world
+from tests.support.policy_world import bodies_for_routes, build_world, in_new_world
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -130,24 +130,18 @@ async def _object_id(world: World, requirement: Requirement, own: Workspace, mem
 async def test_an_empty_workspace_id_is_invalid_not_absent(database_url: str) -> None:
     """`?workspace_id=` alone is a 422 naming the parameter: never read as "every workspace"."""
     app = create_app(make_settings(database_url))
-    config = make_db_config(make_settings(database_url))
-    try:
-        async with config.get_session() as session, session.begin():
-            world = await build_world(session)
-            _, secret = await world.key(world.callers[Role.MEMBER])
-        async with AsyncTestClient(app) as client:
-            for method, path, requirement in declared_routes(app):
-                if requirement.workspace_query is None:
-                    continue
-                response = await client.request(
-                    method, path + "?workspace_id=", headers={"X-API-Key": secret}, json={"name": "x"}
-                )
-                assert response.status_code == 422, f"{method} {path}: {response.text}"
-                assert response.json()["errors"] == [
-                    {"message": "must be a UUID", "field": "workspace_id", "source": "query"}
-                ]
-    finally:
-        await config.get_engine().dispose()
+    _, secret = await in_new_world(database_url, lambda world: world.key(world.callers[Role.MEMBER]))
+    async with AsyncTestClient(app) as client:
+        for method, path, requirement in declared_routes(app):
+            if requirement.workspace_query is None:
+                continue
+            response = await client.request(
+                method, path + "?workspace_id=", headers={"X-API-Key": secret}, json={"name": "x"}
+            )
+            assert response.status_code == 422, f"{method} {path}: {response.text}"
+            assert response.json()["errors"] == [
+                {"message": "must be a UUID", "field": "workspace_id", "source": "query"}
+            ]
 
 
 async def test_any_repeated_query_parameter_is_a_400_on_any_route(client: AsyncTestClient[Any]) -> None:
@@ -164,17 +158,16 @@ async def test_any_repeated_query_parameter_is_a_400_on_any_route(client: AsyncT
 async def test_who_may_never_act_is_refused_before_the_workspace_id_is_read(database_url: str) -> None:
     """A client creating a survey, or a read-only key creating a report, hears 403 however the id is written."""
     app = create_app(make_settings(database_url))
-    config = make_db_config(make_settings(database_url))
-    try:
-        async with config.get_session() as session, session.begin():
-            world = await build_world(session)
-            _, client_key = await world.key(world.callers[Role.CLIENT])
-            _, read_only = await world.key(world.callers[Role.MEMBER], read_only=True)
-        async with AsyncTestClient(app) as client:
-            for path, secret, code in (("/api/surveys", client_key, "role_forbidden"),
-                                       ("/api/reports", read_only, "read_only_key")):  # fmt: skip
-                for query in ("", "?workspace_id=", "?workspace_id=not-an-id"):
-                    response = await client.post(path + query, headers={"X-API-Key": secret}, json={"name": "x"})
-                    assert (response.status_code, response.json()["code"]) == (403, code), path + query
-    finally:
-        await config.get_engine().dispose()
+
+    async def keys(world: World) -> tuple[str, str]:
+        _, client_key = await world.key(world.callers[Role.CLIENT])
+        _, read_only = await world.key(world.callers[Role.MEMBER], read_only=True)
+        return client_key, read_only
+
+    client_key, read_only = await in_new_world(database_url, keys)
+    async with AsyncTestClient(app) as client:
+        for path, secret, code in (("/api/surveys", client_key, "role_forbidden"),
+                                   ("/api/reports", read_only, "read_only_key")):  # fmt: skip
+            for query in ("", "?workspace_id=", "?workspace_id=not-an-id"):
+                response = await client.post(path + query, headers={"X-API-Key": secret}, json={"name": "x"})
+                assert (response.status_code, response.json()["code"]) == (403, code), path + query

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tabular.auth.api_keys import generate_key
 from tabular.auth.passwords import DUMMY_HASH
@@ -25,12 +25,18 @@ from tabular.db import (
     WorkspaceMembership,
 )
 from tabular.db.base import utcnow
+from tabular.db.config import make_db_config
 from tabular.policies.matrix import Situation
 from tabular.policies.placement import PLACEMENTS, Level
 from tabular.policies.vocabulary import Resource, Role
+from tests.conftest import make_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 def bodies_for_routes() -> dict[str, Any]:
@@ -155,3 +161,13 @@ async def build_world(session: AsyncSession) -> World:
     world.stranger = await world.user(home)
     world.foreigner = await world.user(away)
     return world
+
+
+async def in_new_world(database_url: str, setup: Callable[[World], Awaitable[T]]) -> T:
+    """Build a world in the database and run `setup` on it, in one committed transaction; `setup`'s answer."""
+    config = make_db_config(make_settings(database_url))
+    try:
+        async with config.get_session() as session, session.begin():
+            return await setup(await build_world(session))
+    finally:
+        await config.get_engine().dispose()
