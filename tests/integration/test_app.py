@@ -3,10 +3,13 @@ from typing import Any
 import pytest
 import redis
 from litestar import Litestar, get
+from litestar.di import NamedDependency
 from litestar.testing import AsyncTestClient
 from openapi_spec_validator import validate
 
 from tabular.app import create_app
+from tabular.db import Survey
+from tabular.policies.guard import authorized
 from tabular.policies.inventory import UndeclaredRouteError
 from tabular.policies.requirements import requires
 from tabular.policies.vocabulary import Action, Resource
@@ -107,6 +110,19 @@ async def test_a_route_locating_by_a_parameter_it_does_not_have_stops_start_up(s
 
     refusal = await start_up_refusal(settings, misdeclared)
     assert "GET /api/misdeclared/{report_id:uuid} (by='survey_id')" in refusal
+
+
+async def test_a_route_taking_a_row_its_declaration_does_not_locate_stops_start_up(settings: Settings) -> None:
+    @get(
+        "/api/miswired/{report_id:uuid}",
+        **requires(Resource.REPORT, Action.READ, by="report_id"),
+        dependencies={"survey": authorized(Survey)},
+    )
+    async def miswired(survey: NamedDependency[Survey]) -> str:
+        return survey.title
+
+    refusal = await start_up_refusal(settings, miswired)
+    assert "GET /api/miswired/{report_id:uuid} takes survey: Survey" in refusal
 
 
 async def start_up_refusal(settings: Settings, handler: Any) -> str:

@@ -153,4 +153,5 @@ def authorized(model: type[Any], *, optional: bool = False) -> Provide:
             return None
         raise RuntimeError(f"{request.method} {request.url.path} takes a {model.__name__} it does not locate")
 
+    provide.authorized_model = model  # type: ignore[attr-defined] # read by the start-up inventory
     return Provide(provide, sync_to_thread=False)

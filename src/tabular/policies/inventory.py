@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from tabular.db import Workspace
+from tabular.policies.placement import PLACEMENTS
 from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
 
 if TYPE_CHECKING:
@@ -21,7 +23,8 @@ class UndeclaredRouteError(RuntimeError):
 def check_inventory(app: Litestar) -> None:
     """Fail closed: every HTTP route handler must declare a policy or be declared public.
 
-    A declared `by` must also be one of the route's path parameters, else the guard would locate nothing.
+    A declared `by` must also be one of the route's path parameters, else the guard would locate nothing;
+    and a handler may take an `authorized(Model)` row only of the model its declaration locates.
 
     Litestar's own generated handlers (OPTIONS for CORS, the `/schema` documentation routes) are public
     by declaration here, because no application data travels through them.
@@ -40,6 +43,14 @@ def check_inventory(app: Litestar) -> None:
     )
     if misaddressed:
         raise UndeclaredRouteError("routes whose `by` names no path parameter: " + ", ".join(misaddressed))
+    miswired = sorted(
+        f"{method} {path} takes {name}: {model.__name__}"
+        for method, path, handler in _handlers(app)
+        for name, model in _authorized_rows(handler).items()
+        if model is not _located_model(handler.opt.get(POLICY_OPT_KEY))
+    )
+    if miswired:
+        raise UndeclaredRouteError("routes taking a row their declaration does not locate: " + ", ".join(miswired))
 
 
 def declared_routes(app: Litestar) -> list[tuple[str, str, Requirement]]:
@@ -61,6 +72,28 @@ def match_route(app: Litestar, method: str, path: str) -> tuple[BaseRouteHandler
             if method in (getattr(handler, "http_methods", None) or ()):
                 return handler, found.groupdict()
     return None
+
+
+def _authorized_rows(handler: BaseRouteHandler) -> dict[str, type[Any]]:
+    """The parameters of `handler` that receive a row the guard authorized, and the model of each."""
+    if not hasattr(handler, "parsed_fn_signature"):
+        return {}
+    providers = handler.resolve_dependencies()
+    return {
+        name: model
+        for name in handler.parsed_fn_signature.parameters
+        if name in providers and (model := getattr(providers[name].dependency, "authorized_model", None))
+    }
+
+
+def _located_model(declaration: object) -> type[Any] | None:
+    """The model of the row the guard loads for `declaration`: by a path id, or the `?workspace_id=`."""
+    if not isinstance(declaration, Requirement):
+        return None
+    if declaration.by is not None:
+        model: type[Any] = PLACEMENTS[declaration.locate_as].model
+        return model
+    return Workspace if declaration.workspace_query is not None else None
 
 
 def _handlers(app: Litestar) -> list[tuple[str, str, BaseRouteHandler]]:
