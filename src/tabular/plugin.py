@@ -174,9 +174,8 @@ def _redis_client(settings: Settings) -> Redis | RedisCluster | None:
     """One client for the process: a single server, or a cluster found from one of its nodes."""
     if settings.redis_url is None:
         return None
-    if settings.redis_cluster:
-        return RedisCluster.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
-    return Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    client = RedisCluster if settings.redis_cluster else Redis
+    return client.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
 
 
 def _provide_rate_limiter(state: State) -> ResilientBackend:

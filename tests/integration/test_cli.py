@@ -1,7 +1,5 @@
 import json
-import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -9,19 +7,7 @@ from typing import Any
 import pytest
 
 from tests.servers import free_port, wait_for_port
-
-TABULAR = str(Path(sys.executable).parent / "tabular")
-
-
-def _env(**variables: str) -> dict[str, str]:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("TABULAR_")}
-    return clean | variables
-
-
-def run(*args: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TABULAR, *args], cwd=cwd, env=_env(**variables), capture_output=True, text=True, timeout=120, check=False
-    )
+from tests.support.live import TABULAR, environment, run
 
 
 def _get_json(url: str) -> Any:
@@ -137,7 +123,7 @@ def test_serve_works_on_a_fresh_directory_with_no_configuration(tmp_path: Path) 
     server = subprocess.Popen(
         [TABULAR, "serve", "--port", str(port)],
         cwd=tmp_path,
-        env=_env(),
+        env=environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 from tabular.policies import matrix
-from tests.integration.test_cli import run
+from tests.support.live import run
 
 
 def test_export_md_is_the_committed_policy_file(tmp_path: Path) -> None:

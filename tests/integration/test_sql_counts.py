@@ -118,3 +118,16 @@ async def test_a_rename_reaches_who_am_i_at_once(warm: Any, demo: DemoData) -> N
                                  headers=key(demo, "admin"))  # fmt: skip
     assert renamed.status_code == 200, renamed.text
     assert (await client.get("/api/auth", headers=member)).json()["data"]["user_name"] == "Renamed Member"
+
+
+async def test_key_uses_are_written_together_after_the_responses(warm: Any, demo: DemoData) -> None:
+    """Three keys used in a row: no request writes, and one UPDATE records all three shortly after."""
+    app, client = warm
+    with statements(app) as seen:
+        for role in ("admin", "member", "client"):
+            assert (await client.get("/api/auth", headers=key(demo, role))).status_code == 200
+        during = [statement for statement in seen if statement.startswith("UPDATE")]
+        await settled(app)
+    assert during == []
+    writes = [statement for statement in seen if statement.startswith("UPDATE api_key")]
+    assert len(writes) == 1, seen

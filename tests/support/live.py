@@ -1,4 +1,4 @@
-"""Live `tabular` processes for the tests that need real servers: started on loopback, always stopped."""
+"""The `tabular` command for tests: one-shot commands, and live servers started on loopback, always stopped."""
 
 from __future__ import annotations
 
@@ -64,11 +64,17 @@ def status_of(url: str, headers: dict[str, str]) -> int:
     return status
 
 
+def run(*args: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """`tabular ARGS` in `cwd` with only `variables` of TABULAR_*, its output captured (never raises)."""
+    return subprocess.run(
+        [TABULAR, *args], cwd=cwd, env=environment(**variables), capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
 def demo(tmp_path: Path, **variables: str) -> dict[str, Any]:
     """`tabular demo --json` against the database of `variables`."""
-    output = subprocess.run(
-        [TABULAR, "demo", "--json"], cwd=tmp_path, env=environment(**variables), capture_output=True, text=True,
-        check=True, timeout=120,
-    ).stdout  # fmt: skip
-    data: dict[str, Any] = json.loads(output)
+    result = run("demo", "--json", cwd=tmp_path, **variables)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
     return data

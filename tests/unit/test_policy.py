@@ -1,4 +1,4 @@
-"""The policy table, its matrix and its artefacts, checked against an expectation written from PRODUCT.md.
+"""The policy table, its matrix and its artefacts, checked against an expectation written from the product spec.
 
 `expected()` below is written from the product text ("Roles and scope", "Authentication"), not from
 src/tabular/policies: if the table and the product disagree, one of these tests names the cell.
@@ -13,7 +13,7 @@ import pytest
 
 from tabular.policies import matrix
 from tabular.policies.matrix import Credential, Situation
-from tabular.policies.requirements import requires
+from tabular.policies.requirements import POLICY_OPT_KEY, WorkspaceQuery, requires
 from tabular.policies.table import DENIED_TO_ALL, RULES, Denial, PolicyTable, PolicyTableError, Rule, validate
 from tabular.policies.vocabulary import Action, Resource, Role, Scope
 
@@ -21,7 +21,7 @@ READS = {Action.LIST, Action.READ}
 WRITES = {Action.CREATE, Action.UPDATE, Action.DELETE}
 EVERYTHING = set(Action)
 
-# PRODUCT.md, "Roles and scope", resource by resource: what each role may ever do (before scope).
+# The product specification, "Roles and scope", resource by resource: what each role may ever do (before scope).
 MAY: dict[Role, dict[Resource, set[Action]]] = {
     Role.ADMIN: {  # "everything in their organization ... user, workspace and membership management, audit log"
         Resource.WORKSPACE: EVERYTHING,
@@ -63,7 +63,7 @@ NOT_IN_A_WORKSPACE = {Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP}
 def expected(  # noqa: C901, PLR0911 - the product's rules, one line each
     role: Role, situation: Situation, resource: Resource, action: Action, credential: Credential
 ) -> tuple[int, str]:
-    """The status and reason PRODUCT.md implies for one cell of the matrix."""
+    """The status and reason the product specification implies for one cell of the matrix."""
     owned = resource in OWN_THINGS
     allowed_actions = OWN_THINGS[resource] if owned else MAY[role].get(resource, set())
     if action not in allowed_actions:
@@ -180,6 +180,13 @@ def test_a_declaration_naming_an_object_without_saying_where_is_refused(resource
 
 
 def test_collections_and_the_callers_own_account_need_no_id() -> None:
-    for resource, action in [(Resource.SURVEY, Action.LIST), (Resource.SURVEY, Action.CREATE),
-                             (Resource.USER, Action.LIST), (Resource.ACCOUNT, Action.READ)]:  # fmt: skip
-        requires(resource, action)
+    """What each addresses instead: a workspace by `?workspace_id=` (required to create), or nothing."""
+    expected = {
+        (Resource.SURVEY, Action.LIST): WorkspaceQuery.OPTIONAL,
+        (Resource.SURVEY, Action.CREATE): WorkspaceQuery.REQUIRED,
+        (Resource.USER, Action.LIST): None,
+        (Resource.ACCOUNT, Action.READ): None,
+    }
+    for (resource, action), query in expected.items():
+        requirement = requires(resource, action)[POLICY_OPT_KEY]
+        assert (requirement.by, requirement.workspace_query) == (None, query), (resource, action)

@@ -1,6 +1,6 @@
 """Applies the rate-limit policies to each request, after authentication and before any guard or route.
 
-Keys, as PRODUCT.md says: the general policy counts per user when a principal was resolved (all of a
+Keys, as the product specifies: the general policy counts per user when a principal was resolved (all of a
 user's keys and sessions share it) and per client IP otherwise, which includes every request whose
 credentials were rejected, so guessing keys is throttled. Credential-submitting requests
 (`POST /api/auth…`) also count against the auth policy per client IP.
@@ -8,6 +8,7 @@ credentials were rejected, so guessing keys is throttled. Credential-submitting 
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -57,11 +58,9 @@ class RateLimitMiddleware(ASGIMiddleware):
             await _refuse(send, headers, retry_after=max(d.reset for d in refused), enveloped=_is_auth(scope))
             return
 
-        raw = [(name.lower().encode(), value.encode()) for name, value in headers]
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":  # appended as they are: no route sets these itself
-                message["headers"] = [*message.get("headers", ()), *raw]
+                message["headers"] = [*message.get("headers", ()), *headers]
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
@@ -76,19 +75,25 @@ class RateLimitMiddleware(ASGIMiddleware):
         return hits
 
 
-def rate_limit_headers(decisions: list[Decision]) -> list[tuple[str, str]]:
-    """The legacy trio for the most restrictive decision, and the draft's structured fields for all."""
+def rate_limit_headers(decisions: list[Decision]) -> list[tuple[bytes, bytes]]:
+    """The legacy trio for the most restrictive decision, and the draft's structured fields for all (raw ASGI)."""
     tightest = min(decisions, key=lambda d: (d.remaining, -d.reset))
     return [
-        ("RateLimit-Limit", str(tightest.policy.limit)),
-        ("RateLimit-Remaining", str(tightest.remaining)),
-        ("RateLimit-Reset", str(tightest.reset)),
-        ("RateLimit-Policy", ", ".join(f'"{d.policy.name}";q={d.policy.limit};w={d.policy.window}' for d in decisions)),
-        ("RateLimit", ", ".join(f'"{d.policy.name}";r={d.remaining};t={d.reset}' for d in decisions)),
+        (b"ratelimit-limit", b"%d" % tightest.policy.limit),
+        (b"ratelimit-remaining", b"%d" % tightest.remaining),
+        (b"ratelimit-reset", b"%d" % tightest.reset),
+        (b"ratelimit-policy", _policy_field(tuple(d.policy for d in decisions))),
+        (b"ratelimit", ", ".join(f'"{d.policy.name}";r={d.remaining};t={d.reset}' for d in decisions).encode()),
     ]
 
 
-async def _refuse(send: Send, headers: list[tuple[str, str]], *, retry_after: int, enveloped: bool) -> None:
+@functools.cache
+def _policy_field(policies: tuple[Policy, ...]) -> bytes:
+    """`RateLimit-Policy`: the same for every request counted against the same policies, so built once."""
+    return ", ".join(f'"{p.name}";q={p.limit};w={p.window}' for p in policies).encode()
+
+
+async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, enveloped: bool) -> None:
     problem = Problem(
         title="Too Many Requests",
         status=429,
@@ -97,8 +102,8 @@ async def _refuse(send: Send, headers: list[tuple[str, str]], *, retry_after: in
         success=0 if enveloped else None,
     )
     body = msgspec.json.encode(problem)
-    raw_headers = [(name.lower().encode(), value.encode()) for name, value in headers]
-    raw_headers += [
+    raw_headers = [
+        *headers,
         (b"retry-after", str(retry_after).encode()),
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),

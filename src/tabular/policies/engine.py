@@ -53,6 +53,10 @@ class Decision:
         return self.reason.value
 
 
+NOT_FOUND: Final = Decision(Reason.NOT_FOUND, "tenant")
+"""Another organization's object, or none: the lookup and the tenant check answer the same."""
+
+
 def decide(  # noqa: C901, PLR0911 - one return per reason, in the documented order
     principal: Principal | None,
     resource: Resource,
@@ -79,7 +83,7 @@ def decide(  # noqa: C901, PLR0911 - one return per reason, in the documented or
     if target is None:
         return Decision(Reason.ALLOWED, rule.id)
     if target.organization_id != principal.organization_id:
-        return Decision(Reason.NOT_FOUND, "tenant")
+        return NOT_FOUND
     if rule.scope is Scope.OWN and target.owner_id != principal.user_id:
         return Decision(Reason.NOT_FOUND, rule.id)  # someone else's key or account: as if it did not exist
     if target.workspace_id is not None:
@@ -88,7 +92,3 @@ def decide(  # noqa: C901, PLR0911 - one return per reason, in the documented or
         if pin is not None and target.workspace_id != pin:
             return Decision(Reason.OUTSIDE_PINNED_WORKSPACE, rule.id)
     return Decision(Reason.ALLOWED, rule.id)
-
-
-NOT_FOUND: Final = Decision(Reason.NOT_FOUND, "tenant")
-"""The answer when the lookup finds nothing in the caller's organization: missing and foreign are the same."""

@@ -36,16 +36,6 @@ if TYPE_CHECKING:
 AUTHORIZED_SCOPE_KEY: Final = "tabular.authorized"
 
 
-def refuse_repeated_parameters(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    """Every query parameter of this API is scalar: one sent twice is ambiguous, so it is refused, not guessed.
-
-    Two readers of `?workspace_id=A&workspace_id=B` (one taking the first, one the last) once let a member
-    write into a workspace they could not reach; with one value there is nothing to disagree on.
-    """
-    if connection.scope["query_string"]:
-        single_values(connection.query_params.multi_items())
-
-
 def single_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The query as one value per name; a 400 `duplicate_parameter` naming the first name sent twice."""
     values: dict[str, str] = {}
@@ -66,7 +56,10 @@ async def policy_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
     One guard, not two, because Litestar copies the handler for each guard of each request. Declarations
     are compared by type, not identity: Litestar copies a handler's `opt` per layer.
     """
-    refuse_repeated_parameters(connection)
+    # Every query parameter of this API is scalar: one sent twice is ambiguous, so it is refused, not
+    # guessed. Two readers of `?workspace_id=A&workspace_id=B` (one taking the first, one the last) once
+    # let a member write into a workspace they could not reach; parsed once here, nothing can disagree.
+    query = single_values(connection.query_params.multi_items()) if connection.scope["query_string"] else {}
     declaration = handler.opt.get(POLICY_OPT_KEY, PUBLIC)  # only framework routes lack one (see inventory)
     if isinstance(declaration, Public):
         return
@@ -80,7 +73,6 @@ async def policy_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         return await TenantLookup(session, principal.organization_id)(address)
 
     def address() -> Address | None:
-        query = single_values(connection.query_params.multi_items()) if requirement.workspace_query else {}
         return address_of(requirement, connection.path_params, query)
 
     outcome = await authorize(principal, requirement.resource, requirement.action, address, locate)

@@ -7,7 +7,7 @@ query parameter where the guard reads one, and the `x-tabular-policy` extension.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
 
@@ -46,23 +46,26 @@ class WorkspaceQuery(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
-    """What a route needs: an action on a resource, addressed by a path parameter (`by`) or `workspace_id`."""
+    """What a route needs: an action on a resource, addressed by a path parameter (`by`) or `workspace_id`.
+
+    What follows from the three (`locate_as`, `workspace_query`) is worked out once, at declaration,
+    not on every request.
+    """
 
     resource: Resource
     action: Action
     by: str | None = None
+    locate_as: Resource = field(init=False)
+    """The resource whose id `by` holds: the object itself, or its container (a survey's responses)."""
+    workspace_query: WorkspaceQuery | None = field(init=False)
+    """How the route takes `?workspace_id=`: creating (required) and listing (optional) workspace data."""
 
-    @property
-    def locate_as(self) -> Resource:
-        """The resource whose id `by` holds: the object itself, or its container (a survey's responses)."""
-        return located_as(self.resource)
-
-    @property
-    def workspace_query(self) -> WorkspaceQuery | None:
-        """How the route takes `?workspace_id=`: creating and listing workspace data only."""
-        if self.by is not None or not PLACEMENTS[self.resource].in_workspace_query:
-            return None
-        return {Action.CREATE: WorkspaceQuery.REQUIRED, Action.LIST: WorkspaceQuery.OPTIONAL}.get(self.action)
+    def __post_init__(self) -> None:
+        query = None
+        if self.by is None and PLACEMENTS[self.resource].in_workspace_query:
+            query = {Action.CREATE: WorkspaceQuery.REQUIRED, Action.LIST: WorkspaceQuery.OPTIONAL}.get(self.action)
+        object.__setattr__(self, "locate_as", located_as(self.resource))
+        object.__setattr__(self, "workspace_query", query)
 
     def check(self) -> None:
         """Refuse a declaration that would let the guard decide without the object it names.

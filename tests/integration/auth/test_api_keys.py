@@ -32,7 +32,7 @@ from tabular.db.config import make_db_config
 from tabular.policies.vocabulary import Role
 from tests.conftest import make_settings
 from tests.integration.auth.helpers import bearer, login, user
-from tests.integration.test_cli import run
+from tests.support.live import run
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable

@@ -22,7 +22,7 @@ from tests.integration.resources.test_workspaces import (
     other_tenant,
     user_id,
 )
-from tests.integration.test_cli import run
+from tests.support.live import run
 
 if TYPE_CHECKING:
     from pathlib import Path
