@@ -21,13 +21,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 
 from tabular.app import create_app
-from tabular.auth.api_keys import hash_key
+from tabular.auth.api_key_backend import hash_key
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import seed_demo
-from tabular.policies.vocabulary import Role
 from tabular.services.users import UserService
 from tabular.settings import RateSpec, Settings
+from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -54,7 +54,7 @@ import httpx
 import msgspec
 import pyotp
 
-from tabular.auth.sessions import SESSION_COOKIE
+from tabular.auth.session_backend import SESSION_COOKIE
 from tabular.demo import DemoData, DemoUser
 from tabular.settings import Settings
 

@@ -21,10 +21,10 @@ from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import seed_demo
 from tabular.policies import matrix
-from tabular.policies.engine import Target, decide
+from tabular.policies.decision import Target, decide
 from tabular.policies.filters import visible
-from tabular.policies.vocabulary import Action, Resource, Role
 from tabular.settings import RateSpec, Settings
+from tabular.vocabulary import Action, Resource, Role
 
 ROUNDS = 20_000
 WORKSPACES = frozenset(uuid.uuid4() for _ in range(20))

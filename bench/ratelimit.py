@@ -1,4 +1,4 @@
-"""Rate-limiter costs: time per decision, Redis commands per request, memory per tracked client.
+"""Rate-limiter costs: time per allowance, Redis commands per request, memory per tracked client.
 
 Run: `uv run python bench/ratelimit.py` (starts its own redis-server on a free loopback port, ~20 s).
 """
@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.server
 
 from tests.servers import RedisServer
 
-from tabular.auth.ratelimit import Backend, Hit, InProcessBackend, Policy
-from tabular.auth.ratelimit_redis import RedisBackend
+from tabular.ratelimit.redis_backend import RedisBackend
+from tabular.ratelimit.window import Backend, Hit, InProcessBackend, Quota
 
-POLICY = Policy("general", limit=1000, window=900)
-AUTH = Policy("auth", limit=20, window=900)
+POLICY = Quota("general", limit=1000, window=900)
+AUTH = Quota("auth", limit=20, window=900)
 ROUNDS = 5000
 
 
@@ -52,10 +52,10 @@ async def commands_sent(client: Redis) -> int:
 
 async def main() -> None:
     in_process = InProcessBackend()
-    print(line("in-process, one policy", await per_decision(in_process, [Hit(POLICY, "user:a")])))
+    print(line("in-process, one quota", await per_decision(in_process, [Hit(POLICY, "user:a")])))
     print(
         line(
-            "in-process, two policies (POST /api/auth)",
+            "in-process, two quotas (POST /api/auth)",
             await per_decision(in_process, [Hit(POLICY, "ip:b"), Hit(AUTH, "ip:b")]),
         )
     )
@@ -70,13 +70,13 @@ async def main() -> None:
             before = await commands_sent(client)
             samples = await per_decision(redis, [Hit(POLICY, "user:c")])
             after = await commands_sent(client)
-            print(line("redis (loopback), one policy", samples))
-            print(f"{'redis commands per request, one policy':<46} {(after - before) / ROUNDS:.2f} (EVALSHA)")
+            print(line("redis (loopback), one quota", samples))
+            print(f"{'redis commands per request, one quota':<46} {(after - before) / ROUNDS:.2f} (EVALSHA)")
             before = await commands_sent(client)
             samples = await per_decision(redis, [Hit(POLICY, "ip:d"), Hit(AUTH, "ip:d")])
             after = await commands_sent(client)
-            print(line("redis (loopback), two policies pipelined", samples))
-            print(f"{'redis commands per request, two policies':<46} {(after - before) / ROUNDS:.2f} (one round trip)")
+            print(line("redis (loopback), two quotas pipelined", samples))
+            print(f"{'redis commands per request, two quotas':<46} {(after - before) / ROUNDS:.2f} (one round trip)")
 
             # Worst case for 1000/15m: a client active in every one of the 61 buckets of its look-back.
             clock = [1_800_000_000.0]

@@ -15,9 +15,9 @@ from tabular.db import Tier
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.errors import TabularError
-from tabular.policies.vocabulary import Role
 from tabular.schemas.keys import ApiKeyCreate, CreatedApiKey
 from tabular.settings import Settings, SettingsError
+from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

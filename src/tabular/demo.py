@@ -28,12 +28,12 @@ from tabular.db import (
     Workspace,
 )
 from tabular.db.base import utcnow
-from tabular.policies.vocabulary import Role
 from tabular.schemas.keys import ApiKeyCreate
 from tabular.services.api_keys import ApiKeyService
 from tabular.services.organizations import OrganizationService
 from tabular.services.users import UserService
 from tabular.services.workspaces import WorkspaceService
+from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -23,14 +23,14 @@ from tabular.auth.client_ip import client_ip
 from tabular.auth.engine import AuthEngine
 from tabular.auth.middleware import AuthenticationMiddleware
 from tabular.auth.principal import Principal  # noqa: TC001 - as above
-from tabular.auth.ratelimit import InProcessBackend
-from tabular.auth.ratelimit_middleware import RateLimitMiddleware
-from tabular.auth.ratelimit_redis import RedisBackend, ResilientBackend
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import Conflict, NotFound, TabularError, exception_handlers, problem_response
 from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
+from tabular.ratelimit.middleware import RateLimitMiddleware
+from tabular.ratelimit.redis_backend import RedisBackend, ResilientBackend
+from tabular.ratelimit.window import InProcessBackend
 from tabular.routes import ROUTE_HANDLERS
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, Pagination
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime

@@ -12,8 +12,8 @@ from tabular.db import Survey
 from tabular.policies.guard import authorized
 from tabular.policies.inventory import UndeclaredRouteError
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.settings import Settings
+from tabular.vocabulary import Action, Resource
 from tests.conftest import make_settings
 from tests.servers import RedisServer, free_port
 

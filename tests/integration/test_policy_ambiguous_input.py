@@ -22,7 +22,7 @@ from tabular.db.base import Base
 from tabular.db.config import make_db_config
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
-from tabular.policies.vocabulary import Role
+from tabular.vocabulary import Role
 from tests.conftest import make_settings
 from tests.support.policy_world import bodies_for_routes, build_world, in_new_world
 

@@ -13,11 +13,11 @@ from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import Dashboard, Report, Survey
 from tabular.db.config import make_db_config
 from tabular.errors import NotFound
-from tabular.policies.vocabulary import Role
 from tabular.schemas.surveys import SurveyCreate
 from tabular.services.dashboards import DashboardService
 from tabular.services.reports import ReportService
 from tabular.services.surveys import SurveyService
+from tabular.vocabulary import Role
 from tests.conftest import make_settings
 from tests.support.policy_world import build_world
 

@@ -13,10 +13,10 @@ from tabular.app import create_app
 from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import Dashboard, Report, Survey
 from tabular.db.config import make_db_config
-from tabular.policies.engine import Target, decide
+from tabular.policies.decision import Target, decide
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
-from tabular.policies.vocabulary import Action, Resource, Role
+from tabular.vocabulary import Action, Resource, Role
 from tests.conftest import make_settings
 from tests.support.policy_world import World, build_world
 

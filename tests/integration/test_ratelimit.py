@@ -10,8 +10,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
-from tabular.auth.ratelimit_redis import ResilientBackend
 from tabular.demo import DemoData
+from tabular.ratelimit.redis_backend import ResilientBackend
 from tabular.settings import RateSpec
 from tests.conftest import make_settings
 from tests.integration.auth.helpers import login, otp, user

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tabular.auth.api_keys import generate_key
+from tabular.auth.api_key_backend import generate_key
 from tabular.auth.passwords import DUMMY_HASH
 from tabular.db import (
     ApiKey,
@@ -28,7 +28,7 @@ from tabular.db.base import utcnow
 from tabular.db.config import make_db_config
 from tabular.policies.matrix import Situation
 from tabular.policies.placement import PLACEMENTS, Level
-from tabular.policies.vocabulary import Resource, Role
+from tabular.vocabulary import Resource, Role
 from tests.conftest import make_settings
 
 if TYPE_CHECKING:

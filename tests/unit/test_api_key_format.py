@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from tabular.auth.api_keys import generate_key, hash_key, looks_like_key
+from tabular.auth.api_key_backend import generate_key, hash_key, looks_like_key
 
 SHAPE = re.compile(r"tp_[A-Za-z0-9]{48}")
 

@@ -15,7 +15,7 @@ from tabular.policies import matrix
 from tabular.policies.matrix import Credential, Situation
 from tabular.policies.requirements import POLICY_OPT_KEY, WorkspaceQuery, requires
 from tabular.policies.table import DENIED_TO_ALL, RULES, Denial, PolicyTable, PolicyTableError, Rule, validate
-from tabular.policies.vocabulary import Action, Resource, Role, Scope
+from tabular.vocabulary import Action, Resource, Role, Scope
 
 READS = {Action.LIST, Action.READ}
 WRITES = {Action.CREATE, Action.UPDATE, Action.DELETE}

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pytest
 from redis.asyncio import Redis
 
-from tabular.auth.ratelimit import Backend, Decision, Hit, InProcessBackend, Policy
-from tabular.auth.ratelimit_redis import RedisBackend
+from tabular.ratelimit.redis_backend import RedisBackend
+from tabular.ratelimit.window import Allowance, Backend, Hit, InProcessBackend, Quota
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -47,23 +47,23 @@ async def backend(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator
     await client.aclose()
 
 
-def hitter(backend: Backend, policy: Policy, subject: str = "ip:192.0.2.1") -> Callable[[], object]:
-    async def hit() -> Decision:
-        return (await backend.hit([Hit(policy, subject)]))[0]
+def hitter(backend: Backend, quota: Quota, subject: str = "ip:192.0.2.1") -> Callable[[], object]:
+    async def hit() -> Allowance:
+        return (await backend.hit([Hit(quota, subject)]))[0]
 
     return hit
 
 
 async def test_admits_exactly_the_limit_then_refuses(backend: Backend) -> None:
-    hit = hitter(backend, Policy("general", limit=5, window=60))
-    decisions = [await hit() for _ in range(7)]
-    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 2
-    assert [d.remaining for d in decisions] == [4, 3, 2, 1, 0, 0, 0]
+    hit = hitter(backend, Quota("general", limit=5, window=60))
+    allowances = [await hit() for _ in range(7)]
+    assert [d.allowed for d in allowances] == [True] * 5 + [False] * 2
+    assert [d.remaining for d in allowances] == [4, 3, 2, 1, 0, 0, 0]
 
 
 async def test_reset_counts_down_to_the_oldest_request_leaving_the_window(backend: Backend, clock: Clock) -> None:
-    policy = Policy("general", limit=2, window=60)  # 1-second buckets
-    hit = hitter(backend, policy)
+    quota = Quota("general", limit=2, window=60)  # 1-second buckets
+    hit = hitter(backend, quota)
     first = await hit()
     assert first.reset == 61  # the look-back is the window plus the current bucket
     clock.now += 10
@@ -76,8 +76,8 @@ async def test_reset_counts_down_to_the_oldest_request_leaving_the_window(backen
 
 
 async def test_slots_free_as_the_window_slides(backend: Backend, clock: Clock) -> None:
-    policy = Policy("general", limit=2, window=60)
-    hit = hitter(backend, policy)
+    quota = Quota("general", limit=2, window=60)
+    hit = hitter(backend, quota)
     await hit()
     clock.now += 30
     await hit()
@@ -91,8 +91,8 @@ async def test_slots_free_as_the_window_slides(backend: Backend, clock: Clock) -
 
 async def test_a_burst_across_a_window_boundary_is_not_admitted_twice(backend: Backend, clock: Clock) -> None:
     """A fixed window would admit L at the end of one window and L again at the start of the next."""
-    policy = Policy("general", limit=10, window=60)
-    hit = hitter(backend, policy)
+    quota = Quota("general", limit=10, window=60)
+    hit = hitter(backend, quota)
     clock.now = T0 + 59
     assert all([(await hit()).allowed for _ in range(10)])
     clock.now = T0 + 60.5  # a fixed 60-second window would have reset here
@@ -101,8 +101,8 @@ async def test_a_burst_across_a_window_boundary_is_not_admitted_twice(backend: B
 
 async def test_never_more_than_the_limit_in_any_window(backend: Backend, clock: Clock) -> None:
     """Hammer at uneven intervals for four windows; check every window-long span of admitted requests."""
-    policy = Policy("general", limit=7, window=10)
-    hit = hitter(backend, policy)
+    quota = Quota("general", limit=7, window=10)
+    hit = hitter(backend, quota)
     admitted: list[float] = []
     step = 0
     while clock.now < T0 + 40:
@@ -111,13 +111,13 @@ async def test_never_more_than_the_limit_in_any_window(backend: Backend, clock: 
         step += 1
         clock.now += (0.05, 0.31, 0.7, 0.013)[step % 4]
     for index, start in enumerate(admitted):
-        in_window = [t for t in admitted[index:] if t < start + policy.window]
-        assert len(in_window) <= policy.limit
-    assert len(admitted) >= 3 * policy.limit  # and it keeps admitting as the window slides
+        in_window = [t for t in admitted[index:] if t < start + quota.window]
+        assert len(in_window) <= quota.limit
+    assert len(admitted) >= 3 * quota.limit  # and it keeps admitting as the window slides
 
 
 async def test_policies_and_subjects_never_share_counters(backend: Backend) -> None:
-    general, auth = Policy("general", limit=2, window=60), Policy("auth", limit=2, window=60)
+    general, auth = Quota("general", limit=2, window=60), Quota("auth", limit=2, window=60)
     for _ in range(2):
         await backend.hit([Hit(general, "ip:192.0.2.1")])
     assert not (await backend.hit([Hit(general, "ip:192.0.2.1")]))[0].allowed
@@ -127,7 +127,7 @@ async def test_policies_and_subjects_never_share_counters(backend: Backend) -> N
 
 
 async def test_several_policies_in_one_call(backend: Backend) -> None:
-    general, auth = Policy("general", limit=5, window=60), Policy("auth", limit=1, window=60)
+    general, auth = Quota("general", limit=5, window=60), Quota("auth", limit=1, window=60)
     first = await backend.hit([Hit(general, "ip:a"), Hit(auth, "ip:a")])
     second = await backend.hit([Hit(general, "ip:a"), Hit(auth, "ip:a")])
     assert [d.allowed for d in first] == [True, True]
@@ -136,8 +136,8 @@ async def test_several_policies_in_one_call(backend: Backend) -> None:
 
 
 async def test_tiny_and_long_windows(backend: Backend, clock: Clock) -> None:
-    per_second = hitter(backend, Policy("general", limit=3, window=1), "ip:s")
-    per_day = hitter(backend, Policy("general", limit=1, window=86400), "ip:d")
+    per_second = hitter(backend, Quota("general", limit=3, window=1), "ip:s")
+    per_day = hitter(backend, Quota("general", limit=1, window=86400), "ip:d")
     assert [(await per_second()).allowed for _ in range(4)] == [True, True, True, False]
     clock.now += 1.1
     assert (await per_second()).allowed
@@ -149,12 +149,12 @@ async def test_tiny_and_long_windows(backend: Backend, clock: Clock) -> None:
 
 async def test_idle_clients_are_forgotten_in_process(clock: Clock) -> None:
     backend = InProcessBackend(clock=clock)
-    policy = Policy("general", limit=5, window=60)
+    quota = Quota("general", limit=5, window=60)
     for number in range(50):
-        await backend.hit([Hit(policy, f"ip:{number}")])
+        await backend.hit([Hit(quota, f"ip:{number}")])
     assert backend.tracked == 50
     clock.now += 62
-    await backend.hit([Hit(policy, "ip:new")])
+    await backend.hit([Hit(quota, "ip:new")])
     assert backend.tracked == 1
 
 
@@ -162,7 +162,7 @@ async def test_redis_keys_expire_on_their_own(redis_server: RedisServer) -> None
     client = Redis.from_url(redis_server.url)
     try:
         await client.flushdb()
-        hit = Hit(Policy("general", limit=5, window=2), "ip:expiring")
+        hit = Hit(Quota("general", limit=5, window=2), "ip:expiring")
         await RedisBackend(client).hit([hit])
         ttl_ms = await client.pttl(hit.key)
         assert 0 < ttl_ms <= 2 * 1000 + 2 * 34
@@ -174,12 +174,12 @@ async def test_redis_script_is_reloaded_after_a_flush(redis_server: RedisServer)
     client = Redis.from_url(redis_server.url)
     try:
         backend = RedisBackend(client)
-        policy = Policy("general", limit=3, window=60)
-        await backend.hit([Hit(policy, "ip:x")])
+        quota = Quota("general", limit=3, window=60)
+        await backend.hit([Hit(quota, "ip:x")])
         await client.script_flush()
-        decision = (await backend.hit([Hit(policy, "ip:x")]))[0]  # NOSCRIPT, then EVAL
-        assert decision.allowed
-        assert decision.remaining == 1
+        allowance = (await backend.hit([Hit(quota, "ip:x")]))[0]  # NOSCRIPT, then EVAL
+        assert allowance.allowed
+        assert allowance.remaining == 1
     finally:
         await client.aclose()
 
@@ -190,7 +190,7 @@ async def test_redis_slides_on_its_own_clock(redis_server: RedisServer) -> None:
     try:
         await client.flushdb()
         backend = RedisBackend(client)
-        hit = hitter(backend, Policy("general", limit=3, window=1), "ip:realtime")
+        hit = hitter(backend, Quota("general", limit=3, window=1), "ip:realtime")
         assert [(await hit()).allowed for _ in range(5)] == [True, True, True, False, False]
         await asyncio.sleep(1.1)
         assert (await hit()).allowed

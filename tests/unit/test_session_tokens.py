@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from tabular.auth.backends import InvalidCredential
-from tabular.auth.sessions import SessionTokens
+from tabular.auth.session_backend import SessionTokens
 
 SECRET = "unit-test-signing-secret-" + "z" * 32
 USER = uuid.UUID("01890000-0000-7000-8000-000000000001")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tabular.auth.api_keys import ApiKeyBackend
+from tabular.auth.api_key_backend import ApiKeyBackend
 from tabular.auth.backends import AuthBackend, Authenticator
 from tabular.auth.identities import IdentityStore
 from tabular.auth.key_usage import KeyUsage
 from tabular.auth.revocations import RevocationStore
-from tabular.auth.sessions import SessionBackend, SessionTokens
+from tabular.auth.session_backend import SessionBackend, SessionTokens
 
 if TYPE_CHECKING:
     from collections.abc import Callable

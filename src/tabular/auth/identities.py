@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm import Session
 
-    from tabular.policies.vocabulary import Role
+    from tabular.vocabulary import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID  # noqa: TC003
 
-from tabular.policies.vocabulary import Role  # noqa: TC001
+from tabular.vocabulary import Role  # noqa: TC001
 
 
 class CredentialKind(StrEnum):

@@ -9,7 +9,7 @@ from tabular.db.dashboards import Dashboard
 from tabular.db.organizations import Organization, Tier
 from tabular.db.reports import Report
 from tabular.db.responses import Answer, Response
-from tabular.db.sessions import RevokedToken
+from tabular.db.revoked_tokens import RevokedToken
 from tabular.db.surveys import Question, QuestionKind, Survey, SurveyStatus
 from tabular.db.users import RecoveryCode, User
 from tabular.db.workspaces import Workspace, WorkspaceMembership

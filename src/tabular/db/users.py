@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tabular.db.base import Base, UtcDateTime, enum_column_type
-from tabular.policies.vocabulary import Role
+from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from tabular.db.workspaces import WorkspaceMembership

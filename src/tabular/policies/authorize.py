@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tabular.policies.engine import NOT_FOUND, Decision, Target, decide
+from tabular.policies.decision import NOT_FOUND, Decision, Target, decide
 from tabular.policies.table import POLICY, PolicyTable
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from tabular.auth.principal import Principal
-    from tabular.policies.vocabulary import Action, Resource
+    from tabular.vocabulary import Action, Resource
 
 
 @dataclass(frozen=True, slots=True)

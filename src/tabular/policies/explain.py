@@ -11,12 +11,12 @@ from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import User, WorkspaceMembership
 from tabular.errors import TabularError
 from tabular.policies.authorize import Address, authorize
-from tabular.policies.engine import Decision
+from tabular.policies.decision import Decision
 from tabular.policies.guard import address_of, single_values
 from tabular.policies.inventory import match_route
 from tabular.policies.lookup import TenantLookup
 from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
-from tabular.policies.vocabulary import Reason
+from tabular.vocabulary import Reason
 
 if TYPE_CHECKING:
     from litestar import Litestar

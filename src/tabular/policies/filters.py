@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, false, select
 from tabular.db import Workspace
 from tabular.policies.placement import PLACEMENTS
 from tabular.policies.table import POLICY, PolicyTable
-from tabular.policies.vocabulary import Action, Resource, Scope
+from tabular.vocabulary import Action, Resource, Scope
 
 if TYPE_CHECKING:
     from tabular.auth.principal import Principal

@@ -21,7 +21,7 @@ from tabular.errors import FieldError, Forbidden, NotFound, TabularError, Unauth
 from tabular.policies.authorize import Address, Located, authorize
 from tabular.policies.lookup import TenantLookup
 from tabular.policies.requirements import POLICY_OPT_KEY, PUBLIC, WORKSPACE_PARAMETER, Public, WorkspaceQuery
-from tabular.policies.vocabulary import Reason, Resource
+from tabular.vocabulary import Reason, Resource
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from litestar.handlers import BaseRouteHandler
 
     from tabular.auth.principal import AuthFailure, Principal
-    from tabular.policies.engine import Decision
+    from tabular.policies.decision import Decision
     from tabular.policies.requirements import Requirement
 
 AUTHORIZED_SCOPE_KEY: Final = "tabular.authorized"

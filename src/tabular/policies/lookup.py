@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import null, select
 
 from tabular.policies.authorize import Located
-from tabular.policies.engine import Target
+from tabular.policies.decision import Target
 from tabular.policies.placement import PLACEMENTS
 
 if TYPE_CHECKING:

@@ -17,10 +17,10 @@ import msgspec
 
 from tabular.auth.principal import CredentialKind, Principal
 from tabular.policies.authorize import Address, Authorization, Located, authorize
-from tabular.policies.engine import Decision, Target
+from tabular.policies.decision import Decision, Target
 from tabular.policies.placement import PLACEMENTS, Level, is_collection, located_as
 from tabular.policies.table import POLICY, PolicyTable
-from tabular.policies.vocabulary import Action, Resource, Role
+from tabular.vocabulary import Action, Resource, Role
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine

@@ -23,7 +23,7 @@ from tabular.db import (
     Workspace,
     WorkspaceMembership,
 )
-from tabular.policies.vocabulary import Action, Resource
+from tabular.vocabulary import Action, Resource
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement

@@ -18,7 +18,7 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from tabular.errors import Problem
 from tabular.policies.placement import PLACEMENTS, is_collection, located_as
 from tabular.policies.table import POLICY
-from tabular.policies.vocabulary import Action, Resource
+from tabular.vocabulary import Action, Resource
 
 POLICY_OPT_KEY: Final = "policy"
 WORKSPACE_PARAMETER: Final = "workspace_id"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from tabular.policies.vocabulary import Action, Resource, Role, Scope
+from tabular.vocabulary import Action, Resource, Role, Scope
 
 ALL: Final = frozenset(Action)
 READS: Final = frozenset({Action.LIST, Action.READ})

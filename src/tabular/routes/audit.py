@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.principal import Principal
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.audit import AuditEventView, AuditFilter
 from tabular.schemas.common import Page, Pagination
 from tabular.services.audit import AuditEventType, list_events
+from tabular.vocabulary import Action, Resource
 
 
 class AuditController(Controller):

@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
-from tabular.auth.sessions import clear_session_cookies, session_cookies
+from tabular.auth.session_backend import clear_session_cookies, session_cookies
 from tabular.errors import enveloped_exception_handlers
 from tabular.policies.requirements import public, requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.auth import (
     AuthRequest,
     LoggedOut,
@@ -29,6 +28,7 @@ from tabular.schemas.auth import (
     WhoAmIResponse,
 )
 from tabular.services.auth import AuthService, who_am_i
+from tabular.vocabulary import Action, Resource
 
 
 def provide_auth_service(

@@ -12,10 +12,10 @@ from tabular.auth.principal import Principal
 from tabular.db import Dashboard, Workspace
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.dashboards import DashboardCreate, DashboardDetail, DashboardUpdate, DashboardView
 from tabular.services.dashboards import DashboardService, view
+from tabular.vocabulary import Action, Resource
 
 
 def provide_dashboard_service(

@@ -8,8 +8,8 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.ratelimit_redis import ResilientBackend
 from tabular.policies.requirements import public
+from tabular.ratelimit.redis_backend import ResilientBackend
 from tabular.schemas.health import Health, Readiness, ReadinessStatus
 from tabular.services.health import check_database, check_redis, limiter_mode
 

@@ -13,9 +13,9 @@ from tabular.auth.principal import Principal
 from tabular.db import ApiKey
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, CreatedApiKey
 from tabular.services.api_keys import ApiKeyService
+from tabular.vocabulary import Action, Resource
 
 
 def provide_api_key_service(

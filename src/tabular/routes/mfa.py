@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
-from tabular.auth.sessions import session_cookies
+from tabular.auth.session_backend import session_cookies
 from tabular.db import User
 from tabular.errors import NotFound, enveloped_exception_handlers
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.mfa import (
     MfaCode,
     MfaSetup,
@@ -27,6 +26,7 @@ from tabular.schemas.mfa import (
     RecoveryCodesResponse,
 )
 from tabular.services.mfa import MfaService
+from tabular.vocabulary import Action, Resource
 
 
 def provide_mfa_service(

@@ -12,10 +12,10 @@ from tabular.auth.principal import Principal
 from tabular.db import Report, Workspace
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.reports import ReportCreate, ReportUpdate, ReportView
 from tabular.services.reports import ReportService, view
+from tabular.vocabulary import Action, Resource
 
 
 def provide_report_service(

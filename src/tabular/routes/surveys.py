@@ -12,7 +12,6 @@ from tabular.auth.principal import Principal
 from tabular.db import Survey, SurveyStatus, Workspace
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.metrics import SurveyMetrics
 from tabular.schemas.responses import ResponseCreate, ResponseView
@@ -20,6 +19,7 @@ from tabular.schemas.surveys import SurveyCreate, SurveyUpdate, SurveyView
 from tabular.services.metrics import survey_metrics
 from tabular.services.responses import ResponseService
 from tabular.services.surveys import SurveyService, survey_view
+from tabular.vocabulary import Action, Resource
 
 
 def provide_survey_service(

@@ -15,11 +15,11 @@ from tabular.auth.principal import Principal
 from tabular.db import User
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import public, requires
-from tabular.policies.vocabulary import Action, Resource, Role
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.users import CreatedUser, SetPassword, UserCreate, UserUpdate, UserView
 from tabular.services.users import SetPasswordTokens, UserManager
 from tabular.settings import Settings
+from tabular.vocabulary import Action, Resource, Role
 
 
 def provide_user_manager(

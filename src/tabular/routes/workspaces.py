@@ -14,10 +14,10 @@ from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
 from tabular.db import Workspace
 from tabular.policies.requirements import requires
-from tabular.policies.vocabulary import Action, Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.workspaces import MemberAdd, MemberView, WorkspaceView, WorkspaceWrite
 from tabular.services.workspaces import WorkspaceManager
+from tabular.vocabulary import Action, Resource
 
 
 def provide_workspace_manager(

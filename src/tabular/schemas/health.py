@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from tabular.auth.ratelimit_redis import LimiterMode
+from tabular.ratelimit.redis_backend import LimiterMode
 
 CheckState = Literal["ok", "down", "not_configured"]
 

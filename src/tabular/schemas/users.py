@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from tabular.policies.vocabulary import Role
+from tabular.vocabulary import Role
 
 _ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
 Email = Annotated[

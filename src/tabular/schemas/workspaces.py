@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from tabular.policies.vocabulary import Role
+from tabular.vocabulary import Role
 
 WorkspaceName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import select
 
-from tabular.auth.api_keys import generate_key
+from tabular.auth.api_key_backend import generate_key
 from tabular.db import ApiKey, Organization, User, Workspace, WorkspaceMembership
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from tabular.policies.vocabulary import Role
 from tabular.schemas.keys import ApiKeyCreate, ApiKeyView, CreatedApiKey, KeyStatus
 from tabular.services.audit import AuditEventType, record
 from tabular.services.common import clean_name
+from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from uuid import UUID

@@ -16,10 +16,10 @@ from tabular.db import AuditEvent, User
 from tabular.db.base import utcnow
 from tabular.errors import FieldError, ValidationFailed
 from tabular.policies.filters import visible
-from tabular.policies.vocabulary import Resource
 from tabular.schemas.audit import AuditEventView
 from tabular.schemas.common import Page
 from tabular.services.common import paginate
+from tabular.vocabulary import Resource
 
 if TYPE_CHECKING:
     from uuid import UUID

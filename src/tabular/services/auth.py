@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tabular.auth.engine import AuthEngine
     from tabular.auth.identities import IdentityStore
     from tabular.auth.principal import AuthFailure, Principal
-    from tabular.auth.sessions import IssuedSession
+    from tabular.auth.session_backend import IssuedSession
     from tabular.schemas.auth import LoginRequest
 
 MIN_PASSWORD_LENGTH: Final = 10

@@ -9,10 +9,10 @@ import msgspec
 from sqlalchemy import select
 
 from tabular.db import Dashboard, Survey
-from tabular.policies.vocabulary import Resource
 from tabular.schemas.dashboards import DashboardDetail, DashboardView
 from tabular.services.metrics import survey_metrics
 from tabular.services.workspace_items import WorkspaceItems
+from tabular.vocabulary import Resource
 
 if TYPE_CHECKING:
     from tabular.schemas.metrics import SurveyMetrics

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from tabular.auth.ratelimit_redis import LimiterMode, ResilientBackend
+    from tabular.ratelimit.redis_backend import LimiterMode, ResilientBackend
     from tabular.schemas.health import CheckState
 
 logger = logging.getLogger(__name__)
@@ -45,5 +45,5 @@ async def check_redis(redis: Redis | RedisCluster | None) -> CheckState:
 
 
 def limiter_mode(backend: ResilientBackend, redis: CheckState) -> LimiterMode:
-    """Which counters decide: this process's, Redis's, or this process's while Redis is down."""
+    """Which counters admit: this process's, Redis's, or this process's while Redis is down."""
     return "in_process_fallback" if backend.mode == "redis" and redis == "down" else backend.mode

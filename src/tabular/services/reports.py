@@ -5,9 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from tabular.db import Report
-from tabular.policies.vocabulary import Resource
 from tabular.schemas.reports import ReportView
 from tabular.services.workspace_items import WorkspaceItems
+from tabular.vocabulary import Resource
 
 
 class ReportService(WorkspaceItems[Report]):

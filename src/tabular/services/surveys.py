@@ -12,7 +12,6 @@ from tabular.db import Question, QuestionKind, Survey, SurveyStatus, Workspace
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, FieldError, ValidationFailed
 from tabular.policies.filters import visible
-from tabular.policies.vocabulary import Resource
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.surveys import (
     MultipleChoiceQuestion,
@@ -26,6 +25,7 @@ from tabular.schemas.surveys import (
     TextQuestion,
 )
 from tabular.services.common import in_organization
+from tabular.vocabulary import Resource
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

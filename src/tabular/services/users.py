@@ -19,11 +19,11 @@ from tabular.db import Organization, User, Workspace, WorkspaceMembership
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from tabular.policies.filters import visible
-from tabular.policies.vocabulary import Resource, Role
 from tabular.schemas.common import Page
 from tabular.schemas.users import CreatedUser, UserView
 from tabular.services.audit import AuditEventType, record_by
 from tabular.services.common import clean_name, paginate
+from tabular.vocabulary import Resource, Role
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

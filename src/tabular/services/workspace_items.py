@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.auth.principal import Principal
-    from tabular.policies.vocabulary import Resource
     from tabular.schemas.common import Pagination
+    from tabular.vocabulary import Resource
 
 ItemT = TypeVar("ItemT", Dashboard, Report)
 

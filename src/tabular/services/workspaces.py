@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from tabular.db import ApiKey, Dashboard, Report, Survey, User, Workspace, WorkspaceMembership
 from tabular.errors import Conflict, NotFound
 from tabular.policies.filters import visible
-from tabular.policies.vocabulary import Resource
 from tabular.schemas.common import Page
 from tabular.schemas.workspaces import MemberView, WorkspaceView
 from tabular.services.audit import AuditEventType, record_by
 from tabular.services.common import clean_name, paginate
+from tabular.vocabulary import Resource
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -26,10 +26,10 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from tabular.app import create_app
-from tabular.auth.api_keys import generate_key
+from tabular.auth.api_key_backend import generate_key
 from tabular.db import ApiKey, Organization, Tier, User, Workspace, WorkspaceMembership
 from tabular.db.config import make_db_config
-from tabular.policies.vocabulary import Role
+from tabular.vocabulary import Role
 from tests.conftest import make_settings
 from tests.integration.auth.helpers import bearer, login, user
 from tests.support.live import run

@@ -31,9 +31,9 @@ from tabular.auth.totp import STEP_SECONDS
 from tabular.db import AuditEvent, RecoveryCode, User
 from tabular.db.base import utcnow
 from tabular.db.config import make_db_config
-from tabular.policies.vocabulary import Role
 from tabular.services.mfa import LOCKOUT
 from tabular.services.users import UserService
+from tabular.vocabulary import Role
 from tests.conftest import make_settings
 from tests.integration.auth.helpers import bearer, user
 

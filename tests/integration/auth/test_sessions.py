@@ -35,9 +35,9 @@ from sqlalchemy import inspect, select, update
 from tabular.app import create_app
 from tabular.db import AuditEvent, User
 from tabular.db.config import make_db_config
-from tabular.policies.vocabulary import Role
 from tabular.services.organizations import OrganizationService
 from tabular.services.users import UserService
+from tabular.vocabulary import Role
 from tests.conftest import TEST_SECRET, make_settings
 from tests.integration.auth.helpers import bearer, otp, user
 

@@ -21,11 +21,11 @@ from sqlalchemy import delete, select
 from tabular.app import create_app
 from tabular.db import AuditEvent, Survey, Tier, WorkspaceMembership
 from tabular.db.config import make_db_config
-from tabular.policies.vocabulary import Role
 from tabular.services.audit import AuditEventType, record
 from tabular.services.organizations import OrganizationService
 from tabular.services.users import UserService
 from tabular.services.workspaces import WorkspaceService
+from tabular.vocabulary import Role
 from tests.conftest import make_settings
 from tests.integration.auth.helpers import bearer, login, user
 

@@ -13,7 +13,7 @@ from uuid import UUID
 import jwt
 from litestar.datastructures import Cookie
 
-from tabular.auth.api_keys import KEY_PREFIX
+from tabular.auth.api_key_backend import KEY_PREFIX
 from tabular.auth.backends import InvalidCredential, bearer_token
 from tabular.auth.principal import CredentialKind, Principal
 from tabular.db.base import utcnow

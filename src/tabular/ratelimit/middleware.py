@@ -1,9 +1,9 @@
-"""Applies the rate-limit policies to each request, after authentication and before any guard or route.
+"""Applies the rate-limit quotas to each request, after authentication and before any guard or route.
 
-Keys, as the product specifies: the general policy counts per user when a principal was resolved (all of a
+Keys, as the product specifies: the general quota counts per user when a principal was resolved (all of a
 user's keys and sessions share it) and per client IP otherwise, which includes every request whose
 credentials were rejected, so guessing keys is throttled. Credential-submitting requests
-(`POST /api/auth…`) also count against the auth policy per client IP.
+(`POST /api/auth…`) also count against the auth quota per client IP.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
 from tabular.auth.client_ip import client_ip
-from tabular.auth.ratelimit import Decision, Hit, Policy
 from tabular.errors import PROBLEM_MEDIA_TYPE, Problem
+from tabular.ratelimit.window import Allowance, Hit, Quota
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
     from tabular.auth.principal import Principal
-    from tabular.auth.ratelimit import Backend
+    from tabular.ratelimit.window import Backend
     from tabular.settings import Settings
 
 EXEMPT_PATHS: Final = ("/api/health", "/api/ready")
@@ -31,9 +31,9 @@ AUTH_PATH: Final = "/api/auth"
 
 
 class RateLimitMiddleware(ASGIMiddleware):
-    """Counts the request under each policy that applies; 429 past a limit; `RateLimit-*` headers always.
+    """Counts the request under each quota that applies; 429 past a limit; `RateLimit-*` headers always.
 
-    The legacy trio reports the most restrictive policy; the IETF draft's fields list them all.
+    The legacy trio reports the most restrictive quota; the IETF draft's fields list them all.
     """
 
     scopes = (ScopeType.HTTP,)
@@ -45,15 +45,15 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     def __init__(self, backend: Backend, settings: Settings) -> None:
         self.backend = backend
-        self.general = Policy.of("general", settings.rate_limit)
-        self.auth = Policy.of("auth", settings.auth_rate_limit)
+        self.general = Quota.of("general", settings.rate_limit)
+        self.auth = Quota.of("auth", settings.auth_rate_limit)
         self.trusted_proxies = settings.trusted_proxies
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Decide, then answer 429 or pass on with the headers added to whatever the route answers."""
-        decisions = await self.backend.hit(self.hits(scope))
-        headers = rate_limit_headers(decisions)
-        refused = [decision for decision in decisions if not decision.allowed]
+        allowances = await self.backend.hit(self.hits(scope))
+        headers = rate_limit_headers(allowances)
+        refused = [allowance for allowance in allowances if not allowance.allowed]
         if refused:
             await _refuse(send, headers, retry_after=max(d.reset for d in refused), enveloped=_is_auth(scope))
             return
@@ -66,7 +66,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send_with_headers)
 
     def hits(self, scope: Scope) -> list[Hit]:
-        """The policies this request counts against, each with its subject."""
+        """The quotas this request counts against, each with its subject."""
         ip = f"ip:{client_ip(scope, self.trusted_proxies)}"
         principal: Principal | None = scope.get("user")
         hits = [Hit(self.general, f"user:{principal.user_id}" if principal is not None else ip)]
@@ -75,22 +75,22 @@ class RateLimitMiddleware(ASGIMiddleware):
         return hits
 
 
-def rate_limit_headers(decisions: list[Decision]) -> list[tuple[bytes, bytes]]:
-    """The legacy trio for the most restrictive decision, and the draft's structured fields for all (raw ASGI)."""
-    tightest = min(decisions, key=lambda d: (d.remaining, -d.reset))
+def rate_limit_headers(allowances: list[Allowance]) -> list[tuple[bytes, bytes]]:
+    """The legacy trio for the most restrictive allowance, and the draft's structured fields for all (raw ASGI)."""
+    tightest = min(allowances, key=lambda d: (d.remaining, -d.reset))
     return [
-        (b"ratelimit-limit", b"%d" % tightest.policy.limit),
+        (b"ratelimit-limit", b"%d" % tightest.quota.limit),
         (b"ratelimit-remaining", b"%d" % tightest.remaining),
         (b"ratelimit-reset", b"%d" % tightest.reset),
-        (b"ratelimit-policy", _policy_field(tuple(d.policy for d in decisions))),
-        (b"ratelimit", ", ".join(f'"{d.policy.name}";r={d.remaining};t={d.reset}' for d in decisions).encode()),
+        (b"ratelimit-policy", _policy_field(tuple(d.quota for d in allowances))),
+        (b"ratelimit", ", ".join(f'"{d.quota.name}";r={d.remaining};t={d.reset}' for d in allowances).encode()),
     ]
 
 
 @functools.cache
-def _policy_field(policies: tuple[Policy, ...]) -> bytes:
-    """`RateLimit-Policy`: the same for every request counted against the same policies, so built once."""
-    return ", ".join(f'"{p.name}";q={p.limit};w={p.window}' for p in policies).encode()
+def _policy_field(quotas: tuple[Quota, ...]) -> bytes:
+    """`RateLimit-Policy`: the same for every request counted against the same quotas, so built once."""
+    return ", ".join(f'"{p.name}";q={p.limit};w={p.window}' for p in quotas).encode()
 
 
 async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, enveloped: bool) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from tabular.policies.placement import PLACEMENTS, Level
 from tabular.policies.table import POLICY, PolicyTable
-from tabular.policies.vocabulary import Action, Reason, Resource, Scope
+from tabular.vocabulary import Action, Reason, Resource, Scope
 
 if TYPE_CHECKING:
     from uuid import UUID

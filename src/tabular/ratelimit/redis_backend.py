@@ -1,4 +1,4 @@
-"""The shared rate-limit backend: one Lua script per policy, all of a request's in one round trip.
+"""The shared rate-limit backend: one Lua script per quota, all of a request's in one round trip.
 
 The script runs atomically on the Redis server and reads the server's clock (`TIME`), so workers on
 hosts with skewed clocks agree and N workers never admit more than one would. Each call touches one
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from redis.asyncio import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
-from tabular.auth.ratelimit import MICROS, Decision, Hit, InProcessBackend
+from tabular.ratelimit.window import MICROS, Allowance, Hit, InProcessBackend
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -31,7 +31,7 @@ LimiterMode = Literal["in_process", "redis", "in_process_fallback"]
 
 # KEYS[1]: the client's hash of bucket counters (field: bucket number, value: requests admitted in it).
 # ARGV: limit, bucket length in µs, look-back in buckets, and "now" in µs ("" = the server's clock).
-# Mirrors tabular.auth.ratelimit.decide; returns {admitted (0/1), count, µs until the count drops}.
+# Mirrors tabular.ratelimit.window.admit; returns {admitted (0/1), count, µs until the count drops}.
 SLIDING_WINDOW_LUA: Final = """
 local limit = tonumber(ARGV[1])
 local bucket_us = tonumber(ARGV[2])
@@ -73,7 +73,7 @@ RETRY_AFTER_OUTAGE: Final = 5.0
 
 
 class RedisBackend:
-    """Exact across processes: every decision is made inside Redis."""
+    """Exact across processes: every allowance is made inside Redis."""
 
     def __init__(self, redis: Redis | RedisCluster, clock: Callable[[], float] | None = None) -> None:
         self.redis = redis
@@ -81,21 +81,21 @@ class RedisBackend:
         self._clock = clock
         """Only tests set this, to replay a timeline; production reads the Redis server's clock."""
 
-    async def hit(self, hits: Sequence[Hit]) -> list[Decision]:
+    async def hit(self, hits: Sequence[Hit]) -> list[Allowance]:
         """EVALSHA for each hit, in one round trip.
 
         Pipelined on one server; sent concurrently on a cluster, where the keys may live on different
         nodes (and redis-py refuses EVALSHA in cluster pipelines).
         """
         now = "" if self._clock is None else str(int(self._clock() * MICROS))
-        calls = [(item.key, (item.policy.limit, item.policy.bucket_us, item.policy.lookback, now)) for item in hits]
+        calls = [(item.key, (item.quota.limit, item.quota.bucket_us, item.quota.lookback, now)) for item in hits]
         if len(calls) == 1:
             replies = [await self._run(*calls[0])]
         elif self._cluster:
             replies = list(await asyncio.gather(*(self._run(key, args) for key, args in calls)))
         else:
             replies = await self._pipelined(calls)
-        return [_decision(item, reply) for item, reply in zip(hits, replies, strict=True)]
+        return [_allowance(item, reply) for item, reply in zip(hits, replies, strict=True)]
 
     async def _run(self, key: str, args: tuple[int, int, int, str]) -> list[int]:
         """One script call; a server that lost the script (NOSCRIPT) gets it by EVAL, that call only."""
@@ -141,17 +141,17 @@ class ResilientBackend:
 
     @property
     def mode(self) -> LimiterMode:
-        """Which counters decide right now."""
+        """Which counters admit right now."""
         if self.primary is None:
             return "in_process"
         return "in_process_fallback" if time.monotonic() < self._down_until else "redis"
 
-    async def hit(self, hits: Sequence[Hit]) -> list[Decision]:
+    async def hit(self, hits: Sequence[Hit]) -> list[Allowance]:
         """Ask Redis unless it failed in the last `retry_after` seconds."""
         if self.primary is None or time.monotonic() < self._down_until:
             return await self.fallback.hit(hits)
         try:
-            decisions = await self.primary.hit(hits)
+            allowances = await self.primary.hit(hits)
         except (RedisError, OSError) as exc:
             if self._down_until == 0.0:
                 logger.warning("rate limiter: Redis unavailable (%s); counting in this process until it returns", exc)
@@ -160,14 +160,14 @@ class ResilientBackend:
         if self._down_until:
             logger.warning("rate limiter: Redis is back; counting in Redis again")
             self._down_until = 0.0
-        return decisions
+        return allowances
 
 
-def _decision(item: Hit, reply: Sequence[int]) -> Decision:
+def _allowance(item: Hit, reply: Sequence[int]) -> Allowance:
     admitted, count, frees_in_us = (int(value) for value in reply)
-    return Decision(
-        policy=item.policy,
+    return Allowance(
+        quota=item.quota,
         allowed=admitted == 1,
-        remaining=max(0, item.policy.limit - count),
+        remaining=max(0, item.quota.limit - count),
         reset=max(1, -(-frees_in_us // MICROS)),
     )

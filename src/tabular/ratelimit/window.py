@@ -29,7 +29,7 @@ MICROS: Final = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class Quota:
     """A named limit: at most `limit` requests in any `window` seconds."""
 
     name: str
@@ -37,8 +37,8 @@ class Policy:
     window: int
 
     @classmethod
-    def of(cls, name: str, spec: RateSpec) -> Policy:
-        """The policy called `name` for a configured rate."""
+    def of(cls, name: str, spec: RateSpec) -> Quota:
+        """The quota called `name` for a configured rate."""
         return cls(name=name, limit=spec.limit, window=spec.window)
 
     @property
@@ -58,10 +58,10 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    """One policy's answer for one request."""
+class Allowance:
+    """One quota's answer for one request."""
 
-    policy: Policy
+    quota: Quota
     allowed: bool
     remaining: int
     reset: int
@@ -70,41 +70,41 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One request to count under `policy` for `subject` (a user or a client IP)."""
+    """One request to count under `quota` for `subject` (a user or a client IP)."""
 
-    policy: Policy
+    quota: Quota
     subject: str
 
     @property
     def key(self) -> str:
-        """The storage key; policies never share state."""
-        return f"tabular:rl:{self.policy.name}:{self.subject}"
+        """The storage key; quotas never share state."""
+        return f"tabular:rl:{self.quota.name}:{self.subject}"
 
 
 class Backend(Protocol):
     """Counts hits and decides, atomically per hit."""
 
-    async def hit(self, hits: Sequence[Hit]) -> list[Decision]:
+    async def hit(self, hits: Sequence[Hit]) -> list[Allowance]:
         """Decide every hit of one request, in one round trip where there is one."""
         ...
 
 
-def decide(buckets: dict[int, int], policy: Policy, now_us: int) -> Decision:
+def admit(buckets: dict[int, int], quota: Quota, now_us: int) -> Allowance:
     """The algorithm itself (the Lua script mirrors it line by line); updates `buckets` in place."""
-    current = now_us // policy.bucket_us
-    oldest = current - policy.lookback
+    current = now_us // quota.bucket_us
+    oldest = current - quota.lookback
     for index in [index for index in buckets if index < oldest]:
         del buckets[index]
     count = sum(buckets.values())
-    allowed = count < policy.limit
+    allowed = count < quota.limit
     if allowed:
         buckets[current] = buckets.get(current, 0) + 1
         count += 1
-    frees_at_us = (min(buckets, default=current) + policy.lookback + 1) * policy.bucket_us
-    return Decision(
-        policy=policy,
+    frees_at_us = (min(buckets, default=current) + quota.lookback + 1) * quota.bucket_us
+    return Allowance(
+        quota=quota,
         allowed=allowed,
-        remaining=max(0, policy.limit - count),
+        remaining=max(0, quota.limit - count),
         reset=max(1, math.ceil((frees_at_us - now_us) / MICROS)),
     )
 
@@ -117,16 +117,16 @@ class InProcessBackend:
         self._clients: OrderedDict[str, tuple[int, dict[int, int]]] = OrderedDict()
         """key -> (when its counters are all stale, in µs; buckets), least recently hit first."""
 
-    async def hit(self, hits: Sequence[Hit]) -> list[Decision]:
+    async def hit(self, hits: Sequence[Hit]) -> list[Allowance]:
         """Decide each hit against this process's counters."""
         now_us = int(self._clock() * MICROS)
-        decisions = []
+        allowances = []
         for item in hits:
             _, buckets = self._clients.pop(item.key, (0, {}))
-            decisions.append(decide(buckets, item.policy, now_us))
-            self._clients[item.key] = (now_us + item.policy.window_us + item.policy.bucket_us, buckets)
+            allowances.append(admit(buckets, item.quota, now_us))
+            self._clients[item.key] = (now_us + item.quota.window_us + item.quota.bucket_us, buckets)
         self._evict(now_us)
-        return decisions
+        return allowances
 
     def _evict(self, now_us: int) -> None:
         """Drop stale clients from the least recently hit end; O(1) amortised per request."""
