@@ -25,6 +25,7 @@ from tabular.auth.api_key_backend import hash_key
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import seed_demo
+from tabular.services.actor import Actor
 from tabular.services.users import UserService
 from tabular.settings import RateSpec, Settings
 from tabular.vocabulary import Role
@@ -77,7 +78,7 @@ async def app_figures(directory: Path) -> None:
     )
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        demo = await seed_demo(session)
+        demo = await seed_demo(Actor(session))
         await UserService(session).create_user(
             organization_id=UUID(demo.organization.id),
             email=BENCH_EMAIL,

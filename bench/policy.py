@@ -20,6 +20,7 @@ from tabular.auth.principal import CredentialKind, Principal
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import seed_demo
+from tabular.services.actor import Actor
 from tabular.policies import matrix
 from tabular.policies.decision import Target, decide
 from tabular.policies.filters import visible
@@ -44,7 +45,7 @@ async def per_request(directory: Path) -> None:
     settings = Settings(database_url=url, secret_key="b" * 48, rate_limit=unlimited, auth_rate_limit=unlimited)
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        demo = await seed_demo(session)
+        demo = await seed_demo(Actor(session))
     await config.get_engine().dispose()
     member = demo.users[1]
     headers = {"X-API-Key": member.api_key or ""}

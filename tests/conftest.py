@@ -18,6 +18,7 @@ from tabular.app import create_app
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import DemoData, seed_demo
+from tabular.services.actor import Actor
 from tabular.settings import RateSpec, Settings
 from tests.servers import PostgresServer, RedisClusterServers, RedisServer
 
@@ -162,7 +163,7 @@ async def seed(database_url: str) -> DemoData:
     config = make_db_config(make_settings(database_url))
     try:
         async with config.get_session() as session, session.begin():
-            return await seed_demo(session)
+            return await seed_demo(Actor(session))
     finally:
         await config.get_engine().dispose()
 

@@ -14,19 +14,20 @@ import msgspec
 from tabular.db import Tier
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
-from tabular.errors import TabularError
+from tabular.errors import TabularError, readable
 from tabular.schemas.keys import ApiKeyCreate, CreatedApiKey
+from tabular.schemas.users import UserCreate
+from tabular.services.actor import Actor
 from tabular.settings import Settings, SettingsError
 from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from tabular.demo import DemoData
 
 _T = TypeVar("_T")
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 def main() -> NoReturn:
@@ -113,30 +114,39 @@ def users() -> None:
 @users.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--password", required=True, help="Initial password (at least 10 characters).")
+@click.option("--password", required=True, help="Initial password: the rules of POST /api/users apply.")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--org", "organization", required=True, help="Organization name; created if missing.")
 @click.option("--org-tier", type=click.Choice([tier.value for tier in Tier]), help="Tier of a new organization.")
 def users_create(  # noqa: PLR0913, PLR0917 - one parameter per option
     email: str, name: str, password: str, role: str, organization: str, org_tier: str | None
 ) -> None:
-    """Create a user (and their organization when it does not exist)."""
-    if "@" not in email.strip(" @"):
-        raise click.BadParameter(f"not an email address: {email!r}", param_hint="--email")
-    if len(password) < 10:  # noqa: PLR2004
-        raise click.BadParameter("must be at least 10 characters", param_hint="--password")
+    """Create a user (and their organization when it does not exist), as `POST /api/users` does.
 
-    async def create(session: AsyncSession) -> str:
+    The same input rules, password rule and audit event (`user.created`, by no user: an operator).
+    """
+    body = _decoded(UserCreate, {"email": email, "name": name, "role": role, "password": password})
+
+    async def create(actor: Actor) -> str:
         from tabular.services.organizations import OrganizationService  # noqa: PLC0415
         from tabular.services.users import UserService  # noqa: PLC0415
 
-        org = await OrganizationService(session).get_or_create(organization, Tier(org_tier) if org_tier else None)
-        user = await UserService(session).create_user(
-            organization_id=org.id, email=email, name=name, role=Role(role), password=password
-        )
+        tier = Tier(org_tier) if org_tier else None
+        org = await OrganizationService(actor).get_or_create(organization, tier)
+        user = await UserService(actor).create(body, organization_id=org.id)
         return f"created {user.role.value} {user.email} ({user.id}) in {org.name} [{org.tier.value}]"
 
-    click.echo(_run_in_session(create))
+    click.echo(_run_as_operator(create))
+
+
+def _decoded(kind: type[_S], fields: dict[str, Any]) -> _S:
+    """Options checked by the rules the API's body of the same kind obeys; a broken one is a usage error."""
+    try:
+        return msgspec.convert(fields, kind)
+    except msgspec.ValidationError as exc:
+        field = str(exc).rpartition("$.")[2].rstrip("`") if "$." in str(exc) else None
+        message = readable(str(exc).split(" - at ")[0])
+        raise click.BadParameter(message, param_hint=f"--{field.replace('_', '-')}" if field else None) from None
 
 
 @cli.group()
@@ -152,20 +162,21 @@ def keys() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print {id, key, ...} as JSON.")
 def keys_create(*, email: str, name: str, expires: dt.datetime | None, read_only: bool, as_json: bool) -> None:
     """Create an API key for a user (MFA enabled, paid tier); the key is printed once."""
+    body = _decoded(
+        ApiKeyCreate,
+        {"name": name, "expires_at": expires.replace(tzinfo=dt.UTC) if expires else None, "read_only": read_only},
+    )
 
-    async def create(session: AsyncSession) -> CreatedApiKey:
+    async def create(actor: Actor) -> CreatedApiKey:
         from tabular.services.api_keys import ApiKeyService  # noqa: PLC0415
         from tabular.services.users import UserService  # noqa: PLC0415
 
-        user = await UserService(session).get_by_email(email)
+        user = await UserService(actor).by_email(email)
         if user is None:
             raise click.BadParameter(f"no user with email {email!r}", param_hint="--email")
-        body = ApiKeyCreate(
-            name=name, expires_at=expires.replace(tzinfo=dt.UTC) if expires else None, read_only=read_only
-        )
-        return await ApiKeyService(session).create(user.id, body, client_ip=None)
+        return await ApiKeyService(actor).create(body, for_user=user.id)
 
-    created = _run_in_session(create)
+    created = _run_as_operator(create)
     click.echo(msgspec.json.encode(created).decode() if as_json else f"{created.key}  (id {created.id}, shown once)")
 
 
@@ -177,10 +188,10 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Walk the whole hash chain in order, recomputing every hash; fail at the first event that breaks it."""
-    from tabular.services.audit import AuditChainBrokenError, verify_chain  # noqa: PLC0415
+    from tabular.db.audit import AuditChainBrokenError, verify_chain  # noqa: PLC0415
 
     try:
-        count = _run_in_session(verify_chain)
+        count = _run_as_operator(lambda actor: verify_chain(actor.session))
     except AuditChainBrokenError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"audit chain intact: {count} events")
@@ -211,14 +222,14 @@ def policy_explain(email: str, method: str, path: str) -> None:
     from tabular.app import create_app  # noqa: PLC0415
     from tabular.policies.explain import ExplainError, explain  # noqa: PLC0415
 
-    async def run(session: AsyncSession) -> str:
+    async def run(actor: Actor) -> str:
         app = create_app(Settings.from_env())  # after the migrations: the app configures logging
         try:
-            return (await explain(session, app, email, method, path))[1]
+            return (await explain(actor.session, app, email, method, path))[1]
         except ExplainError as exc:
             raise click.UsageError(str(exc)) from None
 
-    click.echo(_run_in_session(run))
+    click.echo(_run_as_operator(run))
 
 
 @cli.command()
@@ -245,7 +256,7 @@ def demo(*, as_json: bool) -> None:
     """Create (or refresh) a demo organization; prints its users' credentials."""
     from tabular.demo import seed_demo  # noqa: PLC0415
 
-    data = _run_in_session(seed_demo)
+    data = _run_as_operator(seed_demo)
     click.echo(msgspec.json.encode(data).decode() if as_json else _describe(data))
 
 
@@ -261,8 +272,8 @@ def _describe(data: DemoData) -> str:
     return "\n".join(lines)
 
 
-def _run_in_session(work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
-    """Run `work` in one committed transaction on the migrated configured database."""
+def _run_as_operator(work: Callable[[Actor], Awaitable[_T]]) -> _T:
+    """Run `work` as the operator, in one committed transaction on the migrated configured database."""
     settings = Settings.from_env()
     upgrade(settings.database_url)
 
@@ -270,7 +281,7 @@ def _run_in_session(work: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
         config = make_db_config(settings)
         try:
             async with config.get_session() as session, session.begin():
-                return await work(session)
+                return await work(Actor(session))
         finally:
             await config.get_engine().dispose()
 

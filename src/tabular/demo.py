@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import select
 
 from tabular.auth import totp
+from tabular.auth.passwords import hash_password
 from tabular.db import (
     Answer,
     ApiKey,
@@ -26,9 +27,12 @@ from tabular.db import (
     Tier,
     User,
     Workspace,
+    WorkspaceMembership,
 )
 from tabular.db.base import utcnow
 from tabular.schemas.keys import ApiKeyCreate
+from tabular.schemas.users import UserCreate
+from tabular.schemas.workspaces import WorkspaceWrite
 from tabular.services.api_keys import ApiKeyService
 from tabular.services.organizations import OrganizationService
 from tabular.services.users import UserService
@@ -37,6 +41,8 @@ from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.services.actor import Actor
 
 DEMO_ORGANIZATION: Final = "Demo Research"
 RESPONSES_PER_SURVEY: Final = 24
@@ -132,12 +138,17 @@ _QUESTIONS: Final[tuple[dict[str, Any], ...]] = (
 )
 
 
-async def seed_demo(session: AsyncSession) -> DemoData:
-    """Create the demo organization, or bring it back to its demo state; fresh passwords each run."""
-    organization = await OrganizationService(session).get_or_create(DEMO_ORGANIZATION, Tier.PRO)
-    workspace_service = WorkspaceService(session)
-    workspaces = [await workspace_service.get_or_create(organization.id, name) for name in _WORKSPACES]
-    users = [await _ensure_user(session, organization, spec, workspaces) for spec in _USERS]
+async def seed_demo(actor: Actor) -> DemoData:
+    """Create the demo organization, or bring it back to its demo state; fresh passwords each run.
+
+    Organizations, workspaces, users and keys are made by the services, as an operator, so the demo obeys
+    the API's rules and leaves the same audit trail; surveys and their backdated responses are written as
+    rows (no API makes a response of last week).
+    """
+    session = actor.session
+    organization = await OrganizationService(actor).get_or_create(DEMO_ORGANIZATION, Tier.PRO)
+    workspaces = [await _ensure_workspace(actor, organization, name) for name in _WORKSPACES]
+    users = [await _ensure_user(actor, organization, spec, workspaces) for spec in _USERS]
     admin = users[0][0]
     surveys = [await _ensure_survey(session, spec, workspaces[spec.workspace], admin) for spec in _SURVEYS]
     await _ensure_dashboard_and_report(session, workspaces, surveys, admin)
@@ -159,35 +170,51 @@ async def seed_demo(session: AsyncSession) -> DemoData:
     )
 
 
+async def _ensure_workspace(actor: Actor, organization: Organization, name: str) -> Workspace:
+    found = select(Workspace).where(Workspace.organization_id == organization.id, Workspace.name == name)
+    if (workspace := await actor.session.scalar(found)) is None:
+        await WorkspaceService(actor).create(WorkspaceWrite(name=name), organization_id=organization.id)
+        workspace = await actor.session.scalar(found)
+    assert workspace is not None  # noqa: S101 - just created
+    return workspace
+
+
 async def _ensure_user(
-    session: AsyncSession, organization: Organization, spec: _UserSpec, workspaces: list[Workspace]
+    actor: Actor, organization: Organization, spec: _UserSpec, workspaces: list[Workspace]
 ) -> tuple[User, str, str]:
-    service = UserService(session)
+    session, users = actor.session, UserService(actor)
     password = secrets.token_urlsafe(12)
-    user = await service.get_by_email(spec.email)
+    wanted = [workspaces[index].id for index in spec.workspaces]
+    user = await users.by_email(spec.email)
     if user is None:
-        user = await service.create_user(
-            organization_id=organization.id, email=spec.email, name=spec.name, role=spec.role, password=password
-        )
-    else:
+        body = UserCreate(email=spec.email, name=spec.name, role=spec.role, password=password, workspace_ids=wanted)
+        await users.create(body, organization_id=organization.id)
+        user = await users.by_email(spec.email)
+        assert user is not None  # noqa: S101 - just created
+    else:  # back to its demo state, with a fresh password
         user.role, user.is_active, user.organization_id = spec.role, True, organization.id
-        await service.set_password(user, password)
-    workspace_service = WorkspaceService(session)
-    for index in spec.workspaces:
-        await workspace_service.ensure_members(workspaces[index].id, [user.id])
+        user.password_hash = await hash_password(password)
+        user.token_version += 1
+        present = set(
+            await session.scalars(
+                select(WorkspaceMembership.workspace_id).where(WorkspaceMembership.user_id == user.id)
+            )
+        )
+        session.add_all(WorkspaceMembership(workspace_id=w, user_id=user.id) for w in wanted if w not in present)
     if not user.mfa_enabled:
         user.totp_secret, user.mfa_enabled_at, user.totp_last_step = totp.new_secret(), utcnow(), None
-    return user, password, await _fresh_key(session, user)
+    await session.flush()
+    return user, password, await _fresh_key(actor, user)
 
 
-async def _fresh_key(session: AsyncSession, user: User) -> str:
+async def _fresh_key(actor: Actor, user: User) -> str:
     """Revoke the key an earlier run made and issue a new one, so the printed key always works."""
-    keys = ApiKeyService(session)
-    for key in await session.scalars(
+    keys = ApiKeyService(actor)
+    for key in await actor.session.scalars(
         select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
     ):
-        await keys.revoke(user.id, key, client_ip=None)
-    created = await keys.create(user.id, ApiKeyCreate(name=DEMO_KEY_NAME), client_ip=None)
+        await keys.revoke(key)
+    created = await keys.create(ApiKeyCreate(name=DEMO_KEY_NAME), for_user=user.id)
     return created.key
 
 

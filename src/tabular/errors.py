@@ -8,12 +8,15 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
 from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from tabular.schemas.rules import RULE_MESSAGES
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from litestar import Request
     from litestar.types import ExceptionHandlersMap
@@ -28,8 +31,10 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "ValidationFailed",
-    "enveloped_exception_handlers",
+    "enveloped",
     "exception_handlers",
+    "problem",
+    "readable",
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,10 +82,14 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class TabularError(Exception):
-    """Base of every error the application raises on purpose; subclasses fix the status."""
+    """Base of every error the application raises on purpose; each subclass fixes a status and a default code."""
 
     status_code: int = 400
     code: str = "bad_request"
+
+    def __init_subclass__(cls, *, status: int, code: str) -> None:
+        super().__init_subclass__()
+        cls.status_code, cls.code = status, code
 
     def __init__(
         self,
@@ -101,49 +110,50 @@ class TabularError(Exception):
         self.headers = dict(headers or {})
 
 
-class Unauthorized(TabularError):
+class Unauthorized(TabularError, status=401, code="unauthenticated"):
     """No credentials, or invalid, expired or revoked ones."""
 
-    status_code = 401
-    code = "unauthenticated"
 
-
-class Forbidden(TabularError):
+class Forbidden(TabularError, status=403, code="forbidden"):
     """Authenticated, inside the organization, but not allowed; `code` says why."""
 
-    status_code = 403
-    code = "forbidden"
 
-
-class NotFound(TabularError):
+class NotFound(TabularError, status=404, code="not_found"):
     """Does not exist, or belongs to another organization: the two are indistinguishable."""
 
-    status_code = 404
-    code = "not_found"
 
-
-class Conflict(TabularError):
+class Conflict(TabularError, status=409, code="conflict"):
     """The request contradicts the current state of the resource."""
 
-    status_code = 409
-    code = "conflict"
 
-
-class TooManyRequests(TabularError):
-    """Too many attempts; `Retry-After` says when to try again."""
-
-    status_code = 429
-    code = "rate_limited"
-
-
-class ValidationFailed(TabularError):
+class ValidationFailed(TabularError, status=422, code="validation_failed"):
     """Well-formed input that breaks a rule; `errors` points at the offending fields."""
 
-    status_code = 422
-    code = "validation_failed"
+
+class TooManyRequests(TabularError, status=429, code="rate_limited"):
+    """Too many attempts; `Retry-After` says when to try again."""
 
 
-def problem_response(
+ENVELOPED_PATH: Final = "/api/auth"
+"""Answers under this path, problems included, keep the seed's `{"success": …}` envelope."""
+
+
+def enveloped(path: str) -> bool:
+    """Whether an answer on `path` carries the seed's envelope: the one place that says so."""
+    return path == ENVELOPED_PATH or path.startswith(ENVELOPED_PATH + "/")
+
+
+def problem(
+    status: int, code: str, detail: str | None = None, *, errors: list[FieldError] | None = None, path: str = ""
+) -> Problem:
+    """The one way a problem document is made, for the exception handlers and the rate limiter's 429 alike."""
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    success = 0 if enveloped(path) else None
+    return Problem(title=title, status=status, code=code, detail=detail, errors=errors, success=success)
+
+
+def problem_response(  # noqa: PLR0913 - a problem's fields, and the request it answers
+    request: Request[Any, Any, Any],
     status: int,
     code: str,
     detail: str | None = None,
@@ -151,26 +161,25 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[Problem]:
-    """The one way a problem leaves the application."""
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    """A problem as the answer to `request`."""
     return Response(
-        Problem(title=title, status=status, code=code, detail=detail, errors=errors),
+        problem(status, code, detail, errors=errors, path=request.scope["path"]),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers or {}),
     )
 
 
-def _tabular_error(_: Request[Any, Any, Any], exc: TabularError) -> Response[Problem]:
-    return problem_response(exc.status_code, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+def _tabular_error(request: Request[Any, Any, Any], exc: TabularError) -> Response[Problem]:
+    return problem_response(request, exc.status_code, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
 
 
-def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     """Litestar's own input errors: a body that does not decode is 400, a value that breaks a type is 422."""
     items = exc.extra if isinstance(exc.extra, list) else []
     errors = [
         FieldError(
-            message=str(item.get("message", "invalid value")),
+            message=readable(str(item.get("message", "invalid value"))),
             field=None if item.get("key") == "data" else item.get("key"),  # "data" is Litestar's name for the body
             source=item.get("source"),
         )
@@ -181,50 +190,51 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
         source, name = missing.groups()
         errors = [FieldError(message="required", field=name, source=source)]
     if not errors:
-        return problem_response(400, "malformed_request", exc.detail)
-    return problem_response(422, "validation_failed", "The request has invalid fields.", errors=errors)
+        return problem_response(request, 400, "malformed_request", exc.detail)
+    return problem_response(request, 422, "validation_failed", "The request has invalid fields.", errors=errors)
+
+
+def readable(message: str) -> str:
+    """Msgspec quotes a pattern it did not match; say what the rule means instead."""
+    for pattern, meaning in RULE_MESSAGES.items():
+        if repr(pattern) in message:
+            return meaning
+    return message
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         return _unexpected_error(request, exc)
-    code = _CODES_BY_STATUS.get(status, "error")
-    detail = exc.detail if status < HTTP_500_INTERNAL_SERVER_ERROR else None
-    return problem_response(status, code, detail, headers=exc.headers)
+    return problem_response(request, status, _CODES_BY_STATUS.get(status, "error"), exc.detail, headers=exc.headers)
 
 
-def _undecodable_body(_: Request[Any, Any, Any], __: UnicodeDecodeError) -> Response[Problem]:
-    return problem_response(400, "malformed_request", "The body is not valid UTF-8 JSON.")
+def _undecodable_body(request: Request[Any, Any, Any], __: UnicodeDecodeError) -> Response[Problem]:
+    return problem_response(request, 400, "malformed_request", "The body is not valid UTF-8 JSON.")
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """Anything unplanned: logged in full here, and nothing of it leaks to the client."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "internal_error", "The server could not complete the request.")
+    return problem_response(request, 500, "internal_error", "The server could not complete the request.")
+
+
+def _repository_not_found(request: Request[Any, Any, Any], __: NotFoundError) -> Response[Problem]:
+    return problem_response(request, NotFound.status_code, NotFound.code)
+
+
+def _repository_conflict(request: Request[Any, Any, Any], __: DuplicateKeyError) -> Response[Problem]:
+    return problem_response(
+        request, Conflict.status_code, Conflict.code, "A resource with these values already exists."
+    )
 
 
 exception_handlers: ExceptionHandlersMap = {
     TabularError: _tabular_error,
+    NotFoundError: _repository_not_found,
+    DuplicateKeyError: _repository_conflict,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     UnicodeDecodeError: _undecodable_body,
     Exception: _unexpected_error,
 }
-
-
-def _enveloped(
-    render: Callable[[Request[Any, Any, Any], Any], Response[Problem]],
-) -> Callable[[Request[Any, Any, Any], Any], Response[Problem]]:
-    def handler(request: Request[Any, Any, Any], exc: Any) -> Response[Problem]:  # noqa: ANN401
-        response = render(request, exc)
-        response.content = msgspec.structs.replace(response.content, success=0)
-        return response
-
-    return handler
-
-
-enveloped_exception_handlers: ExceptionHandlersMap = {
-    kind: _enveloped(render) for kind, render in exception_handlers.items()
-}
-"""The same problems with `"success": 0`, for the routes that keep the seed's envelope."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Request  # noqa: TC002 - Litestar resolves provider annotations at runtime
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State  # noqa: TC002 - Litestar resolves provider annotations at runtime
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Reference, SecurityScheme
@@ -19,29 +18,26 @@ from redis.asyncio import Redis, RedisCluster
 
 from tabular import __version__
 from tabular.access_log import AccessLog, AccessLogMiddleware
-from tabular.auth.client_ip import client_ip
 from tabular.auth.engine import AuthEngine
 from tabular.auth.middleware import AuthenticationMiddleware
 from tabular.auth.principal import Principal  # noqa: TC001 - as above
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
-from tabular.errors import Conflict, NotFound, TabularError, exception_handlers, problem_response
+from tabular.errors import TabularError, exception_handlers
 from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
 from tabular.ratelimit.middleware import RateLimitMiddleware
 from tabular.ratelimit.redis_backend import RedisBackend, ResilientBackend
 from tabular.ratelimit.window import InProcessBackend
 from tabular.routes import ROUTE_HANDLERS
+from tabular.routes.dependencies import provide_actor
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, Pagination
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from litestar import Response
     from litestar.config.app import AppConfig
-
-    from tabular.errors import Problem
 
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
@@ -98,16 +94,14 @@ class TabularPlugin(InitPluginProtocol):
                 "rate_limiter": Provide(_provide_rate_limiter, sync_to_thread=False),
                 "auth_engine": Provide(_provide_auth_engine, sync_to_thread=False),
                 "principal": Provide(_provide_principal, sync_to_thread=False),
-                "client_ip": Provide(_provide_client_ip, sync_to_thread=False),
+                "actor": Provide(provide_actor, sync_to_thread=False),
                 "workspace": authorized(Workspace),  # the workspace a route acts in, as the guard authorized it
                 "in_workspace": authorized(Workspace, optional=True),  # a list's `?workspace_id=`, if sent
                 "pagination": Provide(_provide_pagination, sync_to_thread=False),
             }
         )
         app_config.on_startup.append(check_inventory)
-        app_config.exception_handlers.update(
-            {**exception_handlers, NotFoundError: _repository_not_found, DuplicateKeyError: _repository_conflict}
-        )
+        app_config.exception_handlers.update(exception_handlers)
         app_config.openapi_config = OpenAPIConfig(
             title="Tabular",
             version=__version__,
@@ -166,10 +160,6 @@ def _provide_pagination(
     return Pagination(limit=limit, offset=offset)
 
 
-def _provide_client_ip(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> str:
-    return client_ip(request.scope, settings.trusted_proxies)
-
-
 def _redis_client(settings: Settings) -> Redis | RedisCluster | None:
     """One client for the process: a single server, or a cluster found from one of its nodes."""
     if settings.redis_url is None:
@@ -199,11 +189,3 @@ def _initializer(cluster: RedisCluster) -> Callable[[], Awaitable[object]]:
 def _limiter_backend(redis: Redis | RedisCluster | None) -> ResilientBackend:
     """Redis (falling back to this process during an outage) when configured; this process otherwise."""
     return ResilientBackend(RedisBackend(redis) if redis else None, InProcessBackend())
-
-
-def _repository_not_found(_: Request[Any, Any, Any], __: NotFoundError) -> Response[Problem]:
-    return problem_response(NotFound.status_code, NotFound.code)
-
-
-def _repository_conflict(_: Request[Any, Any, Any], __: DuplicateKeyError) -> Response[Problem]:
-    return problem_response(Conflict.status_code, Conflict.code, "A resource with these values already exists.")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-
 from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import Dashboard, Report, Survey
 from tabular.db.config import make_db_config
 from tabular.errors import NotFound
+from tabular.schemas.items import DashboardCreate, ReportCreate
 from tabular.schemas.surveys import SurveyCreate
-from tabular.services.dashboards import DashboardService
-from tabular.services.reports import ReportService
+from tabular.services.actor import Actor
+from tabular.services.items import DashboardService, ReportService
 from tabular.services.surveys import SurveyService
 from tabular.vocabulary import Role
 from tests.conftest import make_settings
@@ -40,12 +40,13 @@ async def test_creating_in_another_organizations_workspace_is_not_found(database
                 mfa_enabled=True,
                 mfa_verified=True,
             )
+            actor = Actor(session, principal=principal)
             with pytest.raises(NotFound):
-                await SurveyService(session, principal).create(foreign, SurveyCreate(title="Intruder"))
+                await SurveyService(actor).create(foreign, SurveyCreate(title="Intruder"))
             with pytest.raises(NotFound):
-                await DashboardService(session, principal).create(foreign, {"name": "Intruder"})
+                await DashboardService(actor).create(foreign, DashboardCreate(name="Intruder"))
             with pytest.raises(NotFound):
-                await ReportService(session, principal).create(foreign, {"name": "Intruder"})
+                await ReportService(actor).create(foreign, ReportCreate(name="Intruder"))
             for model in (Survey, Dashboard, Report):
                 written = select(func.count()).select_from(model).where(model.workspace_id == foreign.id)
                 assert await session.scalar(written) == 0

@@ -86,13 +86,8 @@ class ApiKeyBackend:
         if identity is None or not identity.is_active:
             raise InvalidCredential("account_disabled")
         self.key_usage.note(record.id)
-        return Principal(
-            user_id=identity.user_id,
-            organization_id=identity.organization_id,
-            role=identity.role,
-            workspace_ids=identity.workspace_ids,
-            credential=CredentialKind.API_KEY,
-            mfa_enabled=identity.mfa_enabled,
+        return identity.principal(
+            CredentialKind.API_KEY,
             mfa_verified=True,  # a key can only be created from a session with a second factor
             key_id=record.id,
             read_only=record.read_only,

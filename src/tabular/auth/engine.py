@@ -11,6 +11,7 @@ from tabular.auth.identities import IdentityStore
 from tabular.auth.key_usage import KeyUsage
 from tabular.auth.revocations import RevocationStore
 from tabular.auth.session_backend import SessionBackend, SessionTokens
+from tabular.auth.tokens import TokenCodec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 class AuthEngine:
     """Token signing, live identity lookups, revocations, key-use bookkeeping and the ordered backends."""
 
+    codec: TokenCodec
     tokens: SessionTokens
     identities: IdentityStore
     revocations: RevocationStore
@@ -36,9 +38,10 @@ class AuthEngine:
         identities = IdentityStore(session_maker, ttl=settings.auth_cache_ttl)
         revocations = RevocationStore(session_maker, ttl=settings.auth_cache_ttl)
         key_usage = KeyUsage(session_maker)
-        tokens = SessionTokens(settings.secret_key)
+        codec = TokenCodec(settings.secret_key)
+        tokens = SessionTokens(codec)
         backends: list[AuthBackend] = [
             ApiKeyBackend(identities, key_usage),
             SessionBackend(tokens, identities, revocations),
         ]
-        return cls(tokens, identities, revocations, key_usage, Authenticator(backends))
+        return cls(codec, tokens, identities, revocations, key_usage, Authenticator(backends))

@@ -7,16 +7,16 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 from uuid import UUID
 
-import jwt
+import msgspec
 from litestar.datastructures import Cookie
 
 from tabular.auth.api_key_backend import KEY_PREFIX
 from tabular.auth.backends import InvalidCredential, bearer_token
 from tabular.auth.principal import CredentialKind, Principal
-from tabular.db.base import utcnow
+from tabular.auth.tokens import Audience, TokenCodec, TokenError
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -24,27 +24,32 @@ if TYPE_CHECKING:
     from tabular.auth.identities import IdentityStore
     from tabular.auth.revocations import RevocationStore
 
-ISSUER: Final = "tabular"
-ALGORITHM: Final = "HS256"
 SESSION_COOKIE: Final = "auth_token"
 CSRF_COOKIE: Final = "csrf_token"
 CSRF_HEADER: Final = "x-csrf-token"
 SESSION_LIFETIME: Final = dt.timedelta(days=7)
 REMEMBERED_LIFETIME: Final = dt.timedelta(days=30)
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
-_REQUIRED_CLAIMS: Final = ["exp", "iat", "iss", "sub", "jti", "ver", "mfa", "csrf"]
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-@dataclass(frozen=True, slots=True)
-class SessionClaims:
-    """The verified content of a session token."""
+class SessionClaims(msgspec.Struct, frozen=True):
+    """What a session token says, beyond the codec's issuer, audience and times."""
 
-    user_id: UUID
-    token_id: str
-    version: int
-    mfa_verified: bool
-    csrf: str
-    expires_at: dt.datetime
+    user_id: UUID = msgspec.field(name="sub")
+    token_id: NonEmpty = msgspec.field(name="jti")
+    version: int = msgspec.field(name="ver")
+    """The user's `token_version` when signed in; a role change or new password bumps it."""
+    mfa_verified: bool = msgspec.field(name="mfa")
+    csrf: NonEmpty = msgspec.field(name="csrf")
+    exp: int = 0
+    """Seconds since the epoch, set by the codec."""
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        """When the token stops working."""
+        return dt.datetime.fromtimestamp(self.exp, dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,86 +62,31 @@ class IssuedSession:
 
 
 class SessionTokens:
-    """Signs and verifies session tokens: HS256 only, issuer, expiry and every claim required."""
+    """Session tokens: the app's codec with the session audience."""
 
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
+    def __init__(self, codec: TokenCodec) -> None:
+        self._codec = codec
 
     def issue(self, user_id: UUID, version: int, *, mfa_verified: bool, remember: bool = False) -> IssuedSession:
         """A token for `user_id` at `version`; 30 days when remembered, 7 otherwise."""
         lifetime = REMEMBERED_LIFETIME if remember else SESSION_LIFETIME
-        now = utcnow().replace(microsecond=0)
         claims = SessionClaims(
             user_id=user_id,
             token_id=uuid.uuid4().hex,
             version=version,
             mfa_verified=mfa_verified,
             csrf=secrets.token_urlsafe(32),
-            expires_at=now + lifetime,
         )
-        payload: dict[str, Any] = {
-            "iss": ISSUER,
-            "sub": str(user_id),
-            "iat": now,
-            "exp": claims.expires_at,
-            "jti": claims.token_id,
-            "ver": version,
-            "mfa": mfa_verified,
-            "csrf": claims.csrf,
-        }
-        token = jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+        token, expires_at = self._codec.sign(Audience.SESSION, claims, lifetime)
+        claims = msgspec.structs.replace(claims, exp=int(expires_at.timestamp()))
         return IssuedSession(token=token, claims=claims, max_age=int(lifetime.total_seconds()))
 
     def decode(self, token: str) -> SessionClaims:
         """The claims of a valid token; `InvalidCredential` (`session_expired`, `invalid_token`) otherwise."""
         try:
-            payload = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                issuer=ISSUER,
-                options={"require": _REQUIRED_CLAIMS},
-            )
-        except jwt.ExpiredSignatureError:
-            raise InvalidCredential("session_expired") from None
-        except jwt.InvalidTokenError:
-            raise InvalidCredential("invalid_token") from None
-        claims = _typed_claims(payload)
-        if claims is None:
-            raise InvalidCredential("invalid_token")
-        return claims
-
-
-def _typed_claims(payload: dict[str, Any]) -> SessionClaims | None:
-    """The claims if each has the type `issue` gives it; None otherwise.
-
-    No coercion: `bool("false")` is True and `int(True)` is 1, so a mistyped claim is refused, not read.
-    """
-    sub, jti, ver, mfa, csrf, exp = (payload[name] for name in ("sub", "jti", "ver", "mfa", "csrf", "exp"))
-    well_typed = (
-        isinstance(jti, str)
-        and jti != ""
-        and isinstance(csrf, str)
-        and csrf != ""
-        and isinstance(mfa, bool)
-        and isinstance(ver, int)
-        and not isinstance(ver, bool)
-        and isinstance(exp, int | float)
-        and isinstance(sub, str)
-    )
-    if not well_typed:
-        return None
-    try:
-        return SessionClaims(
-            user_id=UUID(sub),
-            token_id=jti,
-            version=ver,
-            mfa_verified=mfa,
-            csrf=csrf,
-            expires_at=dt.datetime.fromtimestamp(exp, dt.UTC),
-        )
-    except (ValueError, OverflowError, OSError):
-        return None
+            return self._codec.read(token, Audience.SESSION, SessionClaims)
+        except TokenError as error:
+            raise InvalidCredential("session_expired" if error.expired else "invalid_token") from None
 
 
 class SessionBackend:
@@ -173,13 +123,8 @@ class SessionBackend:
             sent = connection.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), claims.csrf.encode()):
                 raise InvalidCredential("csrf_failed", status=403)
-        return Principal(
-            user_id=identity.user_id,
-            organization_id=identity.organization_id,
-            role=identity.role,
-            workspace_ids=identity.workspace_ids,
-            credential=CredentialKind.SESSION,
-            mfa_enabled=identity.mfa_enabled,
+        return identity.principal(
+            CredentialKind.SESSION,
             mfa_verified=claims.mfa_verified,
             token_id=claims.token_id,
             token_expires_at=claims.expires_at,

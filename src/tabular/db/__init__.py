@@ -5,9 +5,8 @@ from __future__ import annotations
 from tabular.db.api_keys import ApiKey
 from tabular.db.audit import AuditEvent
 from tabular.db.base import metadata
-from tabular.db.dashboards import Dashboard
+from tabular.db.items import Dashboard, Report
 from tabular.db.organizations import Organization, Tier
-from tabular.db.reports import Report
 from tabular.db.responses import Answer, Response
 from tabular.db.revoked_tokens import RevokedToken
 from tabular.db.surveys import Question, QuestionKind, Survey, SurveyStatus

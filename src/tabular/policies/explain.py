@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import select
-
-from tabular.auth.principal import CredentialKind, Principal
-from tabular.db import User, WorkspaceMembership
+from tabular.auth.identities import load_identity
+from tabular.auth.principal import CredentialKind
+from tabular.db import User
 from tabular.errors import TabularError
 from tabular.policies.authorize import Address, authorize
 from tabular.policies.decision import Decision
@@ -16,11 +15,14 @@ from tabular.policies.guard import address_of, single_values
 from tabular.policies.inventory import match_route
 from tabular.policies.lookup import TenantLookup
 from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
+from tabular.schemas.rules import normalize_email
 from tabular.vocabulary import Reason
 
 if TYPE_CHECKING:
     from litestar import Litestar
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.auth.principal import Principal
 
 
 class ExplainError(ValueError):
@@ -58,18 +60,7 @@ async def explain(session: AsyncSession, app: Litestar, email: str, method: str,
 
 
 async def _principal(session: AsyncSession, email: str) -> Principal:
-    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
+    identity = await load_identity(session, User.email == normalize_email(email))
+    if identity is None:
         raise ExplainError(f"no user with email {email!r}")
-    workspaces = await session.scalars(
-        select(WorkspaceMembership.workspace_id).where(WorkspaceMembership.user_id == user.id)
-    )
-    return Principal(
-        user_id=user.id,
-        organization_id=user.organization_id,
-        role=user.role,
-        workspace_ids=frozenset(workspaces),
-        credential=CredentialKind.SESSION,
-        mfa_enabled=user.mfa_enabled,
-        mfa_verified=user.mfa_enabled,
-    )
+    return identity.principal(CredentialKind.SESSION, mfa_verified=identity.mfa_enabled)

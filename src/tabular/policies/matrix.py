@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from tabular.auth.identities import Identity
 from tabular.auth.principal import CredentialKind, Principal
+from tabular.db import Tier
 from tabular.policies.authorize import Address, Authorization, Located, authorize
 from tabular.policies.decision import Decision, Target
 from tabular.policies.placement import PLACEMENTS, Level, is_collection, located_as
@@ -70,16 +72,25 @@ class Row(msgspec.Struct, frozen=True):
 
 def principal_for(role: Role, credential: Credential) -> Principal:
     """A caller of `role` who belongs to OWN_WORKSPACE only, authenticated as `credential`."""
-    is_key = credential is not Credential.SESSION
-    return Principal(
+    identity = Identity(
         user_id=CALLER,
         organization_id=ORGANIZATION,
         role=role,
         workspace_ids=frozenset({OWN_WORKSPACE}),
-        credential=CredentialKind.API_KEY if is_key else CredentialKind.SESSION,
+        is_active=True,
+        token_version=0,
         mfa_enabled=True,
+        tier=Tier.PRO,
+        name="matrix caller",
+        email="caller@matrix.invalid",
+        organization_name="matrix",
+    )
+    if credential is Credential.SESSION:
+        return identity.principal(CredentialKind.SESSION, mfa_verified=True)
+    return identity.principal(
+        CredentialKind.API_KEY,
         mfa_verified=True,
-        key_id=uuid.UUID(int=1000) if is_key else None,
+        key_id=uuid.UUID(int=1000),
         read_only=credential is Credential.READ_ONLY_KEY,
         pinned_workspace_id=OWN_WORKSPACE if credential is Credential.PINNED_KEY else None,
     )

@@ -16,7 +16,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
 from tabular.auth.client_ip import client_ip
-from tabular.errors import PROBLEM_MEDIA_TYPE, Problem
+from tabular.errors import PROBLEM_MEDIA_TYPE, problem
 from tabular.ratelimit.window import Allowance, Hit, Quota
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         headers = rate_limit_headers(allowances)
         refused = [allowance for allowance in allowances if not allowance.allowed]
         if refused:
-            await _refuse(send, headers, retry_after=max(d.reset for d in refused), enveloped=_is_auth(scope))
+            await _refuse(send, headers, retry_after=max(d.reset for d in refused), path=scope["path"])
             return
 
         async def send_with_headers(message: Message) -> None:
@@ -93,15 +93,9 @@ def _policy_field(quotas: tuple[Quota, ...]) -> bytes:
     return ", ".join(f'"{p.name}";q={p.limit};w={p.window}' for p in quotas).encode()
 
 
-async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, enveloped: bool) -> None:
-    problem = Problem(
-        title="Too Many Requests",
-        status=429,
-        code="rate_limited",
-        detail=f"Rate limit exceeded; retry in {retry_after} seconds.",
-        success=0 if enveloped else None,
-    )
-    body = msgspec.json.encode(problem)
+async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, path: str) -> None:
+    detail = f"Rate limit exceeded; retry in {retry_after} seconds."
+    body = msgspec.json.encode(problem(429, "rate_limited", detail, path=path))
     raw_headers = [
         *headers,
         (b"retry-after", str(retry_after).encode()),

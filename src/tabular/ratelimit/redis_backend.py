@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
 from redis.asyncio import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
+    from tabular.schemas.health import LimiterMode
+
 logger = logging.getLogger(__name__)
 
-LimiterMode = Literal["in_process", "redis", "in_process_fallback"]
 
 # KEYS[1]: the client's hash of bucket counters (field: bucket number, value: requests admitted in it).
 # ARGV: limit, bucket length in µs, look-back in buckets, and "now" in µs ("" = the server's clock).

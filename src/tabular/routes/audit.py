@@ -9,13 +9,13 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.principal import Principal
+from tabular.db.audit import AuditEventType
 from tabular.policies.requirements import requires
+from tabular.routes.dependencies import service
 from tabular.schemas.audit import AuditEventView, AuditFilter
 from tabular.schemas.common import Page, Pagination
-from tabular.services.audit import AuditEventType, list_events
+from tabular.services.audit import AuditService
 from tabular.vocabulary import Action, Resource
 
 
@@ -24,12 +24,12 @@ class AuditController(Controller):
 
     path = "/api/audit"
     tags = ["audit"]  # noqa: RUF012
+    dependencies = {"audit": service(AuditService)}  # noqa: RUF012
 
     @get("", **requires(Resource.AUDIT_EVENT, Action.LIST), summary="List audit events")
     async def list_audit_events(
         self,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        audit: NamedDependency[AuditService],
         pagination: NamedDependency[Pagination],
         actor_id: Annotated[UUID | None, QueryParameter(description="Only events by this user")] = None,
         event: Annotated[AuditEventType | None, QueryParameter(description="Only events of this type")] = None,
@@ -38,4 +38,4 @@ class AuditController(Controller):
     ) -> Page[AuditEventView]:
         """Newest first; `since` (inclusive) and `until` (exclusive) are ISO 8601 times with a zone."""
         where = AuditFilter(actor_id=actor_id, event=event, since=since, until=until)
-        return await list_events(db_session, principal, where, pagination)
+        return await audit.listing(where, pagination)

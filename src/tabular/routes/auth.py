@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.engine import AuthEngine
 from tabular.auth.principal import Principal
 from tabular.auth.session_backend import clear_session_cookies, session_cookies
-from tabular.errors import enveloped_exception_handlers
+from tabular.policies.guard import rejection
 from tabular.policies.requirements import public, requires
+from tabular.routes.dependencies import service
 from tabular.schemas.auth import (
     AuthRequest,
     LoggedOut,
@@ -31,20 +31,12 @@ from tabular.services.auth import AuthService, who_am_i
 from tabular.vocabulary import Action, Resource
 
 
-def provide_auth_service(
-    db_session: NamedDependency[AsyncSession], auth_engine: NamedDependency[AuthEngine]
-) -> AuthService:
-    """One service per request, on the request's transaction."""
-    return AuthService(db_session, auth_engine)
-
-
 class AuthController(Controller):
     """Sessions for browsers and scripts; the seed's `{"success": …}` envelope on every answer, errors too."""
 
     path = "/api/auth"
     tags = ["auth"]  # noqa: RUF012
-    dependencies = {"auth_service": Provide(provide_auth_service, sync_to_thread=False)}  # noqa: RUF012
-    exception_handlers = enveloped_exception_handlers
+    dependencies = {"auth_service": service(AuthService)}  # noqa: RUF012
 
     @post("", **public(), status_code=HTTP_200_OK, summary="Log in (action=login) or out (action=logout)")
     async def login_or_logout(
@@ -52,17 +44,22 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[AuthRequest],
         auth_service: NamedDependency[AuthService],
-        client_ip: NamedDependency[str],
     ) -> Response[LoginResponse | LogoutResponse]:
         """Login sets the HttpOnly `auth_token` cookie (and a readable `csrf_token`); logout revokes the token."""
         secure = request.url.scheme == "https"
         if isinstance(data, LoginRequest):
-            user, organization, issued = await auth_service.login(data, client_ip)
+            signed_in = await auth_service.login(data)
+            user = signed_in.user
             body = SessionUser(
-                user_id=user.id, user_name=user.name, user_email=user.email, organization_name=organization.name
+                user_id=user.id,
+                user_name=user.name,
+                user_email=user.email,
+                organization_name=signed_in.organization.name,
             )
-            return Response(LoginResponse(data=body), cookies=session_cookies(issued, secure=secure))
-        await auth_service.logout(request.user, request.auth, client_ip)
+            return Response(LoginResponse(data=body), cookies=session_cookies(signed_in.session, secure=secure))
+        if request.user is None:  # public for login; logging out needs the session it ends
+            raise rejection(request.auth)
+        await auth_service.logout()
         return Response(LogoutResponse(data=LoggedOut()), cookies=clear_session_cookies(secure=secure))
 
     @get(
@@ -83,11 +80,9 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[PasswordChange],
-        principal: NamedDependency[Principal],
         auth_service: NamedDependency[AuthService],
-        client_ip: NamedDependency[str],
     ) -> Response[PasswordChangeResponse]:
         """Ends every session of the user; this one continues with the new token set in the cookie."""
-        issued = await auth_service.change_password(principal, data.current_password, data.new_password, client_ip)
+        issued = await auth_service.change_password(data.current_password, data.new_password)
         cookies = session_cookies(issued, secure=request.url.scheme == "https")
         return Response(PasswordChangeResponse(data=PasswordChanged()), cookies=cookies)

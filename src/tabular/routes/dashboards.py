@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.principal import Principal
 from tabular.db import Dashboard, Workspace
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
+from tabular.routes.dependencies import service
 from tabular.schemas.common import Page, Pagination
-from tabular.schemas.dashboards import DashboardCreate, DashboardDetail, DashboardUpdate, DashboardView
-from tabular.services.dashboards import DashboardService, view
+from tabular.schemas.items import DashboardCreate, DashboardDetail, DashboardUpdate, DashboardView
+from tabular.services.items import DashboardService
 from tabular.vocabulary import Action, Resource
-
-
-def provide_dashboard_service(
-    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
-) -> DashboardService:
-    """One service per request, on the request's transaction."""
-    return DashboardService(db_session, principal)
 
 
 class DashboardController(Controller):
@@ -30,10 +22,7 @@ class DashboardController(Controller):
 
     path = "/api/dashboards"
     tags = ["dashboards"]  # noqa: RUF012
-    dependencies = {  # noqa: RUF012
-        "dashboards": Provide(provide_dashboard_service, sync_to_thread=False),
-        "dashboard": authorized(Dashboard),
-    }
+    dependencies = {"dashboards": service(DashboardService), "dashboard": authorized(Dashboard)}  # noqa: RUF012
 
     @get("", **requires(Resource.DASHBOARD, Action.LIST), summary="List dashboards you may see")
     async def list_dashboards(
@@ -43,8 +32,7 @@ class DashboardController(Controller):
         in_workspace: NamedDependency[Workspace | None],
     ) -> Page[DashboardView]:
         """Across your workspaces, or in one with `?workspace_id=`."""
-        items, total = await dashboards.list_visible(in_workspace, pagination)
-        return Page([view(item) for item in items], total=total, limit=pagination.limit, offset=pagination.offset)
+        return await dashboards.listing(in_workspace, pagination)
 
     @post("", **requires(Resource.DASHBOARD, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a dashboard")
     async def create_dashboard(
@@ -54,8 +42,7 @@ class DashboardController(Controller):
         dashboards: NamedDependency[DashboardService],
     ) -> DashboardView:
         """In the workspace given by `?workspace_id=`, over surveys of that workspace."""
-        fields = {"name": data.name.strip(), "survey_ids": data.survey_ids, "widgets": data.widgets}
-        return view(await dashboards.create(workspace, fields))
+        return await dashboards.create(workspace, data)
 
     @get(
         "/{dashboard_id:uuid}",
@@ -80,7 +67,7 @@ class DashboardController(Controller):
         dashboards: NamedDependency[DashboardService],
     ) -> DashboardView:
         """Only the fields sent change."""
-        return view(await dashboards.update(dashboard, data))
+        return await dashboards.update(dashboard, data)
 
     @delete(
         "/{dashboard_id:uuid}",

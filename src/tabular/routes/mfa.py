@@ -8,14 +8,11 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.engine import AuthEngine
-from tabular.auth.principal import Principal
 from tabular.auth.session_backend import session_cookies
 from tabular.db import User
-from tabular.errors import NotFound, enveloped_exception_handlers
 from tabular.policies.requirements import requires
+from tabular.routes.dependencies import service
 from tabular.schemas.mfa import (
     MfaCode,
     MfaSetup,
@@ -29,19 +26,9 @@ from tabular.services.mfa import MfaService
 from tabular.vocabulary import Action, Resource
 
 
-def provide_mfa_service(
-    db_session: NamedDependency[AsyncSession], auth_engine: NamedDependency[AuthEngine]
-) -> MfaService:
-    """One service per request, on the request's transaction."""
-    return MfaService(db_session, auth_engine.identities)
-
-
-async def provide_user(db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]) -> User:
+async def provide_own_user(mfa_service: NamedDependency[MfaService]) -> User:
     """The caller's own user row, locked for this transaction's changes."""
-    user = await db_session.get(User, principal.user_id, with_for_update=True)
-    if user is None:
-        raise NotFound
-    return user
+    return await mfa_service.own_user()
 
 
 class MfaController(Controller):
@@ -50,10 +37,9 @@ class MfaController(Controller):
     path = "/api/auth/mfa"
     tags = ["auth"]  # noqa: RUF012
     dependencies = {  # noqa: RUF012
-        "mfa_service": Provide(provide_mfa_service, sync_to_thread=False),
-        "user": Provide(provide_user),
+        "mfa_service": service(MfaService),
+        "user": Provide(provide_own_user),
     }
-    exception_handlers = enveloped_exception_handlers
 
     @post(
         "/setup", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Start TOTP enrolment"
@@ -75,12 +61,9 @@ class MfaController(Controller):
         data: JSONBody[MfaCode],
         user: NamedDependency[User],
         mfa_service: NamedDependency[MfaService],
-        auth_engine: NamedDependency[AuthEngine],
-        client_ip: NamedDependency[str],
     ) -> Response[RecoveryCodesResponse]:
         """Turns MFA on; this session, which just proved the factor, gets a token that says so."""
-        codes = await mfa_service.confirm(user, data.code, client_ip)
-        issued = auth_engine.tokens.issue(user.id, user.token_version, mfa_verified=True)
+        codes, issued = await mfa_service.confirm(user, data.code)
         body = RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))
         return Response(body, cookies=session_cookies(issued, secure=request.url.scheme == "https"))
 
@@ -90,10 +73,9 @@ class MfaController(Controller):
         data: JSONBody[MfaCode],
         user: NamedDependency[User],
         mfa_service: NamedDependency[MfaService],
-        client_ip: NamedDependency[str],
     ) -> MfaStateResponse:
         """Needs a current TOTP code or a recovery code."""
-        await mfa_service.disable(user, data.code, client_ip)
+        await mfa_service.disable(user, data.code)
         return MfaStateResponse(data=MfaState(mfa_enabled=False))
 
     @post(
@@ -107,8 +89,7 @@ class MfaController(Controller):
         data: JSONBody[MfaCode],
         user: NamedDependency[User],
         mfa_service: NamedDependency[MfaService],
-        client_ip: NamedDependency[str],
     ) -> RecoveryCodesResponse:
         """Ten new codes; the old ones stop working. Needs a current TOTP code."""
-        codes = await mfa_service.regenerate_recovery_codes(user, data.code, client_ip)
+        codes = await mfa_service.regenerate_recovery_codes(user, data.code)
         return RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from tabular.errors import Problem
 from tabular.policies.requirements import public
-from tabular.routes.surveys import provide_response_service
+from tabular.routes.dependencies import service
 from tabular.schemas.responses import ResponseCreate, ResponseCreated
 from tabular.services.responses import ResponseService
 
@@ -22,7 +22,7 @@ class PublicSurveyController(Controller):
 
     path = "/api/public"
     tags = ["public"]  # noqa: RUF012
-    dependencies = {"response_service": Provide(provide_response_service, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {"response_service": service(ResponseService)}  # noqa: RUF012
 
     @post(
         "/surveys/{survey_id:uuid}/responses",

@@ -1,28 +1,20 @@
-"""`/api/reports`: saved reports over a workspace's surveys."""
+"""`/api/reports`: reports over a workspace's surveys, for members and admins."""
 
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.principal import Principal
 from tabular.db import Report, Workspace
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
+from tabular.routes.dependencies import service
 from tabular.schemas.common import Page, Pagination
-from tabular.schemas.reports import ReportCreate, ReportUpdate, ReportView
-from tabular.services.reports import ReportService, view
+from tabular.schemas.items import ReportCreate, ReportUpdate, ReportView
+from tabular.services.items import ReportService
 from tabular.vocabulary import Action, Resource
-
-
-def provide_report_service(
-    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
-) -> ReportService:
-    """One service per request, on the request's transaction."""
-    return ReportService(db_session, principal)
 
 
 class ReportController(Controller):
@@ -30,7 +22,7 @@ class ReportController(Controller):
 
     path = "/api/reports"
     tags = ["reports"]  # noqa: RUF012
-    dependencies = {"reports": Provide(provide_report_service, sync_to_thread=False), "report": authorized(Report)}  # noqa: RUF012
+    dependencies = {"reports": service(ReportService), "report": authorized(Report)}  # noqa: RUF012
 
     @get("", **requires(Resource.REPORT, Action.LIST), summary="List reports you may see")
     async def list_reports(
@@ -40,8 +32,7 @@ class ReportController(Controller):
         in_workspace: NamedDependency[Workspace | None],
     ) -> Page[ReportView]:
         """Across your workspaces, or in one with `?workspace_id=`."""
-        items, total = await reports.list_visible(in_workspace, pagination)
-        return Page([view(item) for item in items], total=total, limit=pagination.limit, offset=pagination.offset)
+        return await reports.listing(in_workspace, pagination)
 
     @post("", **requires(Resource.REPORT, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a report")
     async def create_report(
@@ -51,20 +42,22 @@ class ReportController(Controller):
         reports: NamedDependency[ReportService],
     ) -> ReportView:
         """In the workspace given by `?workspace_id=`, over surveys of that workspace."""
-        fields = {"name": data.name.strip(), "survey_ids": data.survey_ids, "config": data.config}
-        return view(await reports.create(workspace, fields))
+        return await reports.create(workspace, data)
 
     @get("/{report_id:uuid}", **requires(Resource.REPORT, Action.READ, by="report_id"), summary="A report")
-    async def get_report(self, report: NamedDependency[Report]) -> ReportView:
+    async def get_report(self, report: NamedDependency[Report], reports: NamedDependency[ReportService]) -> ReportView:
         """One report."""
-        return view(report)
+        return reports.wire(report)
 
     @patch("/{report_id:uuid}", **requires(Resource.REPORT, Action.UPDATE, by="report_id"), summary="Change a report")
     async def update_report(
-        self, report: NamedDependency[Report], data: JSONBody[ReportUpdate], reports: NamedDependency[ReportService]
+        self,
+        report: NamedDependency[Report],
+        data: JSONBody[ReportUpdate],
+        reports: NamedDependency[ReportService],
     ) -> ReportView:
         """Only the fields sent change."""
-        return view(await reports.update(report, data))
+        return await reports.update(report, data)
 
     @delete(
         "/{report_id:uuid}",

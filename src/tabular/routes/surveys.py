@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.principal import Principal
 from tabular.db import Survey, SurveyStatus, Workspace
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
+from tabular.routes.dependencies import service
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.metrics import SurveyMetrics
 from tabular.schemas.responses import ResponseCreate, ResponseView
@@ -20,18 +20,6 @@ from tabular.services.metrics import survey_metrics
 from tabular.services.responses import ResponseService
 from tabular.services.surveys import SurveyService, survey_view
 from tabular.vocabulary import Action, Resource
-
-
-def provide_survey_service(
-    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
-) -> SurveyService:
-    """One service per request, on the request's transaction, for the caller's organization."""
-    return SurveyService(db_session, principal)
-
-
-def provide_response_service(db_session: NamedDependency[AsyncSession]) -> ResponseService:
-    """One service per request, on the request's transaction."""
-    return ResponseService(db_session)
 
 
 class SurveyController(Controller):
@@ -44,8 +32,8 @@ class SurveyController(Controller):
     path = "/api/surveys"
     tags = ["surveys"]  # noqa: RUF012
     dependencies = {  # noqa: RUF012
-        "survey_service": Provide(provide_survey_service, sync_to_thread=False),
-        "response_service": Provide(provide_response_service, sync_to_thread=False),
+        "survey_service": service(SurveyService),
+        "response_service": service(ResponseService),
         "survey": authorized(Survey),
     }
 
@@ -58,7 +46,7 @@ class SurveyController(Controller):
         status: FromQuery[SurveyStatus | None] = None,
     ) -> Page[SurveyView]:
         """Newest first: every survey you may see, or those of one workspace, optionally of one status."""
-        return await survey_service.list(pagination, in_workspace, status)
+        return await survey_service.listing(pagination, in_workspace, status)
 
     @post("", **requires(Resource.SURVEY, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a survey")
     async def create_survey(
@@ -133,7 +121,7 @@ class SurveyController(Controller):
         response_service: NamedDependency[ResponseService],
     ) -> Page[ResponseView]:
         """Newest first, with the respondent's name and email and every answer."""
-        return await response_service.list(survey, pagination)
+        return await response_service.listing(survey, pagination)
 
     @post(
         "/{survey_id:uuid}/responses",
@@ -145,11 +133,10 @@ class SurveyController(Controller):
         self,
         survey: NamedDependency[Survey],
         data: JSONBody[ResponseCreate],
-        principal: NamedDependency[Principal],
         response_service: NamedDependency[ResponseService],
     ) -> ResponseView:
         """A response collected elsewhere, into a published survey (409 `survey_not_open` otherwise)."""
-        return await response_service.import_response(principal, survey, data)
+        return await response_service.import_response(survey, data)
 
     @get(
         "/{survey_id:uuid}/metrics/responses",

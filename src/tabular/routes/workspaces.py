@@ -5,58 +5,44 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.engine import AuthEngine
-from tabular.auth.principal import Principal
 from tabular.db import Workspace
 from tabular.policies.requirements import requires
+from tabular.routes.dependencies import service
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.workspaces import MemberAdd, MemberView, WorkspaceView, WorkspaceWrite
-from tabular.services.workspaces import WorkspaceManager
+from tabular.services.workspaces import WorkspaceService
 from tabular.vocabulary import Action, Resource
-
-
-def provide_workspace_manager(
-    db_session: NamedDependency[AsyncSession], auth_engine: NamedDependency[AuthEngine]
-) -> WorkspaceManager:
-    """One service per request, on the request's transaction."""
-    return WorkspaceManager(db_session, auth_engine.identities)
-
 
 _MEMBERS = "/{workspace_id:uuid}/members"
 
 
 class WorkspaceController(Controller):
-    """Workspaces of the caller's organization; membership changes reach the members' next request."""
+    """Workspaces of the caller's organization; membership changes reach the members' next request.
+
+    Handlers by a workspace id receive the `workspace` the guard authorized and loaded.
+    """
 
     path = "/api/workspaces"
     tags = ["workspaces"]  # noqa: RUF012
-    dependencies = {"workspace_manager": Provide(provide_workspace_manager, sync_to_thread=False)}  # noqa: RUF012
+    dependencies = {"workspaces": service(WorkspaceService)}  # noqa: RUF012
 
     @get("", **requires(Resource.WORKSPACE, Action.LIST), summary="List workspaces")
     async def list_workspaces(
-        self,
-        principal: NamedDependency[Principal],
-        pagination: NamedDependency[Pagination],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        self, pagination: NamedDependency[Pagination], workspaces: NamedDependency[WorkspaceService]
     ) -> Page[WorkspaceView]:
         """An admin sees every workspace of the organization; members and clients those they belong to."""
-        return await workspace_manager.list_workspaces(principal, pagination)
+        return await workspaces.listing(pagination)
 
     @post("", **requires(Resource.WORKSPACE, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a workspace")
     async def create_workspace(
-        self,
-        data: JSONBody[WorkspaceWrite],
-        principal: NamedDependency[Principal],
-        client_ip: NamedDependency[str],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        self, data: JSONBody[WorkspaceWrite], workspaces: NamedDependency[WorkspaceService]
     ) -> WorkspaceView:
         """409 `workspace_name_taken` when the organization already has a workspace of that name."""
-        return await workspace_manager.create(principal, data, client_ip)
+        return await workspaces.create(data)
 
     @get(
         "/{workspace_id:uuid}",
@@ -64,12 +50,10 @@ class WorkspaceController(Controller):
         summary="Get a workspace",
     )
     async def get_workspace(
-        self,
-        workspace: NamedDependency[Workspace],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        self, workspace: NamedDependency[Workspace], workspaces: NamedDependency[WorkspaceService]
     ) -> WorkspaceView:
         """With its member count."""
-        return await workspace_manager.get(workspace)
+        return await workspaces.get(workspace)
 
     @patch(
         "/{workspace_id:uuid}",
@@ -80,12 +64,10 @@ class WorkspaceController(Controller):
         self,
         workspace: NamedDependency[Workspace],
         data: JSONBody[WorkspaceWrite],
-        principal: NamedDependency[Principal],
-        client_ip: NamedDependency[str],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        workspaces: NamedDependency[WorkspaceService],
     ) -> WorkspaceView:
         """409 `workspace_name_taken` when another workspace of the organization has that name."""
-        return await workspace_manager.rename(principal, workspace, data, client_ip)
+        return await workspaces.rename(workspace, data)
 
     @delete(
         "/{workspace_id:uuid}",
@@ -94,29 +76,22 @@ class WorkspaceController(Controller):
         summary="Delete an empty workspace",
     )
     async def delete_workspace(
-        self,
-        workspace: NamedDependency[Workspace],
-        principal: NamedDependency[Principal],
-        client_ip: NamedDependency[str],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        self, workspace: NamedDependency[Workspace], workspaces: NamedDependency[WorkspaceService]
     ) -> None:
         """409 `workspace_not_empty` while it holds surveys, dashboards or reports."""
-        await workspace_manager.delete(principal, workspace, client_ip)
+        await workspaces.delete(workspace)
 
     @get(
-        _MEMBERS,
-        **requires(Resource.MEMBERSHIP, Action.LIST, by="workspace_id"),
-        summary="List a workspace's members",
+        _MEMBERS, **requires(Resource.MEMBERSHIP, Action.LIST, by="workspace_id"), summary="List a workspace's members"
     )
     async def list_members(
         self,
         workspace: NamedDependency[Workspace],
-        principal: NamedDependency[Principal],
         pagination: NamedDependency[Pagination],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        workspaces: NamedDependency[WorkspaceService],
     ) -> Page[MemberView]:
         """By email."""
-        return await workspace_manager.list_members(principal, workspace, pagination)
+        return await workspaces.list_members(workspace, pagination)
 
     @post(
         _MEMBERS,
@@ -128,12 +103,10 @@ class WorkspaceController(Controller):
         self,
         workspace: NamedDependency[Workspace],
         data: JSONBody[MemberAdd],
-        principal: NamedDependency[Principal],
-        client_ip: NamedDependency[str],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        workspaces: NamedDependency[WorkspaceService],
     ) -> MemberView:
         """The user must be of the organization (404 otherwise); 409 `already_member`."""
-        return await workspace_manager.add_member(principal, workspace, data, client_ip)
+        return await workspaces.add_member(workspace, data)
 
     @delete(
         _MEMBERS + "/{user_id:uuid}",
@@ -145,9 +118,7 @@ class WorkspaceController(Controller):
         self,
         workspace: NamedDependency[Workspace],
         user_id: FromPath[UUID],
-        principal: NamedDependency[Principal],
-        client_ip: NamedDependency[str],
-        workspace_manager: NamedDependency[WorkspaceManager],
+        workspaces: NamedDependency[WorkspaceService],
     ) -> None:
         """404 when the user is not a member; the user's next request no longer reaches the workspace."""
-        await workspace_manager.remove_member(principal, workspace, user_id, client_ip)
+        await workspaces.remove_member(workspace, user_id)

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-OtpCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+from tabular.schemas.rules import Email, Input, OneTimeCode, Password
 
 
-class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="action", tag="login"):
+class LoginRequest(Input, frozen=True, tag_field="action", tag="login"):
     """`{"email", "password", "action": "login"}`, plus `remember_me` and, with MFA on, `otp`."""
 
     email: Email
     password: Password
     remember_me: bool = False
-    otp: OtpCode | None = None
+    otp: OneTimeCode | None = None
     """A current TOTP code or an unused recovery code."""
 
 
-class LogoutRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="action", tag="logout"):
+class LogoutRequest(Input, frozen=True, tag_field="action", tag="logout"):
     """`{"action": "logout"}`: revokes the session token that authenticates the request."""
 
 
@@ -84,11 +82,11 @@ class WhoAmIResponse(msgspec.Struct, frozen=True):
     success: Literal[1] = 1
 
 
-class PasswordChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class PasswordChange(Input, frozen=True):
     """`POST /api/auth/password`."""
 
     current_password: Password
-    new_password: Annotated[str, msgspec.Meta(max_length=1024)]
+    new_password: Password
 
 
 class PasswordChanged(msgspec.Struct, frozen=True):

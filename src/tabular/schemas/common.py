@@ -1,12 +1,13 @@
-"""Conventions shared by every resource: pages of results."""
+"""Conventions shared by every resource: pages of results, and how a row becomes what the API says of it."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -26,3 +27,31 @@ class Page(msgspec.Struct, Generic[T], frozen=True):
     total: int
     limit: int
     offset: int
+
+    def with_items(self, items: list[U]) -> Page[U]:
+        """The same page, its items made into others (one each)."""
+        return Page(items=items, total=self.total, limit=self.limit, offset=self.offset)
+
+
+class _Merged:
+    """A row's attributes, with some replaced or added, for `wire`."""
+
+    __slots__ = ("_extra", "_row")
+
+    def __init__(self, row: object, extra: dict[str, Any]) -> None:
+        self._row = row
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - whatever the row holds
+        extra = self._extra
+        return extra[name] if name in extra else getattr(self._row, name)
+
+
+def wire(view: type[T], row: object, **extra: Any) -> T:  # noqa: ANN401
+    """`view` made from a row: each field read from the row's attribute of that name, or from `extra`.
+
+    The one mapping from models to the API's Structs (and to the engine's value objects); `extra` supplies
+    what the row does not hold under the field's name (counts, related ids, a column named otherwise). Types
+    convert as msgspec does on decoding, strictly (the ids a JSON column keeps as strings become UUIDs).
+    """
+    return msgspec.convert(_Merged(row, extra) if extra else row, view, from_attributes=True)

@@ -6,7 +6,9 @@ from typing import Literal
 
 import msgspec
 
-from tabular.ratelimit.redis_backend import LimiterMode
+LimiterMode = Literal["in_process", "redis", "in_process_fallback"]
+"""Which counters admit requests: this process's, Redis's, or this process's while Redis is down."""
+
 
 CheckState = Literal["ok", "down", "not_configured"]
 

@@ -8,11 +8,13 @@ from uuid import UUID
 
 import msgspec
 
-KeyName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+from tabular.schemas.rules import Input, line
+
+KeyName = Annotated[str, line(100, "What the key is for, 1-100 characters, one line")]
 KeyStatus = Literal["active", "expired", "revoked"]
 
 
-class ApiKeyCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ApiKeyCreate(Input, frozen=True):
     """A new key: a descriptive name, an optional expiry, an optional down-scope."""
 
     name: KeyName

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+from tabular.schemas.rules import Input, OneTimeCode
 
 
 class MfaSetup(msgspec.Struct, frozen=True):
@@ -23,10 +23,10 @@ class MfaSetupResponse(msgspec.Struct, frozen=True):
     success: Literal[1] = 1
 
 
-class MfaCode(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class MfaCode(Input, frozen=True):
     """A code from the authenticator app (or, where allowed, a recovery code)."""
 
-    code: Code
+    code: OneTimeCode
 
 
 class RecoveryCodes(msgspec.Struct, frozen=True):

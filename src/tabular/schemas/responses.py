@@ -8,17 +8,16 @@ from uuid import UUID
 
 import msgspec
 
+from tabular.schemas.rules import Email, Input, Name, line, text
 from tabular.schemas.surveys import MAX_CHOICES, MAX_QUESTIONS
 
 MAX_TEXT_ANSWER: Final = 5000
 
-AnswerText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_ANSWER)]
-ChosenOption = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-RespondentName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-RespondentEmail = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+AnswerText = Annotated[str, text(MAX_TEXT_ANSWER, "1-5,000 characters; line breaks allowed", blank=False)]
+ChosenOption = Annotated[str, line(200, "One of the question's choices")]
 
 
-class AnswerIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class AnswerIn(Input, frozen=True):
     """One answer: exactly one of `choice` (single choice), `choices` (multiple), `rating` or `text`."""
 
     question_id: UUID
@@ -28,12 +27,12 @@ class AnswerIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     text: AnswerText | None = None
 
 
-class ResponseCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ResponseCreate(Input, frozen=True):
     """A submission: at most one answer per question; a question left out is unanswered."""
 
     answers: Annotated[list[AnswerIn], msgspec.Meta(max_length=MAX_QUESTIONS)]
-    respondent_name: RespondentName | None = None
-    respondent_email: RespondentEmail | None = None
+    respondent_name: Name | None = None
+    respondent_email: Email | None = None
 
 
 class ResponseCreated(msgspec.Struct, frozen=True):

@@ -9,74 +9,62 @@ from uuid import UUID
 import msgspec
 
 from tabular.db.surveys import QuestionKind, SurveyStatus
+from tabular.schemas.rules import Input, Name, line, text
 
 MAX_QUESTIONS: Final = 200
 MAX_CHOICES: Final = 50
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=10_000)]
-QuestionText = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
-ChoiceText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[str, text(10_000, "Up to 10,000 characters; line breaks allowed")]
+QuestionText = Annotated[str, text(1000, "1-1,000 characters; line breaks allowed", blank=False)]
+ChoiceText = Annotated[str, line(200, "1-200 characters, one line")]
 Choices = Annotated[list[ChoiceText], msgspec.Meta(min_length=1, max_length=MAX_CHOICES)]
 """1-50 options of 1-200 characters; that they are unique is checked with the rest of the survey."""
 Scale = Annotated[int, msgspec.Meta(ge=2, le=10)]
 
 
-class SingleChoiceQuestion(
-    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag=QuestionKind.SINGLE_CHOICE.value
-):
+class _Question(Input, frozen=True, kw_only=True, tag_field="kind"):
+    text: QuestionText
+    required: bool = False
+
+
+class _ChoiceQuestion(_Question, frozen=True):
+    choices: Choices
+
+
+class SingleChoiceQuestion(_ChoiceQuestion, frozen=True, tag=QuestionKind.SINGLE_CHOICE.value):
     """The respondent picks exactly one of `choices`."""
 
-    text: QuestionText
-    choices: Choices
-    required: bool = False
 
-
-class MultipleChoiceQuestion(
-    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag=QuestionKind.MULTIPLE_CHOICE.value
-):
+class MultipleChoiceQuestion(_ChoiceQuestion, frozen=True, tag=QuestionKind.MULTIPLE_CHOICE.value):
     """The respondent picks one or more of `choices`."""
 
-    text: QuestionText
-    choices: Choices
-    required: bool = False
 
-
-class RatingQuestion(
-    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag=QuestionKind.RATING.value
-):
+class RatingQuestion(_Question, frozen=True, tag=QuestionKind.RATING.value):
     """The respondent gives a whole number from 1 to `scale` (2-10)."""
 
-    text: QuestionText
     scale: Scale
-    required: bool = False
 
 
-class TextQuestion(
-    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind", tag=QuestionKind.TEXT.value
-):
+class TextQuestion(_Question, frozen=True, tag=QuestionKind.TEXT.value):
     """The respondent writes free text (up to 5,000 characters)."""
-
-    text: QuestionText
-    required: bool = False
 
 
 QuestionIn = SingleChoiceQuestion | MultipleChoiceQuestion | RatingQuestion | TextQuestion
 Questions = Annotated[list[QuestionIn], msgspec.Meta(max_length=MAX_QUESTIONS)]
 
 
-class SurveyCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class SurveyCreate(Input, frozen=True):
     """A new survey, created as a draft in the workspace named by `?workspace_id=`."""
 
-    title: Title
+    title: Name
     description: Description = ""
     questions: Questions = msgspec.field(default_factory=list)
 
 
-class SurveyUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class SurveyUpdate(Input, frozen=True):
     """The fields to change; absent ones stay. `questions` replaces the whole list, and only in a draft."""
 
-    title: Title | msgspec.UnsetType = msgspec.UNSET
+    title: Name | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
     questions: Questions | msgspec.UnsetType = msgspec.UNSET
 

@@ -8,37 +8,26 @@ from uuid import UUID
 
 import msgspec
 
+from tabular.schemas.rules import Email, Input, Name, Password
 from tabular.vocabulary import Role
 
-_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
-Email = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=3,
-        max_length=320,
-        pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$",
-        description="An email address, e.g. pat@example.com; stored lower-cased",
-    ),
-]
-UserName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
-class UserCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class UserCreate(Input, frozen=True):
     """A new user; without `password` the answer carries a one-time `set_password_token` instead."""
 
     email: Email
-    name: UserName
+    name: Name
     role: Role
     password: Password | None = None
     workspace_ids: list[UUID] = msgspec.field(default_factory=list)
 
 
-class UserUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class UserUpdate(Input, frozen=True):
     """Only the fields sent change; a role change or (de)activation ends every session of the user."""
 
-    name: UserName | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
     role: Role | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
 
@@ -66,7 +55,7 @@ class CreatedUser(UserView, frozen=True):
     set_password_expires_at: dt.datetime | None = None
 
 
-class SetPassword(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class SetPassword(Input, frozen=True):
     """The token from the user's creation, and the password they choose."""
 
     token: Token

@@ -8,12 +8,13 @@ from uuid import UUID
 
 import msgspec
 
+from tabular.schemas.rules import Input, line
 from tabular.vocabulary import Role
 
-WorkspaceName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+WorkspaceName = Annotated[str, line(200, "1-200 characters, one line; unique in the organization")]
 
 
-class WorkspaceWrite(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class WorkspaceWrite(Input, frozen=True):
     """A new workspace, or a new name for one: unique in the organization."""
 
     name: WorkspaceName
@@ -29,7 +30,7 @@ class WorkspaceView(msgspec.Struct, frozen=True):
     updated_at: dt.datetime
 
 
-class MemberAdd(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class MemberAdd(Input, frozen=True):
     """A user of the same organization to add to the workspace."""
 
     user_id: UUID

@@ -9,66 +9,58 @@ from sqlalchemy import select
 
 from tabular.auth.api_key_backend import generate_key
 from tabular.db import ApiKey, Organization, User, Workspace, WorkspaceMembership
+from tabular.db.audit import AuditEventType
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from tabular.schemas.keys import ApiKeyCreate, ApiKeyView, CreatedApiKey, KeyStatus
-from tabular.services.audit import AuditEventType, record
-from tabular.services.common import clean_name
+from tabular.schemas.common import wire
+from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, ApiKeyView, CreatedApiKey, KeyStatus
+from tabular.services.actor import Service
 from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from tabular.auth.identities import IdentityStore
-
 ROTATION_GRACE: Final = dt.timedelta(hours=24)
 """How long a rotated key keeps working, so deployments can switch to its successor."""
 
 
-class ApiKeyService:
-    """Keys belong to their creator; nobody else sees or changes them (another's key id is a 404)."""
+class ApiKeyService(Service):
+    """Keys belong to their creator; nobody else sees or changes them (another's key id is a 404).
 
-    def __init__(self, session: AsyncSession, identities: IdentityStore | None = None) -> None:
-        self.session = session
-        self.identities = identities
+    The keys are the caller's; an operator at the CLI names the user instead (`for_user`).
+    """
 
-    async def list_own(self, user_id: UUID) -> list[ApiKeyView]:
+    async def list_own(self) -> ApiKeyList:
         """The caller's keys, newest first, without secrets."""
         keys = await self.session.scalars(
-            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+            select(ApiKey)
+            .where(ApiKey.user_id == self.actor.caller.user_id)
+            .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
         )
-        return [view(key) for key in keys]
+        return ApiKeyList(items=[view(key) for key in keys])
 
     async def create(
-        self,
-        user_id: UUID,
-        body: ApiKeyCreate,
-        client_ip: str | None,
-        *,
-        second_factor: bool = True,
-        replaces: ApiKey | None = None,
+        self, body: ApiKeyCreate, *, for_user: UUID | None = None, replaces: ApiKey | None = None
     ) -> CreatedApiKey:
-        """A new key for the user: needs MFA enabled and a paid tier; the down-scope cannot exceed the user.
+        """A new key for the caller (or `for_user`): needs MFA and a paid tier; the down-scope cannot exceed the user.
 
-        `second_factor` says whether the request proved it: a session signed in before MFA was enabled did
-        not, and may not create keys (an operator at the CLI has the database itself).
+        A session must have proved its second factor: one signed in before MFA was enabled did not, and may
+        not create keys (an operator at the CLI has the database itself).
         """
-        user, organization = await self._user_and_organization(user_id)
-        if not user.mfa_enabled or not second_factor:
+        principal = self.actor.principal
+        user, organization = await self._user_and_organization(for_user or self.actor.caller.user_id)
+        if not user.mfa_enabled or (principal is not None and not principal.mfa_verified):
             raise Forbidden(
                 "Enable MFA and sign in with a code before creating API keys.", code="mfa_required_for_keys"
             )
         if not organization.tier.is_paid:
             raise Forbidden("API keys need a paid tier (pro, team or organisation).", code="paid_tier_required")
         await self._check_pin(user, body.workspace_id)
-        name = clean_name(body.name)
         expires_at = _future(body.expires_at)
         new = generate_key()
         key = ApiKey(
             user_id=user.id,
-            name=name,
+            name=body.name,
             key_hash=new.key_hash,
             prefix=new.prefix,
             expires_at=expires_at,
@@ -78,13 +70,10 @@ class ApiKeyService:
         self.session.add(key)
         await self.session.flush()
         event = AuditEventType.API_KEY_ROTATED if replaces else AuditEventType.API_KEY_CREATED
-        await record(
-            self.session,
+        await self.actor.record(
             event,
-            organization_id=organization.id,
-            actor_user_id=user.id,
-            target_type="api_key",
-            target_id=key.id,
+            as_user=user,
+            target=("api_key", key.id),
             data={
                 "name": key.name,
                 "prefix": key.prefix,
@@ -93,44 +82,22 @@ class ApiKeyService:
                 "expires_at": expires_at.isoformat() if expires_at else None,
                 "replaces": str(replaces.id) if replaces else None,
             },
-            client_ip=client_ip,
         )
-        return CreatedApiKey(
-            id=key.id,
-            key=new.secret,
-            name=key.name,
-            prefix=key.prefix,
-            created_at=key.created_at,
-            expires_at=key.expires_at,
-            read_only=key.read_only,
-            workspace_id=key.workspace_id,
-            replaces=replaces.id if replaces else None,
-        )
+        return wire(CreatedApiKey, key, key=new.secret, replaces=replaces.id if replaces else None)
 
-    async def revoke(self, user_id: UUID, key: ApiKey, client_ip: str | None) -> None:
-        """Stop the key now; revoking a revoked key changes nothing."""
-        _own(user_id, key)
+    async def revoke(self, key: ApiKey) -> None:
+        """Stop the key now; revoking a revoked key changes nothing. The caller's key, or any for an operator."""
+        if self.actor.principal is not None:
+            _own(self.actor.principal.user_id, key)
         if key.revoked_at is not None:
             return
         key.revoked_at = utcnow()
-        self._forget(key)
-        user, organization = await self._user_and_organization(user_id)
-        await record(
-            self.session,
-            AuditEventType.API_KEY_REVOKED,
-            organization_id=organization.id,
-            actor_user_id=user.id,
-            target_type="api_key",
-            target_id=key.id,
-            data={"prefix": key.prefix},
-            client_ip=client_ip,
-        )
+        self.actor.forget(key_hashes=[key.key_hash])
+        await self.actor.record(AuditEventType.API_KEY_REVOKED, target=("api_key", key.id), data={"prefix": key.prefix})
 
-    async def rotate(
-        self, user_id: UUID, old: ApiKey, client_ip: str | None, *, second_factor: bool = True
-    ) -> CreatedApiKey:
+    async def rotate(self, old: ApiKey) -> CreatedApiKey:
         """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more."""
-        _own(user_id, old)
+        _own(self.actor.caller.user_id, old)
         now = utcnow()
         if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
             raise Conflict("A revoked or expired key cannot be rotated; create a new one.", code="api_key_inactive")
@@ -140,10 +107,10 @@ class ApiKeyService:
             read_only=old.read_only,
             workspace_id=old.workspace_id,
         )
-        created = await self.create(user_id, body, client_ip, second_factor=second_factor, replaces=old)
+        created = await self.create(body, replaces=old)
         grace_end = now + ROTATION_GRACE
         old.expires_at = min(old.expires_at, grace_end) if old.expires_at else grace_end
-        self._forget(old)
+        self.actor.forget(key_hashes=[old.key_hash])
         return created
 
     async def _user_and_organization(self, user_id: UUID) -> tuple[User, Organization]:
@@ -176,11 +143,6 @@ class ApiKeyService:
             if membership is None:
                 raise Forbidden("You are not a member of that workspace.", code="workspace_forbidden")
 
-    def _forget(self, key: ApiKey) -> None:
-        """Changes made here are seen by this process's next request at once."""
-        if self.identities is not None:
-            self.identities.forget_on_commit(self.session, key_hashes=[key.key_hash])
-
 
 def _own(user_id: UUID, key: ApiKey) -> None:
     """Someone else's key is as good as missing (the guard checked it too; this holds for every caller)."""
@@ -190,18 +152,7 @@ def _own(user_id: UUID, key: ApiKey) -> None:
 
 def view(key: ApiKey) -> ApiKeyView:
     """The owner's view of a key."""
-    return ApiKeyView(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        status=status(key),
-        created_at=key.created_at,
-        expires_at=key.expires_at,
-        revoked_at=key.revoked_at,
-        last_used_at=key.last_used_at,
-        read_only=key.read_only,
-        workspace_id=key.workspace_id,
-    )
+    return wire(ApiKeyView, key, status=status(key))
 
 
 def status(key: ApiKey) -> KeyStatus:

@@ -1,15 +1,17 @@
-"""Helpers every service uses: paging a query, names as they are stored, the tenant check on a row."""
+"""What every service shares: one page of a list, the tenant check on a row (rows become Structs by `wire`)."""
 
 from __future__ import annotations
 
-import unicodedata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 
-from tabular.errors import FieldError, NotFound, ValidationFailed
+from tabular.errors import NotFound
+from tabular.schemas.common import Page
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Row, Select
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,25 +19,25 @@ if TYPE_CHECKING:
     from tabular.db import Workspace
     from tabular.schemas.common import Pagination
 
+ViewT = TypeVar("ViewT")
 
-async def paginate(session: AsyncSession, query: Select[Any], pagination: Pagination) -> tuple[list[Row[Any]], int]:
-    """One page of an ordered query's rows, and how many rows it matches in all (counted only when needed)."""
+
+async def page(
+    session: AsyncSession,
+    query: Select[Any],
+    pagination: Pagination,
+    item: Callable[[Row[Any]], ViewT],
+) -> Page[ViewT]:
+    """One page of an ordered query, each row made an item, and how many rows match in all.
+
+    The total costs a COUNT only when the page does not already tell it (a first page shorter than the limit).
+    """
     rows = list((await session.execute(query.limit(pagination.limit).offset(pagination.offset))).all())
     if pagination.offset == 0 and len(rows) < pagination.limit:
-        return rows, len(rows)
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return rows, total or 0
-
-
-def clean_name(name: str, field: str = "name") -> str:
-    """A name as stored: trimmed, not blank, no control characters (PostgreSQL refuses NUL in text)."""
-    name = name.strip()
-    if not name or any(unicodedata.category(character) == "Cc" for character in name):
-        raise ValidationFailed(
-            f"Give a {field} of printable characters.",
-            errors=[FieldError(message="must not be blank or contain control characters", field=field, source="body")],
-        )
-    return name
+        total = len(rows)
+    else:
+        total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return Page(items=[item(row) for row in rows], total=total, limit=pagination.limit, offset=pagination.offset)
 
 
 def in_organization(workspace: Workspace, principal: Principal) -> None:

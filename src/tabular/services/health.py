@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis, RedisCluster
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from tabular.ratelimit.redis_backend import LimiterMode, ResilientBackend
-    from tabular.schemas.health import CheckState
+    from tabular.ratelimit.redis_backend import ResilientBackend
+    from tabular.schemas.health import CheckState, LimiterMode
 
 logger = logging.getLogger(__name__)
 

@@ -9,14 +9,13 @@ from sqlalchemy import delete, select, update
 
 from tabular.auth import totp
 from tabular.db import RecoveryCode, User
+from tabular.db.audit import AuditEventType
 from tabular.db.base import utcnow
-from tabular.errors import Conflict, TooManyRequests, Unauthorized
-from tabular.services.audit import AuditEventType, record_by
+from tabular.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from tabular.services.actor import Service
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from tabular.auth.identities import IdentityStore
+    from tabular.auth.session_backend import IssuedSession
 
 MAX_FAILURES: Final = 5
 LOCKOUT: Final = dt.timedelta(minutes=15)
@@ -25,12 +24,15 @@ _SECOND_FACTOR_STATE: Final = ["totp_secret", "totp_last_step", "mfa_enabled_at"
 SecondFactor = Literal["totp", "recovery_code"]
 
 
-class MfaService:
-    """Everything that reads or changes a user's second factor."""
+class MfaService(Service):
+    """Everything that reads or changes a user's second factor: the caller's own, or (signing in) the user's."""
 
-    def __init__(self, session: AsyncSession, identities: IdentityStore) -> None:
-        self.session = session
-        self.identities = identities
+    async def own_user(self) -> User:
+        """The caller's user row, locked for this transaction's changes."""
+        user = await self.session.get(User, self.actor.caller.user_id, with_for_update=True)
+        if user is None:
+            raise NotFound
+        return user
 
     async def setup(self, user: User) -> tuple[str, str]:
         """A new pending secret and its otpauth URI; MFA is on only once a code confirms it."""
@@ -42,43 +44,41 @@ class MfaService:
         await self.session.flush()
         return user.totp_secret, totp.provisioning_uri(user.totp_secret, user.email)
 
-    async def confirm(self, user: User, code: str, client_ip: str | None) -> list[str]:
-        """Turn MFA on with a first valid code; returns ten recovery codes, shown once."""
+    async def confirm(self, user: User, code: str) -> tuple[list[str], IssuedSession]:
+        """Turn MFA on with a first valid code: ten recovery codes (shown once), and a session that proved it."""
         if user.mfa_enabled:
             raise Conflict("MFA is already enabled.", code="mfa_already_enabled")
         if user.totp_secret is None:
             raise Conflict("Start with POST /api/auth/mfa/setup.", code="mfa_not_set_up")
-        await self.verify(user, code, client_ip, allow_recovery=False)
+        await self.verify(user, code, allow_recovery=False)
         user.mfa_enabled_at = utcnow()
         codes = await self._replace_recovery_codes(user)
-        await record_by(self.session, AuditEventType.MFA_ENABLED, user, client_ip)
-        self.identities.forget_on_commit(self.session, user_ids=[user.id])
-        return codes
+        await self.actor.record(AuditEventType.MFA_ENABLED, as_user=user)
+        self.actor.forget(user_ids=[user.id])
+        return codes, self.actor.engine.tokens.issue(user.id, user.token_version, mfa_verified=True)
 
-    async def disable(self, user: User, code: str, client_ip: str | None) -> None:
+    async def disable(self, user: User, code: str) -> None:
         """Turn MFA off; needs a current code (or a recovery code)."""
         self._require_enabled(user)
-        await self.verify(user, code, client_ip)
+        await self.verify(user, code)
         user.totp_secret, user.mfa_enabled_at, user.totp_last_step = None, None, None
         await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        await record_by(self.session, AuditEventType.MFA_DISABLED, user, client_ip)
-        self.identities.forget_on_commit(self.session, user_ids=[user.id])
+        await self.actor.record(AuditEventType.MFA_DISABLED, as_user=user)
+        self.actor.forget(user_ids=[user.id])
 
-    async def regenerate_recovery_codes(self, user: User, code: str, client_ip: str | None) -> list[str]:
+    async def regenerate_recovery_codes(self, user: User, code: str) -> list[str]:
         """Ten new recovery codes (the old ones stop working); needs a current TOTP code."""
         self._require_enabled(user)
-        await self.verify(user, code, client_ip, allow_recovery=False)
+        await self.verify(user, code, allow_recovery=False)
         codes = await self._replace_recovery_codes(user)
-        await record_by(self.session, AuditEventType.MFA_RECOVERY_CODES_REGENERATED, user, client_ip)
+        await self.actor.record(AuditEventType.MFA_RECOVERY_CODES_REGENERATED, as_user=user)
         return codes
 
-    async def verify(
-        self, user: User, code: str, client_ip: str | None, *, allow_recovery: bool = True
-    ) -> SecondFactor:
+    async def verify(self, user: User, code: str, *, allow_recovery: bool = True) -> SecondFactor:
         """Accept a TOTP code at most once, or an unused recovery code; throttle wrong ones per user.
 
-        A wrong code is counted and audited in a committed transaction before the 401, so failing the
-        request does not undo the count. Checks of one user's codes run one at a time (see `_lock`).
+        A wrong code is counted and audited, and kept though the request answers 401, so failing it does
+        not undo the count. Checks of one user's codes run one at a time (see `_lock`).
         """
         await self._lock(user)
         now = utcnow()
@@ -94,12 +94,12 @@ class MfaService:
         factor = await self._match(user, code, allow_recovery=allow_recovery)
         if factor is None:
             user.mfa_failures, user.mfa_failed_at = user.mfa_failures + 1, now
-            await record_by(self.session, AuditEventType.MFA_FAILED, user, client_ip)
-            await self.session.commit()
+            await self.actor.record(AuditEventType.MFA_FAILED, as_user=user)
+            self.actor.keep_on_refusal()
             raise Unauthorized("The code is wrong, expired or already used.", code="invalid_otp")
         user.mfa_failures, user.mfa_failed_at = 0, None
         if factor == "recovery_code":
-            await record_by(self.session, AuditEventType.MFA_RECOVERY_CODE_USED, user, client_ip)
+            await self.actor.record(AuditEventType.MFA_RECOVERY_CODE_USED, as_user=user)
         return factor
 
     async def _lock(self, user: User) -> None:

@@ -1,29 +1,25 @@
-"""Organizations: the tenants."""
+"""Organizations: the tenants. Only operators make them (`tabular users create --org`, the demo)."""
 
 from __future__ import annotations
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import select
 
 from tabular.db import Organization, Tier
+from tabular.services.actor import Service
 
 
-class OrganizationService(SQLAlchemyAsyncRepositoryService[Organization]):
-    """Creates and finds tenants."""
-
-    class Repository(SQLAlchemyAsyncRepository[Organization]):
-        """Organization rows."""
-
-        model_type = Organization
-
-    repository_type = Repository
+class OrganizationService(Service):
+    """Finds and creates tenants."""
 
     async def get_or_create(self, name: str, tier: Tier | None = None) -> Organization:
         """The organization called `name`, created (on `tier`, default free) if missing; `tier` updates one found."""
-        organization = await self.get_one_or_none(name=name)
+        organization: Organization | None = await self.session.scalar(
+            select(Organization).where(Organization.name == name)
+        )
         if organization is None:
-            return await self.create(Organization(name=name, tier=tier or Tier.FREE))
-        if tier is not None and organization.tier is not tier:
+            organization = Organization(name=name, tier=tier or Tier.FREE)
+            self.session.add(organization)
+        elif tier is not None:
             organization.tier = tier
-            await self.repository.session.flush()
+        await self.session.flush()
         return organization

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tabular.db import Answer, Question, QuestionKind, Response, Survey, SurveyStatus
 from tabular.errors import Conflict, FieldError, NotFound, ValidationFailed
-from tabular.schemas.common import Page, Pagination
+from tabular.schemas.common import wire
 from tabular.schemas.responses import AnswerIn, AnswerView, ResponseCreate, ResponseCreated, ResponseView
-from tabular.services.surveys import BODY, text_errors
+from tabular.services.actor import Service
+from tabular.services.common import page
 
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from tabular.schemas.common import Page, Pagination
 
-    from tabular.auth.principal import Principal
+BODY: Final = "body"
 
 VALUE_FIELDS: Final = ("choice", "choices", "rating", "text")
 _FIELD_FOR: Final = {
@@ -29,36 +29,24 @@ _FIELD_FOR: Final = {
     QuestionKind.TEXT: "text",
 }
 NOT_A_CHOICE: Final = "not one of the question's choices"
-_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+")
 
 
-class ResponseService:
+class ResponseService(Service):
     """Respondents submit to published surveys only; members read responses (personal data included)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    async def listing(self, survey: Survey, pagination: Pagination) -> Page[ResponseView]:
+        """The survey's responses, newest first (answers in one more query)."""
+        query = select(Response).where(Response.survey_id == survey.id)
+        ordered = query.order_by(Response.created_at.desc(), Response.id.desc())
+        return await page(self.session, ordered, pagination, lambda row: response_view(survey, row[0]))
 
-    async def list(self, survey: Survey, pagination: Pagination) -> Page[ResponseView]:
-        """The survey's responses, newest first: one count, one page, answers in one more query."""
-        condition = Response.survey_id == survey.id
-        total = await self.session.scalar(select(func.count(Response.id)).where(condition)) or 0
-        responses = await self.session.scalars(
-            select(Response)
-            .where(condition)
-            .order_by(Response.created_at.desc(), Response.id.desc())
-            .limit(pagination.limit)
-            .offset(pagination.offset)
-        )
-        items = [response_view(survey, response) for response in responses]
-        return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
-
-    async def import_response(self, principal: Principal, survey: Survey, body: ResponseCreate) -> ResponseView:
+    async def import_response(self, survey: Survey, body: ResponseCreate) -> ResponseView:
         """A response a member collected elsewhere; the survey must be open (published)."""
         if survey.status is not SurveyStatus.PUBLISHED:
             raise Conflict(
                 f"Only a published survey takes responses; this one is {survey.status.value}.", code="survey_not_open"
             )
-        response = await self._store(survey, body, submitted_by_id=principal.user_id)
+        response = await self._store(survey, body, submitted_by_id=self.actor.caller.user_id)
         return response_view(survey, response)
 
     async def submit(self, survey_id: UUID, body: ResponseCreate) -> ResponseCreated:
@@ -93,7 +81,7 @@ def check_answers(questions: list[Question], body: ResponseCreate) -> tuple[list
     question left out is reported at `answers`.
     """
     by_id = {question.id: question for question in questions}
-    errors = _respondent_errors(body)
+    errors: list[FieldError] = []
     rows: list[Answer] = []
     answered: set[UUID] = set()
     for index, answer in enumerate(body.answers):
@@ -151,8 +139,6 @@ def _value_problems(question: Question, answer: AnswerIn, field: str) -> list[Fi
     scale = question.scale or 0
     if answer.rating is not None and not 1 <= answer.rating <= scale:
         return [FieldError(message=f"must be between 1 and {scale}", field=field, source=BODY)]
-    if answer.text is not None:
-        return text_errors(answer.text, field, multiline=True)
     return []
 
 
@@ -171,34 +157,13 @@ def _chosen_problems(chosen: list[str], options: list[str], field: str) -> list[
     return problems
 
 
-def _respondent_errors(body: ResponseCreate) -> list[FieldError]:
-    errors: list[FieldError] = []
-    if body.respondent_name is not None:
-        errors += text_errors(body.respondent_name, "respondent_name", multiline=False)
-    if body.respondent_email is not None:
-        problems = text_errors(body.respondent_email, "respondent_email", multiline=False)
-        if not problems and not _EMAIL.fullmatch(body.respondent_email):
-            problems = [FieldError(message="not an email address", field="respondent_email", source=BODY)]
-        errors += problems
-    return errors
-
-
 def response_view(survey: Survey, response: Response) -> ResponseView:
     """The member's view of a response: its answers regrouped per question, in the survey's order."""
     rows: defaultdict[UUID, list[Answer]] = defaultdict(list)
     for row in response.answers:
         rows[row.question_id].append(row)
     answers = [_answer_view(question, rows[question.id]) for question in survey.questions if question.id in rows]
-    return ResponseView(
-        id=response.id,
-        survey_id=response.survey_id,
-        created_at=response.created_at,
-        completed=response.completed,
-        submitted_by_id=response.submitted_by_id,
-        respondent_name=response.respondent_name,
-        respondent_email=response.respondent_email,
-        answers=answers,
-    )
+    return wire(ResponseView, response, answers=answers)
 
 
 def _answer_view(question: Question, rows: list[Answer]) -> AnswerView:

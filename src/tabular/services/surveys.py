@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING, Final
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tabular.db import Question, QuestionKind, Survey, SurveyStatus, Workspace
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, FieldError, ValidationFailed
 from tabular.policies.filters import visible
-from tabular.schemas.common import Page, Pagination
+from tabular.schemas.common import wire
 from tabular.schemas.surveys import (
     MultipleChoiceQuestion,
     QuestionIn,
@@ -24,16 +23,12 @@ from tabular.schemas.surveys import (
     SurveyView,
     TextQuestion,
 )
-from tabular.services.common import in_organization
+from tabular.services.actor import Service
+from tabular.services.common import in_organization, page
 from tabular.vocabulary import Resource
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from tabular.auth.principal import Principal
-
-BODY: Final = "body"
-_LINE_BREAKS: Final = frozenset("\n\r\t")
+    from tabular.schemas.common import Page, Pagination
 
 _NEXT: Final = {SurveyStatus.DRAFT: SurveyStatus.PUBLISHED, SurveyStatus.PUBLISHED: SurveyStatus.CLOSED}
 """The only transitions: a survey never goes back, so a draft never has responses."""
@@ -46,40 +41,29 @@ _KINDS: Final[dict[type[QuestionIn], QuestionKind]] = {
 }
 
 
-class SurveyService:
+class SurveyService(Service):
     """Acts on the surveys the guard authorized and loaded; lists through `visible()`."""
 
-    def __init__(self, session: AsyncSession, principal: Principal) -> None:
-        self.session = session
-        self.principal = principal
-
-    async def list(
+    async def listing(
         self, pagination: Pagination, workspace: Workspace | None = None, status: SurveyStatus | None = None
     ) -> Page[SurveyView]:
-        """The surveys the caller may see, newest first: one count, one page (questions in one more query)."""
-        conditions = [visible(self.principal, Resource.SURVEY)]
+        """The surveys the caller may see, newest first (questions in one more query)."""
+        query = select(Survey).where(visible(self.actor.caller, Resource.SURVEY))
         if workspace is not None:
-            conditions.append(Survey.workspace_id == workspace.id)
+            query = query.where(Survey.workspace_id == workspace.id)
         if status is not None:
-            conditions.append(Survey.status == status)
-        total = await self.session.scalar(select(func.count(Survey.id)).where(*conditions)) or 0
-        surveys = await self.session.scalars(
-            select(Survey)
-            .where(*conditions)
-            .order_by(Survey.created_at.desc(), Survey.id.desc())
-            .limit(pagination.limit)
-            .offset(pagination.offset)
-        )
-        items = [survey_view(survey) for survey in surveys]
-        return Page(items=items, total=total, limit=pagination.limit, offset=pagination.offset)
+            query = query.where(Survey.status == status)
+        ordered = query.order_by(Survey.created_at.desc(), Survey.id.desc())
+        return await page(self.session, ordered, pagination, lambda row: survey_view(row[0]))
 
     async def create(self, workspace: Workspace, body: SurveyCreate) -> SurveyView:
         """A draft in the workspace (the guard's, checked against the caller's organization again), by the caller."""
-        in_organization(workspace, self.principal)
-        check_survey(body.title, body.description, body.questions)
+        caller = self.actor.caller
+        in_organization(workspace, caller)
+        check_choices(body.questions)
         survey = Survey(
             workspace_id=workspace.id,
-            created_by_id=self.principal.user_id,
+            created_by_id=caller.user_id,
             title=body.title,
             description=body.description,
             status=SurveyStatus.DRAFT,
@@ -99,7 +83,7 @@ class SurveyService:
                 f"The questions of a {survey.status.value} survey cannot change; only a draft's can.",
                 code="survey_not_draft",
             )
-        check_survey(title, description, questions or [])
+        check_choices(questions or [])
         if title is not None:
             survey.title = title
         if description is not None:
@@ -149,37 +133,19 @@ def _check_transition(survey: Survey, target: SurveyStatus) -> None:
         )
 
 
-def check_survey(title: str | None, description: str | None, questions: list[QuestionIn]) -> None:
-    """What the schema cannot say: printable text, unique choices. All problems at once, with their paths."""
+def check_choices(questions: list[QuestionIn]) -> None:
+    """What the schema cannot say: a question's choices are unique. Every repeat at once, with its path."""
     errors: list[FieldError] = []
-    if title is not None:
-        errors += text_errors(title, "title", multiline=False)
-    if description is not None:
-        errors += text_errors(description, "description", multiline=True, allow_blank=True)
     for index, question in enumerate(questions):
-        where = f"questions[{index}]"
-        errors += text_errors(question.text, f"{where}.text", multiline=True)
         if isinstance(question, SingleChoiceQuestion | MultipleChoiceQuestion):
             seen: set[str] = set()
             for position, choice in enumerate(question.choices):
-                field = f"{where}.choices[{position}]"
-                errors += text_errors(choice, field, multiline=False)
                 if choice in seen:
-                    errors.append(FieldError(message=f"{choice!r} is already a choice", field=field, source=BODY))
+                    field = f"questions[{index}].choices[{position}]"
+                    errors.append(FieldError(message=f"{choice!r} is already a choice", field=field, source="body"))
                 seen.add(choice)
     if errors:
         raise ValidationFailed("The survey has invalid fields.", errors=errors)
-
-
-def text_errors(value: str, field: str, *, multiline: bool, allow_blank: bool = False) -> list[FieldError]:
-    """Refuse blank text and control characters (PostgreSQL stores no NUL); line breaks only where allowed."""
-    if not allow_blank and not value.strip():
-        return [FieldError(message="must not be blank", field=field, source=BODY)]
-    allowed = _LINE_BREAKS if multiline else frozenset()
-    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in value):
-        what = "control characters other than line breaks and tabs" if multiline else "control characters"
-        return [FieldError(message=f"must not contain {what}", field=field, source=BODY)]
-    return []
 
 
 def _questions(questions: list[QuestionIn]) -> list[Question]:
@@ -199,26 +165,5 @@ def _questions(questions: list[QuestionIn]) -> list[Question]:
 
 
 def survey_view(survey: Survey) -> SurveyView:
-    """The wire form of a survey."""
-    return SurveyView(
-        id=survey.id,
-        workspace_id=survey.workspace_id,
-        title=survey.title,
-        description=survey.description,
-        status=survey.status,
-        created_by_id=survey.created_by_id,
-        created_at=survey.created_at,
-        updated_at=survey.updated_at,
-        questions=[
-            QuestionView(
-                id=question.id,
-                position=question.position,
-                kind=question.kind,
-                text=question.text,
-                required=question.required,
-                choices=question.choices,
-                scale=question.scale,
-            )
-            for question in survey.questions
-        ],
-    )
+    """The wire form of a survey, its questions in order."""
+    return wire(SurveyView, survey, questions=[wire(QuestionView, question) for question in survey.questions])

@@ -27,12 +27,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tabular.app import create_app
+from tabular.auth.passwords import hash_password
 from tabular.auth.totp import STEP_SECONDS
 from tabular.db import AuditEvent, RecoveryCode, User
 from tabular.db.base import utcnow
 from tabular.db.config import make_db_config
 from tabular.services.mfa import LOCKOUT
-from tabular.services.users import UserService
 from tabular.vocabulary import Role
 from tests.conftest import make_settings
 from tests.integration.auth.helpers import bearer, user
@@ -200,13 +200,15 @@ async def account(database_url: str, demo: DemoData) -> Account:
     """A fresh member of the demo organization, without MFA."""
     email = "new.member@demo.tabular.test"
     async with database(database_url) as session:
-        created = await UserService(session).create_user(
+        created = User(
             organization_id=UUID(demo.organization.id),
             email=email,
             name="New Member",
             role=Role.MEMBER,
-            password=PASSWORD,
+            password_hash=await hash_password(PASSWORD),
         )
+        session.add(created)
+        await session.flush()
     return Account(email=email, user_id=created.id)
 
 

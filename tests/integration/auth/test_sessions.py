@@ -35,8 +35,8 @@ from sqlalchemy import inspect, select, update
 from tabular.app import create_app
 from tabular.db import AuditEvent, User
 from tabular.db.config import make_db_config
+from tabular.services.actor import Actor
 from tabular.services.organizations import OrganizationService
-from tabular.services.users import UserService
 from tabular.vocabulary import Role
 from tests.conftest import TEST_SECRET, make_settings
 from tests.integration.auth.helpers import bearer, otp, user
@@ -97,16 +97,16 @@ def argon2_hash(password: str) -> str:
 async def new_account(database_url: str, email: str, *, password: str | None = PASSWORD) -> Account:
     """An active member of a free organization, without MFA; `password=None` is an invited user."""
     async with db_session(database_url) as session:
-        organization = await OrganizationService(session).get_or_create(ORGANIZATION)
-        created = await UserService(session).create(
-            User(
-                organization_id=organization.id,
-                email=email,
-                name="Pat Sessions",
-                role=Role.MEMBER,
-                password_hash=argon2_hash(password) if password else None,
-            )
+        organization = await OrganizationService(Actor(session)).get_or_create(ORGANIZATION)
+        created = User(
+            organization_id=organization.id,
+            email=email,
+            name="Pat Sessions",
+            role=Role.MEMBER,
+            password_hash=argon2_hash(password) if password else None,
         )
+        session.add(created)
+        await session.flush()
     return Account(id=created.id, email=created.email, name=created.name, password=password or "")
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tabular.db import AuditEvent
-from tabular.services.audit import AuditChainBrokenError, verify_chain
+from tabular.db.audit import AuditChainBrokenError, verify_chain
 from tests.integration.auth.helpers import user
 from tests.integration.resources.test_workspaces import (
     Client,

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from tabular.db import AuditEvent
-from tabular.services.audit import AuditEventType
+from tabular.db.audit import AuditEventType
 from tests.conftest import TEST_SECRET
 from tests.integration.auth.helpers import user
 from tests.integration.resources.test_workspaces import (

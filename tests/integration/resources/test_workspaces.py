@@ -19,12 +19,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import delete, select
 
 from tabular.app import create_app
-from tabular.db import AuditEvent, Survey, Tier, WorkspaceMembership
+from tabular.db import AuditEvent, Survey, Tier, User, Workspace, WorkspaceMembership
+from tabular.db.audit import AuditEventType, record
 from tabular.db.config import make_db_config
-from tabular.services.audit import AuditEventType, record
+from tabular.services.actor import Actor
 from tabular.services.organizations import OrganizationService
-from tabular.services.users import UserService
-from tabular.services.workspaces import WorkspaceService
 from tabular.vocabulary import Role
 from tests.conftest import make_settings
 from tests.integration.auth.helpers import bearer, login, user
@@ -123,16 +122,13 @@ class Tenant:
 
 async def other_tenant(database_url: str) -> Tenant:
     async with database(database_url) as session:
-        organization = await OrganizationService(session).get_or_create("Elsewhere Inc", Tier.PRO)
-        other = await UserService(session).create_user(
-            organization_id=organization.id,
-            email="boss@elsewhere.test",
-            name="Other Boss",
-            role=Role.ADMIN,
-            password=None,
-        )
-        workspace = await WorkspaceService(session).get_or_create(organization.id, "Customer Insights")
-        await WorkspaceService(session).ensure_members(workspace.id, [other.id])
+        organization = await OrganizationService(Actor(session)).get_or_create("Elsewhere Inc", Tier.PRO)
+        other = User(organization_id=organization.id, email="boss@elsewhere.test", name="Other Boss", role=Role.ADMIN)
+        workspace = Workspace(organization_id=organization.id, name="Customer Insights")
+        session.add_all([other, workspace])
+        await session.flush()
+        session.add(WorkspaceMembership(workspace_id=workspace.id, user_id=other.id))
+        await session.flush()
         await record(
             session,
             AuditEventType.WORKSPACE_CREATED,
