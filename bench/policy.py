@@ -16,16 +16,16 @@ from pathlib import Path
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
-from tabular.auth.principal import CredentialKind, Principal
+from tabular.auth.principal import Principal
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import seed_demo
-from tabular.services.actor import Actor
 from tabular.policies import matrix
 from tabular.policies.decision import Target, decide
 from tabular.policies.filters import visible
+from tabular.services.actor import Actor
 from tabular.settings import RateSpec, Settings
-from tabular.vocabulary import Action, Resource, Role
+from tabular.vocabulary import Action, CredentialKind, Resource, Role
 
 ROUNDS = 20_000
 WORKSPACES = frozenset(uuid.uuid4() for _ in range(20))

@@ -31,7 +31,7 @@ from tabular.ratelimit.redis_backend import RedisBackend, ResilientBackend
 from tabular.ratelimit.window import InProcessBackend
 from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
-from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, Pagination
+from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 
 if TYPE_CHECKING:
@@ -154,7 +154,9 @@ def _provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 def _provide_pagination(
     limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
-    offset: Annotated[int, QueryParameter(name="offset", ge=0, description="Items to skip")] = 0,
+    offset: Annotated[
+        int, QueryParameter(name="offset", ge=0, le=MAX_OFFSET, description="Items to skip (at most a billion)")
+    ] = 0,
 ) -> Pagination:
     """`?limit=&offset=` for every list; out-of-range values are a 422 naming the parameter."""
     return Pagination(limit=limit, offset=offset)

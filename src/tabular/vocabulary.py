@@ -90,3 +90,10 @@ _MESSAGES: dict[Reason, str] = {
     Reason.NOT_A_MEMBER: "You are not a member of that workspace.",
     Reason.NOT_FOUND: "Not found.",
 }
+
+
+class CredentialKind(StrEnum):
+    """How the caller proved who they are."""
+
+    SESSION = "session"
+    API_KEY = "api_key"

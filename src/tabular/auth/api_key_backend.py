@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from tabular.auth.backends import InvalidCredential, bearer_token
-from tabular.auth.principal import CredentialKind, Principal
 from tabular.db.base import utcnow
+from tabular.vocabulary import CredentialKind
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from tabular.auth.identities import IdentityStore
     from tabular.auth.key_usage import KeyUsage
+    from tabular.auth.principal import Principal
 
 KEY_PREFIX: Final = "tp_"
 KEY_BODY_LENGTH: Final = 48

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.orm import Session
 
-    from tabular.auth.principal import CredentialKind
+    from tabular.vocabulary import CredentialKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import datetime as dt  # noqa: TC003 - msgspec evaluates these annotations when Litestar injects a Principal
 from dataclasses import dataclass
-from enum import StrEnum
 from uuid import UUID  # noqa: TC003
 
-from tabular.vocabulary import Role  # noqa: TC001
-
-
-class CredentialKind(StrEnum):
-    """How the caller proved who they are."""
-
-    SESSION = "session"
-    API_KEY = "api_key"
+from tabular.vocabulary import CredentialKind, Role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,13 +15,14 @@ from litestar.datastructures import Cookie
 
 from tabular.auth.api_key_backend import KEY_PREFIX
 from tabular.auth.backends import InvalidCredential, bearer_token
-from tabular.auth.principal import CredentialKind, Principal
 from tabular.auth.tokens import Audience, TokenCodec, TokenError
+from tabular.vocabulary import CredentialKind
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
     from tabular.auth.identities import IdentityStore
+    from tabular.auth.principal import Principal
     from tabular.auth.revocations import RevocationStore
 
 SESSION_COOKIE: Final = "auth_token"

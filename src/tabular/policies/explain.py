@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from tabular.auth.identities import load_identity
-from tabular.auth.principal import CredentialKind
 from tabular.db import User
 from tabular.errors import TabularError
 from tabular.policies.authorize import Address, authorize
@@ -16,7 +15,7 @@ from tabular.policies.inventory import match_route
 from tabular.policies.lookup import TenantLookup
 from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
 from tabular.schemas.rules import normalize_email
-from tabular.vocabulary import Reason
+from tabular.vocabulary import CredentialKind, Reason
 
 if TYPE_CHECKING:
     from litestar import Litestar

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from tabular.auth.identities import Identity
-from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import Tier
 from tabular.policies.authorize import Address, Authorization, Located, authorize
 from tabular.policies.decision import Decision, Target
 from tabular.policies.placement import PLACEMENTS, Level, is_collection, located_as
 from tabular.policies.table import POLICY, PolicyTable
-from tabular.vocabulary import Action, Resource, Role
+from tabular.vocabulary import Action, CredentialKind, Resource, Role
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
+
+    from tabular.auth.principal import Principal
 
 
 class Situation(StrEnum):

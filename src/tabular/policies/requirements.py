@@ -1,32 +1,50 @@
 """How a route states what it needs — one expression — and what OpenAPI learns from the same object.
 
 `@get("/api/surveys/{survey_id:uuid}", **requires(Resource.SURVEY, Action.READ, by="survey_id"))` gives
-the guard its requirement, and OpenAPI its security schemes, its 401/403/404 answers, the `workspace_id`
-query parameter where the guard reads one, and the `x-tabular-policy` extension.
+the guard its requirement, and OpenAPI its security schemes, every error answer (`contract.complete`),
+the `workspace_id` query parameter where the guard reads one, and the `x-tabular-policy` extension.
+A handler adds only what is its own: the conflicts it can answer (`problems={409: "..."}`) and whether
+it sets the session cookies.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from tabular.errors import Problem
+from tabular.policies.contract import complete
 from tabular.policies.placement import PLACEMENTS, is_collection, located_as
 from tabular.policies.table import POLICY
 from tabular.vocabulary import Action, Resource
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 POLICY_OPT_KEY: Final = "policy"
 WORKSPACE_PARAMETER: Final = "workspace_id"
 SECURITY: Final[list[dict[str, list[str]]]] = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
 
 
+Problems = tuple[tuple[int, str], ...]
+"""A handler's own problem answers (status, what it means), beyond those its declaration implies."""
+
+
+@dataclass(frozen=True, slots=True)
 class Public:
     """The declaration of a route anyone may call, authenticated or not."""
+
+    rate_limited: bool = True
+    """False for the health probes only: an orchestrator must always reach them."""
+    problems: Problems = ()
+    sets_cookies: bool = False
+    authenticated: bool = field(default=False, init=False)
+    locates: bool = field(default=False, init=False)
 
     def __repr__(self) -> str:
         return "PUBLIC"
@@ -55,6 +73,10 @@ class Requirement:
     resource: Resource
     action: Action
     by: str | None = None
+    problems: Problems = ()
+    sets_cookies: bool = False
+    rate_limited: bool = field(default=True, init=False)
+    authenticated: bool = field(default=True, init=False)
     locate_as: Resource = field(init=False)
     """The resource whose id `by` holds: the object itself, or its container (a survey's responses)."""
     workspace_query: WorkspaceQuery | None = field(init=False)
@@ -66,6 +88,11 @@ class Requirement:
             query = {Action.CREATE: WorkspaceQuery.REQUIRED, Action.LIST: WorkspaceQuery.OPTIONAL}.get(self.action)
         object.__setattr__(self, "locate_as", located_as(self.resource))
         object.__setattr__(self, "workspace_query", query)
+
+    @property
+    def locates(self) -> bool:
+        """Whether the guard looks an object up (by id, or the workspace of `?workspace_id=`): a 404 can follow."""
+        return self.by is not None or self.workspace_query is not None
 
     def check(self) -> None:
         """Refuse a declaration that would let the guard decide without the object it names.
@@ -96,38 +123,60 @@ class Requirement:
         }
 
 
-def public() -> dict[str, Any]:
-    """Declare a handler public: `@get("/api/health", **public())`."""
-    return {POLICY_OPT_KEY: PUBLIC}
+Declaration = Requirement | Public
 
 
-def requires(resource: Resource, action: Action, *, by: str | None = None) -> dict[str, Any]:
+def public(
+    *, rate_limited: bool = True, problems: Mapping[int, str] | None = None, sets_cookies: bool = False
+) -> dict[str, Any]:
+    """Declare a handler public: `@get("/api/health", **public(rate_limited=False))`."""
+    declaration = Public(rate_limited, tuple((problems or {}).items()), sets_cookies)
+    return {
+        POLICY_OPT_KEY: declaration,
+        "security": [],
+        "operation_class": _operation_class(declaration, None),
+    } | _PROBLEM
+
+
+def requires(
+    resource: Resource,
+    action: Action,
+    *,
+    by: str | None = None,
+    problems: Mapping[int, str] | None = None,
+    sets_cookies: bool = False,
+) -> dict[str, Any]:
     """Declare what a handler needs; `by` names the path parameter holding the id of what it acts on.
 
     Where the id is a container's (a survey for its responses, a workspace for its members), the
-    placement says so; the declaration does not repeat it.
+    placement says so; the declaration does not repeat it. `problems` adds the handler's own answers
+    (its conflicts); every other error answer follows from the declaration.
     """
-    requirement = Requirement(resource, action, by)
+    requirement = Requirement(resource, action, by, tuple((problems or {}).items()), sets_cookies)
     requirement.check()
-    extension = requirement.describe()
     parameter = _workspace_parameter(requirement.workspace_query)
+    return {
+        POLICY_OPT_KEY: requirement,
+        "security": SECURITY,
+        "operation_class": _operation_class(requirement, parameter),
+    } | _PROBLEM
+
+
+_PROBLEM: Final = {"responses": {400: ResponseSpec(Problem, description="A problem", generate_examples=False)}}
+"""Makes Litestar list `Problem` among the components; `contract.complete` then writes every error answer."""
+
+
+def _operation_class(declaration: Declaration, parameter: Parameter | None) -> type[Operation]:
+    extension = declaration.describe() if isinstance(declaration, Requirement) else {"public": True}
 
     class PolicyOperation(Operation):
         def to_schema(self) -> dict[str, Any]:
             if parameter is not None and parameter not in (self.parameters or []):
                 self.parameters = [*(self.parameters or []), parameter]
-            return super().to_schema() | {"x-tabular-policy": extension}
+            schema = complete(super().to_schema(), declaration)
+            return schema | {"x-tabular-policy": extension}
 
-    return {
-        POLICY_OPT_KEY: requirement,
-        "security": SECURITY,
-        "operation_class": PolicyOperation,
-        "responses": {
-            401: _problem("No credentials, or invalid, expired or revoked ones"),
-            403: _problem("Authenticated, but the role, memberships or key scope do not allow this"),
-            404: _problem("Does not exist, or belongs to another organization"),
-        },
-    }
+    return PolicyOperation
 
 
 def _workspace_parameter(query: WorkspaceQuery | None) -> Parameter | None:
@@ -141,7 +190,3 @@ def _workspace_parameter(query: WorkspaceQuery | None) -> Parameter | None:
         required=required,
         description="The workspace to create in" if required else "Only this workspace's",
     )
-
-
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(Problem, description=description, generate_examples=False)

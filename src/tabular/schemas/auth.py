@@ -7,7 +7,9 @@ from uuid import UUID
 
 import msgspec
 
+from tabular.db.organizations import Tier
 from tabular.schemas.rules import Email, Input, OneTimeCode, Password
+from tabular.vocabulary import CredentialKind, Role
 
 
 class LoginRequest(Input, frozen=True, tag_field="action", tag="login"):
@@ -64,10 +66,10 @@ class WhoAmI(msgspec.Struct, frozen=True):
     user_email: str
     organization_id: UUID
     organization_name: str
-    tier: str
-    role: str
+    tier: Tier
+    role: Role
     workspace_ids: list[UUID]
-    credential: str
+    credential: CredentialKind
     key_id: UUID | None
     read_only: bool
     pinned_workspace_id: UUID | None

@@ -11,10 +11,12 @@ U = TypeVar("U")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_OFFSET = 1_000_000_000
+"""Far past any list's end, and inside every engine's integers (an offset past 64 bits reached the database)."""
 
 
 class Pagination(msgspec.Struct, frozen=True):
-    """`limit` (1-200, default 50) and `offset` (default 0) from the query string."""
+    """`limit` (1-200, default 50) and `offset` (0 to a billion, default 0) from the query string."""
 
     limit: int = DEFAULT_LIMIT
     offset: int = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final, Literal
+from typing import Any, Final, Self
 from uuid import UUID
 
 import msgspec
@@ -11,31 +11,41 @@ import msgspec
 from tabular.db.surveys import QuestionKind, SurveyStatus
 
 SMALL_COUNT_THRESHOLD: Final = 5
-SMALL_COUNT: Final = "<5"
-
-Count = int | Literal["<5"]
-"""A count in a distribution or a per-day bucket: 0 or 5 and above exactly, 1-4 as the string "<5"."""
 
 
-class DayCount(msgspec.Struct, frozen=True):
+class Count(msgspec.Struct, frozen=True):
+    """A count that may be too small to show: `count` is exact (0, or 5 and more), or null with `suppressed`.
+
+    A count of 1 to 4 is withheld (`{"count": null, "suppressed": true}`) so that a small group of
+    respondents cannot be singled out.
+    """
+
+    count: int | None
+    suppressed: bool
+
+    @classmethod
+    def of(cls, count: int, **fields: Any) -> Self:  # noqa: ANN401 - the subclass's own fields
+        """The small-count rule, applied once here: 1-4 is suppressed; 0 and 5 or more stay exact."""
+        suppressed = 0 < count < SMALL_COUNT_THRESHOLD
+        return cls(count=None if suppressed else count, suppressed=suppressed, **fields)
+
+
+class DayCount(Count, frozen=True):
     """Responses received on one UTC calendar day."""
 
     date: dt.date
-    responses: Count
 
 
-class ChoiceCount(msgspec.Struct, frozen=True):
+class ChoiceCount(Count, frozen=True):
     """How many responses picked one option."""
 
     choice: str
-    count: Count
 
 
-class RatingCount(msgspec.Struct, frozen=True):
+class RatingCount(Count, frozen=True):
     """How many responses gave one rating."""
 
     rating: int
-    count: Count
 
 
 class QuestionMetrics(msgspec.Struct, frozen=True):
@@ -60,10 +70,10 @@ class QuestionMetrics(msgspec.Struct, frozen=True):
 class SurveyMetrics(msgspec.Struct, frozen=True):
     """Aggregate figures of a survey's responses, safe to show to anyone who may see the survey.
 
-    Small-count rule: every count in a distribution (`questions[].choices[].count`,
-    `questions[].ratings[].count`) or a per-day bucket (`per_day[].responses`) between 1 and 4 is
-    reported as the string "<5", so a small group of respondents cannot be singled out; 0 and counts of
-    5 or more are exact numbers. The totals (`total`, `completed`, `questions[].answered`) are always exact.
+    Small-count rule: every count in a distribution (`questions[].choices[]`, `questions[].ratings[]`) or
+    a per-day bucket (`per_day[]`) between 1 and 4 is withheld (`"count": null, "suppressed": true`), so a
+    small group of respondents cannot be singled out; 0 and counts of 5 or more are exact. The totals
+    (`total`, `completed`, `questions[].answered`) are always exact.
     No personal data in any form: no names, emails, free text or response ids.
     `completion_rate` is completed / total (0-1, 4 decimals), null without responses. `per_day` lists the
     UTC dates that received responses, oldest first.

@@ -10,10 +10,8 @@ from sqlalchemy import Date, case, cast, distinct, func, or_, select
 
 from tabular.db import Answer, Question, QuestionKind, Response
 from tabular.schemas.metrics import (
-    SMALL_COUNT,
     SMALL_COUNT_THRESHOLD,
     ChoiceCount,
-    Count,
     DayCount,
     QuestionMetrics,
     RatingCount,
@@ -56,7 +54,7 @@ async def survey_metrics(session: AsyncSession, survey: Survey) -> SurveyMetrics
         total=total,
         completed=completed,
         completion_rate=round(completed / total, 4) if total else None,
-        per_day=[DayCount(date=_as_date(value), responses=suppress(count)) for value, count in days],
+        per_day=[DayCount.of(count, date=_as_date(value)) for value, count in days],
         questions=[
             _question(question, answered.get(question.id, 0), values[question.id]) for question in survey.questions
         ],
@@ -72,22 +70,15 @@ def _answers_of(query: Select[Any], survey: Survey) -> Select[Any]:
     )
 
 
-def suppress(count: int) -> Count:
-    """The small-count rule: 1-4 becomes "<5"; 0 and 5 or more stay exact."""
-    return SMALL_COUNT if 0 < count < SMALL_COUNT_THRESHOLD else count
-
-
 def _question(question: Question, answered: int, values: dict[Any, int]) -> QuestionMetrics:
     choices: list[ChoiceCount] | None = None
     ratings: list[RatingCount] | None = None
     mean: float | None = None
     if question.kind in {QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE}:
-        choices = [
-            ChoiceCount(choice=choice, count=suppress(values.get(choice, 0))) for choice in question.choices or []
-        ]
+        choices = [ChoiceCount.of(values.get(choice, 0), choice=choice) for choice in question.choices or []]
     elif question.kind is QuestionKind.RATING:
         histogram = {rating: values.get(rating, 0) for rating in range(1, (question.scale or 0) + 1)}
-        ratings = [RatingCount(rating=rating, count=suppress(count)) for rating, count in histogram.items()]
+        ratings = [RatingCount.of(count, rating=rating) for rating, count in histogram.items()]
         rated = sum(histogram.values())
         if rated >= SMALL_COUNT_THRESHOLD:
             mean = round(sum(rating * count for rating, count in histogram.items()) / rated, 2)

@@ -1,0 +1,101 @@
+"""What an operation's OpenAPI entry promises, worked out from its declaration: the one place errors are documented.
+
+Every answer the API can give is here, and nothing it never gives: each problem (`Problem` under
+`application/problem+json`) with the status it applies to, the rate-limit headers on every answer of a
+limited route and `Retry-After` on a 429, `Set-Cookie` where a session is set, `security: []` on public
+operations. What decides it is what also decides the behaviour: the declaration (`requires`/`public`), and
+whether the operation takes a body or parameters.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from litestar.openapi.spec import OpenAPIHeader, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+
+from tabular.errors import PROBLEM_MEDIA_TYPE
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tabular.policies.requirements import Declaration
+
+PROBLEM_REF: Final = {"$ref": "#/components/schemas/Problem"}
+
+_INTEGER: Final = Schema(type=OpenAPIType.INTEGER)
+_STRING: Final = Schema(type=OpenAPIType.STRING)
+HEADERS: Final[dict[str, OpenAPIHeader]] = {
+    "RateLimit-Limit": OpenAPIHeader(schema=_INTEGER, description="Requests allowed in the tightest window"),
+    "RateLimit-Remaining": OpenAPIHeader(schema=_INTEGER, description="Requests left in that window"),
+    "RateLimit-Reset": OpenAPIHeader(schema=_INTEGER, description="Seconds until a request is counted out of it"),
+    "RateLimit-Policy": OpenAPIHeader(
+        schema=_STRING, description='Every quota this request counts against, e.g. `"general";q=1000;w=900`'
+    ),
+    "RateLimit": OpenAPIHeader(schema=_STRING, description='What is left of each quota, e.g. `"general";r=999;t=900`'),
+    "Retry-After": OpenAPIHeader(schema=_INTEGER, description="Seconds to wait before trying again"),
+    "Set-Cookie": OpenAPIHeader(
+        schema=_STRING,
+        description="`auth_token` (HttpOnly: the session) and `csrf_token` (readable: echo it in X-CSRF-Token)",
+    ),
+}
+"""Documented once, in `components.headers`; operations refer to them."""
+
+_RATE_LIMIT_HEADERS: Final = (
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
+)
+
+_DESCRIPTIONS: Final[Mapping[int, str]] = {
+    400: "A query parameter was sent twice (`duplicate_parameter`), or the body is not JSON (`malformed_request`)",
+    401: "No credentials, or invalid, expired or revoked ones; `code` says which",
+    403: "Authenticated, but the role, memberships or key scope do not allow this; `code` says why",
+    404: "Does not exist, or belongs to another organization (the two are indistinguishable)",
+    413: "The body is too large",
+    415: "The body is not sent as JSON (`Content-Type: application/json`)",
+    422: "A parameter or body field breaks a rule; `errors` names each (`validation_failed`)",
+    429: "Too many requests (`rate_limited`); `Retry-After` says when to try again",
+}
+
+
+def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, Any]:
+    """The operation's schema with every answer it can give, and only those, documented."""
+    has_body = "requestBody" in operation
+    has_parameters = bool(operation.get("parameters"))
+    statuses = {400}
+    if has_body:
+        statuses |= {413, 415, 422}
+    if has_parameters:
+        statuses.add(422)
+    if declaration.authenticated:
+        statuses |= {401, 403}
+    if declaration.locates:
+        statuses.add(404)
+    if declaration.rate_limited:
+        statuses.add(429)
+    problems = {status: _DESCRIPTIONS[status] for status in statuses} | dict(declaration.problems)
+    responses = {code: answer for code, answer in operation["responses"].items() if not 400 <= int(code) < 500}  # noqa: PLR2004
+    for code, answer in responses.items():
+        headers = {**(_refs(_RATE_LIMIT_HEADERS) if declaration.rate_limited else {}), **answer.get("headers", {})}
+        if declaration.sets_cookies and int(code) < 300:  # noqa: PLR2004
+            headers |= _refs(["Set-Cookie"])
+        if headers:
+            answer["headers"] = headers
+    for status in sorted(problems):
+        responses[str(status)] = _problem(status, problems[status], rate_limited=declaration.rate_limited)
+    return operation | {"responses": responses}
+
+
+def _problem(status: int, description: str, *, rate_limited: bool) -> dict[str, Any]:
+    names = [*(_RATE_LIMIT_HEADERS if rate_limited else ()), *(["Retry-After"] if status == 429 else [])]  # noqa: PLR2004
+    answer: dict[str, Any] = {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+    if names:
+        answer["headers"] = _refs(names)
+    return answer
+
+
+def _refs(names: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
