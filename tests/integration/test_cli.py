@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
 from tests.support.live import TABULAR, environment, run
+from tests.support.servers import free_port, wait_for_port
 
 
 def _get_json(url: str) -> Any:

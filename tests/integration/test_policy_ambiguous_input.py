@@ -23,8 +23,8 @@ from tabular.db.config import make_db_config
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
 from tabular.vocabulary import Role
-from tests.conftest import make_settings
 from tests.support.policy_world import bodies_for_routes, build_world, in_new_world
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig

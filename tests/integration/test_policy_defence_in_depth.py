@@ -18,8 +18,8 @@ from tabular.services.dashboards import DashboardService
 from tabular.services.reports import ReportService
 from tabular.services.surveys import SurveyService
 from tabular.vocabulary import Role
-from tests.conftest import make_settings
 from tests.support.policy_world import build_world
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,8 @@ from tabular.policies.decision import Target, decide
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
 from tabular.vocabulary import Action, Resource, Role
-from tests.conftest import make_settings
 from tests.support.policy_world import World, build_world
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -32,8 +32,8 @@ from tabular.policies.matrix import Credential, Situation
 from tabular.policies.placement import is_collection
 from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
 from tabular.vocabulary import Action, Reason, Resource, Role
-from tests.conftest import make_settings
 from tests.support.policy_world import World, bodies_for_routes, build_world
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -24,7 +24,7 @@ from tests.support.live import call, demo, serving
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.servers import PostgresServer, RedisClusterServers
+    from tests.support.servers import PostgresServer, RedisClusterServers
 
 pytestmark = pytest.mark.postgres
 

@@ -10,26 +10,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tabular.auth.api_key_backend import generate_key
 from tabular.auth.passwords import DUMMY_HASH
-from tabular.db import (
-    ApiKey,
-    Organization,
-    Question,
-    QuestionKind,
-    Survey,
-    SurveyStatus,
-    Tier,
-    User,
-    Workspace,
-    WorkspaceMembership,
-)
-from tabular.db.base import utcnow
-from tabular.db.config import make_db_config
+from tabular.db import ApiKey, Organization, QuestionKind, Survey, User, Workspace
 from tabular.policies.matrix import Situation
 from tabular.policies.placement import PLACEMENTS, Level
 from tabular.vocabulary import Resource, Role
-from tests.conftest import make_settings
+from tests.support.db import committed_session
+from tests.support.factories import new_api_key, new_organization, new_survey, new_user, new_workspace
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -76,33 +63,16 @@ class World:
     foreigner: User | None = None  # someone in the other organization
 
     async def user(self, organization: Organization, role: Role = Role.MEMBER) -> User:
-        user = User(
-            organization_id=organization.id,
-            email=f"{uuid.uuid4().hex}@walk.test",
-            name="Walker",
-            role=role,
-            password_hash=DUMMY_HASH,
-            mfa_enabled_at=utcnow(),
-            totp_secret="A" * 32,
+        """A user with MFA on whose password no one knows: the walk issues their sessions directly."""
+        return await new_user(
+            self.session, organization, name="Walker", role=role, password_hash=DUMMY_HASH, totp_secret="A" * 32
         )
-        self.session.add(user)
-        await self.session.flush()
-        return user
 
     async def workspace(self, organization: Organization, *members: User) -> Workspace:
-        workspace = Workspace(organization_id=organization.id, name=f"ws {uuid.uuid4().hex}")
-        self.session.add(workspace)
-        await self.session.flush()
-        self.session.add_all(WorkspaceMembership(workspace_id=workspace.id, user_id=m.id) for m in members)
-        await self.session.flush()
-        return workspace
+        return await new_workspace(self.session, organization, *members)
 
     async def key(self, owner: User, **scope: Any) -> tuple[ApiKey, str]:
-        new = generate_key()
-        key = ApiKey(user_id=owner.id, name="walk", key_hash=new.key_hash, prefix=new.prefix, **scope)
-        self.session.add(key)
-        await self.session.flush()
-        return key, new.secret
+        return await new_api_key(self.session, owner, name="walk", **scope)
 
     async def place(
         self, resource: Resource, situation: Situation, caller: User
@@ -141,33 +111,24 @@ class World:
     async def in_workspace(self, model: type[Any], workspace: Workspace) -> Any:
         thing: Any
         if model is Survey:
-            question = Question(position=0, kind=QuestionKind.SINGLE_CHOICE, text="Pick", choices=["a", "b"])
-            thing = Survey(workspace_id=workspace.id, title="Walk", status=SurveyStatus.PUBLISHED, questions=[question])
-        else:
-            thing = model(workspace_id=workspace.id, name="Walk")  # dashboards and reports
+            question = {"kind": QuestionKind.SINGLE_CHOICE, "text": "Pick", "choices": ["a", "b"]}
+            return await new_survey(self.session, workspace, title="Walk", questions=[question])
+        thing = model(workspace_id=workspace.id, name="Walk")  # dashboards and reports
         self.session.add(thing)
         await self.session.flush()
         return thing
 
 
 async def build_world(session: AsyncSession) -> World:
-    home = Organization(name=f"home {uuid.uuid4().hex}", tier=Tier.PRO)
-    away = Organization(name=f"away {uuid.uuid4().hex}", tier=Tier.PRO)
-    session.add_all([home, away])
-    await session.flush()
-    world = World(session, home, away)
+    world = World(session, await new_organization(session), await new_organization(session))
     for role in Role:
-        world.callers[role] = await world.user(home, role)
-    world.stranger = await world.user(home)
-    world.foreigner = await world.user(away)
+        world.callers[role] = await world.user(world.home, role)
+    world.stranger = await world.user(world.home)
+    world.foreigner = await world.user(world.away)
     return world
 
 
 async def in_new_world(database_url: str, setup: Callable[[World], Awaitable[T]]) -> T:
     """Build a world in the database and run `setup` on it, in one committed transaction; `setup`'s answer."""
-    config = make_db_config(make_settings(database_url))
-    try:
-        async with config.get_session() as session, session.begin():
-            return await setup(await build_world(session))
-    finally:
-        await config.get_engine().dispose()
+    async with committed_session(database_url) as session:
+        return await setup(await build_world(session))

@@ -30,9 +30,9 @@ from tabular.auth.api_key_backend import generate_key
 from tabular.db import ApiKey, Organization, Tier, User, Workspace, WorkspaceMembership
 from tabular.db.config import make_db_config
 from tabular.vocabulary import Role
-from tests.conftest import make_settings
-from tests.integration.auth.helpers import bearer, login, user
+from tests.support.clients import bearer, login, user
 from tests.support.live import run
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable

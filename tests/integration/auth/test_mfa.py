@@ -34,8 +34,8 @@ from tabular.db.config import make_db_config
 from tabular.services.mfa import LOCKOUT
 from tabular.services.users import UserService
 from tabular.vocabulary import Role
-from tests.conftest import make_settings
-from tests.integration.auth.helpers import bearer, user
+from tests.support.clients import bearer, user
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

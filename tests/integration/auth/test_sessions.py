@@ -38,8 +38,8 @@ from tabular.db.config import make_db_config
 from tabular.services.organizations import OrganizationService
 from tabular.services.users import UserService
 from tabular.vocabulary import Role
-from tests.conftest import TEST_SECRET, make_settings
-from tests.integration.auth.helpers import bearer, otp, user
+from tests.support.clients import bearer, otp, user
+from tests.support.settings import TEST_SECRET, make_settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable

@@ -13,14 +13,9 @@ from sqlalchemy import event, text, update
 from tabular.db import Response, Survey
 from tabular.schemas.metrics import SurveyMetrics
 from tabular.services.metrics import suppress, survey_metrics
-from tests.integration.resources.helpers import (
-    create_survey,
-    demo_survey,
-    foreign_survey,
-    in_database,
-    key,
-    workspace,
-)
+from tests.support.clients import demo_survey, key, workspace
+from tests.support.db import committed_session
+from tests.support.resources import create_survey
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -28,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.demo import DemoData
+    from tests.support.factories import Tenant
 
 pytestmark = pytest.mark.anyio
 
@@ -129,11 +125,9 @@ async def seven_responses(
         assert response.status_code == 201, response.text
         dated[response.json()["id"]] = dt.datetime.fromisoformat(when)
 
-    async def backdate(session: AsyncSession) -> None:
+    async with committed_session(database_url) as session:
         for response_id, when in dated.items():
             await session.execute(update(Response).where(Response.id == uuid.UUID(response_id)).values(created_at=when))
-
-    await in_database(database_url, backdate)
     return survey, list(dated)
 
 
@@ -178,7 +172,8 @@ async def test_survey_metrics_is_a_few_grouped_queries_in_utc(
             event.remove(engine, "before_cursor_execute", record)
         return metrics, statements
 
-    metrics, statements = await in_database(database_url, compute)
+    async with committed_session(database_url) as session:
+        metrics, statements = await compute(session)
     assert msgspec.to_builtins(metrics) == expected_metrics(survey)
     assert len(statements) == 4
     assert all("GROUP BY" in sql.upper() or "COUNT(" in sql.upper() for sql in statements)
@@ -227,9 +222,9 @@ async def test_demo_survey_metrics(client: AsyncTestClient[Litestar], demo: Demo
 
 
 async def test_metrics_in_another_workspace_or_tenant(
-    client: AsyncTestClient[Litestar], demo: DemoData, database_url: str
+    client: AsyncTestClient[Litestar], demo: DemoData, other_tenant: Tenant
 ) -> None:
-    foreign, _ = await foreign_survey(database_url)
+    foreign = other_tenant.survey_id
     other = await client.get(
         f"/api/surveys/{demo_survey(demo, 'Feature priorities')}/metrics/responses", headers=key(demo, "member", 0)
     )
