@@ -11,43 +11,38 @@ from sqlalchemy import func, select
 
 from tabular.auth.principal import CredentialKind, Principal
 from tabular.db import Dashboard, Report, Survey
-from tabular.db.config import make_db_config
 from tabular.errors import NotFound
 from tabular.schemas.surveys import SurveyCreate
 from tabular.services.dashboards import DashboardService
 from tabular.services.reports import ReportService
 from tabular.services.surveys import SurveyService
 from tabular.vocabulary import Role
+from tests.support.db import committed_session
 from tests.support.policy_world import build_world
-from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_creating_in_another_organizations_workspace_is_not_found(database_url: str) -> None:
-    config = make_db_config(make_settings(database_url))
-    try:
-        async with config.get_session() as session, session.begin():
-            world = await build_world(session)
-            admin = world.callers[Role.ADMIN]
-            foreign = await world.workspace(world.away)
-            principal = Principal(
-                user_id=admin.id,
-                organization_id=world.home.id,
-                role=Role.ADMIN,
-                workspace_ids=frozenset(),
-                credential=CredentialKind.SESSION,
-                mfa_enabled=True,
-                mfa_verified=True,
-            )
-            with pytest.raises(NotFound):
-                await SurveyService(session, principal).create(foreign, SurveyCreate(title="Intruder"))
-            with pytest.raises(NotFound):
-                await DashboardService(session, principal).create(foreign, {"name": "Intruder"})
-            with pytest.raises(NotFound):
-                await ReportService(session, principal).create(foreign, {"name": "Intruder"})
-            for model in (Survey, Dashboard, Report):
-                written = select(func.count()).select_from(model).where(model.workspace_id == foreign.id)
-                assert await session.scalar(written) == 0
-    finally:
-        await config.get_engine().dispose()
+    async with committed_session(database_url) as session:
+        world = await build_world(session)
+        admin = world.callers[Role.ADMIN]
+        foreign = await world.workspace(world.away)
+        principal = Principal(
+            user_id=admin.id,
+            organization_id=world.home.id,
+            role=Role.ADMIN,
+            workspace_ids=frozenset(),
+            credential=CredentialKind.SESSION,
+            mfa_enabled=True,
+            mfa_verified=True,
+        )
+        with pytest.raises(NotFound):
+            await SurveyService(session, principal).create(foreign, SurveyCreate(title="Intruder"))
+        with pytest.raises(NotFound):
+            await DashboardService(session, principal).create(foreign, {"name": "Intruder"})
+        with pytest.raises(NotFound):
+            await ReportService(session, principal).create(foreign, {"name": "Intruder"})
+        for model in (Survey, Dashboard, Report):
+            written = select(func.count()).select_from(model).where(model.workspace_id == foreign.id)
+            assert await session.scalar(written) == 0
