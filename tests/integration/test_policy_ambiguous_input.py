@@ -64,7 +64,7 @@ async def test_repeated_scalar_parameters_are_refused_and_act_on_nothing(databas
             member = world.callers[Role.MEMBER]
             own = await world.workspace(world.home, member)
             other = await world.workspace(world.home)
-            foreign = await world.workspace(world.away, world.foreigner)  # type: ignore[arg-type]
+            foreign = await world.workspace(world.away, await world.someone_else(world.away))
             callers = await _callers(world, own)
             objects = {
                 (method, path): await _object_id(world, requirement, own, member)

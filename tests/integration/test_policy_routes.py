@@ -65,7 +65,7 @@ async def test_every_route_answers_what_the_matrix_says(database_url: str) -> No
         for (method, path, requirement), role, credential in itertools.product(routes, Role, Credential):
             for situation in situations_for(requirement):
                 async with database.transaction() as session:
-                    world = await build_world(session)
+                    world = await build_world(session, roles=(role,))
                     caller = world.callers[role]
                     object_id, workspace = await world.place(requirement.locate_as, situation, caller)
                     headers = await _credential(world, caller, credential, workspace, app)
