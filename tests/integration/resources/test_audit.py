@@ -12,9 +12,9 @@ from sqlalchemy import func, select, text
 
 from tabular.db import AuditEvent
 from tabular.services.audit import AuditChainBrokenError, verify_chain
+from tests.support.cli import invoke_in_thread
 from tests.support.clients import Client, api_key, assert_problem, key, ok, user, user_id
 from tests.support.db import committed_session
-from tests.support.live import run
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -161,13 +161,13 @@ async def test_audit_verify_passes_after_traffic_and_fails_after_a_row_edit(
     async with committed_session(database_url) as session:
         total = await session.scalar(select(func.count()).select_from(AuditEvent))
 
-    intact = run("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    intact = await invoke_in_thread("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert intact.returncode == 0, intact.stderr
     assert intact.stdout.strip() == f"audit chain intact: {total} events"
 
     async with committed_session(database_url) as session:
         await session.execute(text("""UPDATE audit_event SET data = '{"name": "forged"}' WHERE seq = 3"""))
-    broken = run("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    broken = await invoke_in_thread("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert broken.returncode == 1
     assert broken.stdout == ""
     assert broken.stderr.strip() == "tabular: error: audit chain broken at seq 3: the content does not match its hash"

@@ -18,9 +18,9 @@ from tests.support.api_keys import (
     whoami,
     x_api_key,
 )
+from tests.support.cli import invoke_in_thread
 from tests.support.clients import Client, user
 from tests.support.db import committed_session
-from tests.support.live import run
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -33,7 +33,7 @@ async def test_cli_creates_a_working_key_as_json(
 ) -> None:
     member = user(demo, "member", 0)
     args = ["keys", "create", "--email", member.email, "--name", "CI", "--read-only", "--expires", "2999-01-01"]
-    result = run(*args, "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    result = await invoke_in_thread(*args, "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
     assert set(created) == CREATED_FIELDS
@@ -53,7 +53,7 @@ async def test_cli_refusals_are_one_line(demo: DemoData, database_url: str, tmp_
     ]
     for extra, message in refusals:
         args = ["keys", "create", "--name", "CI", "--json", *extra]
-        result = run(*args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+        result = await invoke_in_thread(*args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
         assert result.returncode != 0
         assert result.stdout == ""
         lines = result.stderr.strip().splitlines()
