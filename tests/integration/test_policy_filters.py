@@ -11,12 +11,13 @@ from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
 from tabular.auth.principal import CredentialKind, Principal
-from tabular.db import Dashboard, Report, Survey
+from tabular.db import Dashboard, Report, Survey, SurveyStatus
 from tabular.policies.decision import Target, decide
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
 from tabular.vocabulary import Action, Resource, Role
 from tests.support.db import committed_session
+from tests.support.factories import new_dashboard, new_report, new_survey
 from tests.support.policy_world import World, build_world
 from tests.support.settings import make_settings
 
@@ -95,11 +96,13 @@ async def _random_objects(world: World, rng: random.Random, caller: Any) -> dict
 
 
 async def _place_in(world: World, resource: Resource, workspace: Any) -> tuple[uuid.UUID, Any]:
-    model = {Resource.SURVEY: Survey, Resource.DASHBOARD: Dashboard, Resource.REPORT: Report}[resource]
-    fields = {"title": "Random"} if model is Survey else {"name": "Random"}
-    thing = model(workspace_id=workspace.id, **fields)
-    world.session.add(thing)
-    await world.session.flush()
+    thing: Survey | Dashboard | Report
+    if resource is Resource.SURVEY:
+        thing = await new_survey(world.session, workspace, title="Random", status=SurveyStatus.DRAFT, questions=())
+    elif resource is Resource.DASHBOARD:
+        thing = await new_dashboard(world.session, workspace, name="Random")
+    else:
+        thing = await new_report(world.session, workspace, name="Random")
     return thing.id, workspace
 
 

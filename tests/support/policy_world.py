@@ -11,12 +11,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tabular.auth.passwords import DUMMY_HASH
-from tabular.db import ApiKey, Organization, QuestionKind, Survey, User, Workspace
+from tabular.db import ApiKey, Dashboard, Organization, QuestionKind, Report, Survey, User, Workspace
 from tabular.policies.matrix import Situation
 from tabular.policies.placement import PLACEMENTS, Level
 from tabular.vocabulary import Resource, Role
 from tests.support.db import committed_session
-from tests.support.factories import new_api_key, new_organization, new_survey, new_user, new_workspace
+from tests.support.factories import (
+    new_api_key,
+    new_dashboard,
+    new_organization,
+    new_report,
+    new_survey,
+    new_user,
+    new_workspace,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
@@ -116,14 +124,11 @@ class World:
         return await self.user(organization)
 
     async def in_workspace(self, model: type[Any], workspace: Workspace) -> Any:
-        thing: Any
         if model is Survey:
             question = {"kind": QuestionKind.SINGLE_CHOICE, "text": "Pick", "choices": ["a", "b"]}
             return await new_survey(self.session, workspace, title="Walk", questions=[question])
-        thing = model(workspace_id=workspace.id, name="Walk")  # dashboards and reports
-        self.session.add(thing)
-        await self.session.flush()
-        return thing
+        factory = {Dashboard: new_dashboard, Report: new_report}[model]
+        return await factory(self.session, workspace, name="Walk")
 
 
 async def build_world(session: AsyncSession, roles: Iterable[Role] = tuple(Role)) -> World:
