@@ -8,27 +8,28 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
-from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import DemoData, seed_demo
 from tabular.services.actor import Actor
-from tabular.settings import RateSpec, Settings
-from tests.servers import PostgresServer, RedisClusterServers, RedisServer
+from tests.support.db import committed_session
+from tests.support.servers import PostgresServer, RedisClusterServers, RedisServer
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from litestar import Litestar
 
+    from tabular.settings import Settings
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-TEST_SECRET = "test-signing-secret-" + "x" * 32
 ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -146,26 +147,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Test settings: identity caching off (tests change rows directly), limits out of the way and no access
-    log, unless a test asks otherwise; the rate-limit tests set their own limits."""
-    defaults: dict[str, Any] = {
-        "auth_cache_ttl": 0.0,
-        "access_log": False,  # its own test turns it on; elsewhere it would only fill captured output
-        "rate_limit": RateSpec(limit=100_000, window=900),
-        "auth_rate_limit": RateSpec(limit=100_000, window=900),
-    }
-    return Settings(database_url=database_url, secret_key=TEST_SECRET, **(defaults | overrides))
-
-
 async def seed(database_url: str) -> DemoData:
     """The demo organization (users with MFA and an API key each), straight into the database."""
-    config = make_db_config(make_settings(database_url))
-    try:
-        async with config.get_session() as session, session.begin():
-            return await seed_demo(Actor(session))
-    finally:
-        await config.get_engine().dispose()
+    async with committed_session(database_url) as session:
+        return await seed_demo(Actor(session))
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app, serve_app
 from tabular.cli import cli
-from tests.conftest import make_settings
-from tests.integration.resources.helpers import key
+from tests.support.clients import key
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from pathlib import Path

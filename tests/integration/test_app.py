@@ -14,8 +14,8 @@ from tabular.policies.inventory import UndeclaredRouteError
 from tabular.policies.requirements import requires
 from tabular.settings import Settings
 from tabular.vocabulary import Action, Resource
-from tests.conftest import make_settings
-from tests.servers import RedisServer, free_port
+from tests.support.servers import RedisServer, free_port
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 

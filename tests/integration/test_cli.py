@@ -1,3 +1,6 @@
+"""The `tabular` command: demo data, users and one-line refusals through its entry point in this process;
+`serve` as the real script."""
+
 import json
 import subprocess
 import urllib.request
@@ -6,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
+from tests.support.cli import invoke
 from tests.support.live import TABULAR, environment, run
+from tests.support.servers import free_port, wait_for_port
 
 
 def _get_json(url: str) -> Any:
@@ -16,7 +20,7 @@ def _get_json(url: str) -> Any:
 
 
 def test_demo_json_has_the_documented_shape_and_can_run_twice(tmp_path: Path, database_url: str) -> None:
-    first = run("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    first = invoke("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
     assert set(data) == {"organization", "workspaces", "users", "surveys"}
@@ -32,7 +36,7 @@ def test_demo_json_has_the_documented_shape_and_can_run_twice(tmp_path: Path, da
     assert len(data["surveys"]) >= 3
     assert {survey["workspace_id"] for survey in data["surveys"]} == {w["id"] for w in data["workspaces"]}
 
-    second = run("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    second = invoke("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert second.returncode == 0, second.stderr
     again = json.loads(second.stdout)
     assert again["organization"] == data["organization"]
@@ -43,12 +47,12 @@ def test_demo_json_has_the_documented_shape_and_can_run_twice(tmp_path: Path, da
 def test_users_create_makes_the_organization_and_refuses_a_duplicate(tmp_path: Path, database_url: str) -> None:
     args = ["users", "create", "--email", "Ops@Example.com", "--name", "Ops", "--password", "long-enough-1"]
     args += ["--role", "admin", "--org", "Acme Research", "--org-tier", "team"]
-    created = run(*args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    created = invoke(*args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert created.returncode == 0, created.stderr
     assert "ops@example.com" in created.stdout
     assert "Acme Research [team]" in created.stdout
 
-    duplicate = run(*args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    duplicate = invoke(*args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert duplicate.returncode == 1
     assert duplicate.stderr.strip() == "tabular: error: A user with this email already exists."
 
@@ -102,7 +106,7 @@ def test_users_create_makes_the_organization_and_refuses_a_duplicate(tmp_path: P
 def test_bad_input_is_one_line_and_a_non_zero_exit(
     tmp_path: Path, args: list[str], variables: dict[str, str], message: str
 ) -> None:
-    result = run(*args, cwd=tmp_path, **variables)
+    result = invoke(*args, cwd=tmp_path, **variables)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -19,16 +19,14 @@ from sqlalchemy import select
 
 from tabular.app import create_app
 from tabular.db.base import Base
-from tabular.db.config import make_db_config
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
 from tabular.vocabulary import Role
-from tests.conftest import make_settings
+from tests.support.db import Database, open_database
 from tests.support.policy_world import bodies_for_routes, build_world, in_new_world
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-
     from tabular.db import Workspace
     from tabular.policies.requirements import Requirement
     from tests.support.policy_world import World
@@ -39,10 +37,10 @@ BOOKKEEPING = {("api_key", "last_used_at")}
 """Columns any request may write, whatever it asks for (a key's last use): left out of the fingerprint."""
 
 
-async def fingerprint(config: SQLAlchemyAsyncConfig) -> dict[str, str]:
+async def fingerprint(database: Database) -> dict[str, str]:
     """A digest of every row of each table: equal digests, nothing was acted on."""
     digests: dict[str, str] = {}
-    async with config.get_session() as session:
+    async with database.transaction() as session:
         for table in Base.metadata.sorted_tables:
             columns = [column for column in table.columns if (table.name, column.name) not in BOOKKEEPING]
             rows = await session.execute(select(*columns))
@@ -52,7 +50,6 @@ async def fingerprint(config: SQLAlchemyAsyncConfig) -> dict[str, str]:
 
 async def test_repeated_scalar_parameters_are_refused_and_act_on_nothing(database_url: str) -> None:
     app = create_app(make_settings(database_url))
-    config = make_db_config(make_settings(database_url))
     routes = [
         (method, path, requirement)
         for method, path, requirement in declared_routes(app)
@@ -61,13 +58,13 @@ async def test_repeated_scalar_parameters_are_refused_and_act_on_nothing(databas
     assert {"POST /api/surveys", "POST /api/reports", "GET /api/dashboards"} <= {f"{m} {p}" for m, p, _ in routes}
     bodies = bodies_for_routes()
     checked = 0
-    try:
-        async with config.get_session() as session, session.begin():
+    async with open_database(database_url) as database:
+        async with database.transaction() as session:
             world = await build_world(session)
             member = world.callers[Role.MEMBER]
             own = await world.workspace(world.home, member)
             other = await world.workspace(world.home)
-            foreign = await world.workspace(world.away, world.foreigner)  # type: ignore[arg-type]
+            foreign = await world.workspace(world.away, await world.someone_else(world.away))
             callers = await _callers(world, own)
             objects = {
                 (method, path): await _object_id(world, requirement, own, member)
@@ -81,7 +78,7 @@ async def test_repeated_scalar_parameters_are_refused_and_act_on_nothing(databas
             "random second": [own.id, uuid.uuid4()],
         }
         async with AsyncTestClient(app) as client:
-            before = await fingerprint(config)
+            before = await fingerprint(database)
             for method, path, requirement in routes:
                 url = path.replace(f"{{{requirement.by}:uuid}}", str(objects.get((method, path))))
                 url = url.replace("{user_id:uuid}", str(member.id))  # removing a member: the member
@@ -98,9 +95,7 @@ async def test_repeated_scalar_parameters_are_refused_and_act_on_nothing(databas
                             {"message": "sent more than once", "field": "workspace_id", "source": "query"}
                         ], where
                         checked += 1
-            assert await fingerprint(config) == before, "a refused request changed the database"
-    finally:
-        await config.get_engine().dispose()
+            assert await fingerprint(database) == before, "a refused request changed the database"
     assert checked == len(routes) * len(callers) * len(attacks)
 
 

@@ -1,13 +1,19 @@
-"""`tabular policy export|explain` and `tabular openapi` from a shell."""
+"""`tabular policy export|explain` and `tabular openapi`: the Markdown export from the real script, the rest
+through the same entry point in this process (`tests/support/cli.py`)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabular.policies import matrix
+from tests.support.cli import invoke
 from tests.support.live import run
+
+if TYPE_CHECKING:
+    from tabular.demo import DemoData
 
 
 def test_export_md_is_the_committed_policy_file(tmp_path: Path) -> None:
@@ -18,44 +24,43 @@ def test_export_md_is_the_committed_policy_file(tmp_path: Path) -> None:
 
 def test_export_csv_and_json_list_every_cell(tmp_path: Path) -> None:
     cells = len(matrix.build())
-    as_csv = run("policy", "export", "--format", "csv", cwd=tmp_path)
+    as_csv = invoke("policy", "export", "--format", "csv", cwd=tmp_path)
     assert as_csv.stdout.count("\n") == cells + 1
     assert as_csv.stdout.startswith("role,situation,resource,action,credential,status,code,rule\n")
-    run("policy", "export", "--output", str(tmp_path / "m.json"), cwd=tmp_path)
+    invoke("policy", "export", "--output", str(tmp_path / "m.json"), cwd=tmp_path)
     assert len(json.loads((tmp_path / "m.json").read_text())) == cells
 
 
-def test_explain_says_what_decided(tmp_path: Path, database_url: str) -> None:
-    demo = json.loads(run("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url).stdout)
-    member = next(user for user in demo["users"] if user["role"] == "member")
-    other = next(w["id"] for w in demo["workspaces"] if w["id"] not in member["workspace_ids"])
+def test_explain_says_what_decided(tmp_path: Path, database_url: str, demo: DemoData) -> None:
+    member = next(user for user in demo.users if user.role == "member")
+    other = next(w.id for w in demo.workspaces if w.id not in member.workspace_ids)
 
     def explain(email: str, method: str, path: str) -> str:
-        result = run(
+        result = invoke(
             "policy", "explain", "--email", email, method, path, cwd=tmp_path, TABULAR_DATABASE_URL=database_url
         )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    refused = explain(member["email"], "GET", f"/api/reports?workspace_id={other}")
+    refused = explain(member.email, "GET", f"/api/reports?workspace_id={other}")
     assert "refused: 403 not_a_member" in refused
     assert "member.report" in refused
-    assert "allowed" in explain(demo["users"][0]["email"], "GET", f"/api/reports?workspace_id={other}")
-    assert "refused: 404 not_found" in explain(member["email"], "GET", f"/api/reports/{uuid.uuid4()}")
-    assert "public" in explain(member["email"], "GET", "/api/health")
-    twice = run("policy", "explain", "--email", member["email"], "POST",
-                f"/api/reports?workspace_id={member['workspace_ids'][0]}&workspace_id={other}", cwd=tmp_path,
-                TABULAR_DATABASE_URL=database_url)  # fmt: skip
+    assert "allowed" in explain(demo.users[0].email, "GET", f"/api/reports?workspace_id={other}")
+    assert "refused: 404 not_found" in explain(member.email, "GET", f"/api/reports/{uuid.uuid4()}")
+    assert "public" in explain(member.email, "GET", "/api/health")
+    ambiguous = f"/api/reports?workspace_id={member.workspace_ids[0]}&workspace_id={other}"
+    twice = invoke("policy", "explain", "--email", member.email, "POST", ambiguous, cwd=tmp_path,
+                   TABULAR_DATABASE_URL=database_url)  # fmt: skip
     assert twice.returncode != 0
     assert "400 duplicate_parameter" in twice.stderr
-    unknown = run("policy", "explain", "--email", "nobody@x.test", "GET", "/api/reports", cwd=tmp_path,
-                  TABULAR_DATABASE_URL=database_url)  # fmt: skip
+    unknown = invoke("policy", "explain", "--email", "nobody@x.test", "GET", "/api/reports", cwd=tmp_path,
+                     TABULAR_DATABASE_URL=database_url)  # fmt: skip
     assert unknown.returncode != 0
     assert unknown.stderr.strip() == "tabular: error: no user with email 'nobody@x.test'"
 
 
 def test_openapi_export_carries_the_policy(tmp_path: Path) -> None:
-    result = run("openapi", "--output", str(tmp_path / "openapi.json"), cwd=tmp_path)
+    result = invoke("openapi", "--output", str(tmp_path / "openapi.json"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "openapi.json").read_text())
     assert document["openapi"].startswith("3.1")

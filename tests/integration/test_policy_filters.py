@@ -10,15 +10,16 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
-from tabular.auth.principal import CredentialKind, Principal
-from tabular.db import Dashboard, Report, Survey
-from tabular.db.config import make_db_config
+from tabular.auth.principal import Principal
+from tabular.db import Dashboard, Report, Survey, SurveyStatus
 from tabular.policies.decision import Target, decide
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
-from tabular.vocabulary import Action, Resource, Role
-from tests.conftest import make_settings
+from tabular.vocabulary import Action, CredentialKind, Resource, Role
+from tests.support.db import committed_session
+from tests.support.factories import new_dashboard, new_report, new_survey
 from tests.support.policy_world import World, build_world
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -50,38 +51,34 @@ async def test_a_list_returns_exactly_what_read_allows(database_url: str, role: 
     rng = random.Random(seed)
     app = create_app(make_settings(database_url))
     routes = {path for _, path, _ in declared_routes(app)}
-    config = make_db_config(make_settings(database_url))
-    try:
-        async with config.get_session() as session, session.begin():
-            world = await build_world(session)
-            caller = world.callers[role]
-            placed = await _random_objects(world, rng, caller)
-            _, secret = await world.key(caller)
-            memberships = {w.id for w, is_member in placed["workspaces"] if is_member}
-        principal = Principal(
-            user_id=caller.id,
-            organization_id=world.home.id,
-            role=role,
-            workspace_ids=frozenset(memberships),
-            credential=CredentialKind.API_KEY,
-            mfa_enabled=True,
-            mfa_verified=True,
-        )
-        async with AsyncTestClient(app) as client:
-            for path, resource in LISTS.items():
-                if path not in routes:
-                    continue
-                readable = {
-                    str(object_id)
-                    for object_id, target in placed[resource]
-                    if decide(principal, resource, Action.READ, target).allowed
-                }
-                if decide(principal, resource, Action.LIST, None).allowed:
-                    assert await _list_ids(client, path, {"X-API-Key": secret}) == readable, path
-                else:
-                    assert (await client.get(path, headers={"X-API-Key": secret})).status_code == 403
-    finally:
-        await config.get_engine().dispose()
+    async with committed_session(database_url) as session:
+        world = await build_world(session)
+        caller = world.callers[role]
+        placed = await _random_objects(world, rng, caller)
+        _, secret = await world.key(caller)
+        memberships = {w.id for w, is_member in placed["workspaces"] if is_member}
+    principal = Principal(
+        user_id=caller.id,
+        organization_id=world.home.id,
+        role=role,
+        workspace_ids=frozenset(memberships),
+        credential=CredentialKind.API_KEY,
+        mfa_enabled=True,
+        mfa_verified=True,
+    )
+    async with AsyncTestClient(app) as client:
+        for path, resource in LISTS.items():
+            if path not in routes:
+                continue
+            readable = {
+                str(object_id)
+                for object_id, target in placed[resource]
+                if decide(principal, resource, Action.READ, target).allowed
+            }
+            if decide(principal, resource, Action.LIST, None).allowed:
+                assert await _list_ids(client, path, {"X-API-Key": secret}) == readable, path
+            else:
+                assert (await client.get(path, headers={"X-API-Key": secret})).status_code == 403
 
 
 async def _random_objects(world: World, rng: random.Random, caller: Any) -> dict[Any, list[Any]]:
@@ -99,43 +96,39 @@ async def _random_objects(world: World, rng: random.Random, caller: Any) -> dict
 
 
 async def _place_in(world: World, resource: Resource, workspace: Any) -> tuple[uuid.UUID, Any]:
-    model = {Resource.SURVEY: Survey, Resource.DASHBOARD: Dashboard, Resource.REPORT: Report}[resource]
-    fields = {"title": "Random"} if model is Survey else {"name": "Random"}
-    thing = model(workspace_id=workspace.id, **fields)
-    world.session.add(thing)
-    await world.session.flush()
+    thing: Survey | Dashboard | Report
+    if resource is Resource.SURVEY:
+        thing = await new_survey(world.session, workspace, title="Random", status=SurveyStatus.DRAFT, questions=())
+    elif resource is Resource.DASHBOARD:
+        thing = await new_dashboard(world.session, workspace, name="Random")
+    else:
+        thing = await new_report(world.session, workspace, name="Random")
     return thing.id, workspace
 
 
 async def test_another_tenants_object_and_a_missing_one_are_indistinguishable(database_url: str) -> None:
     app = create_app(make_settings(database_url))
-    config = make_db_config(make_settings(database_url))
-    try:
-        cases = []
-        async with config.get_session() as session, session.begin():
-            world = await build_world(session)
-            admin = world.callers[Role.ADMIN]
-            issued = app.state.auth_engine.tokens.issue(admin.id, admin.token_version, mfa_verified=True)
-            for method, path, requirement in declared_routes(app):
-                if requirement.by is None:
-                    continue
-                foreign_id, _ = await world.place(requirement.locate_as, _foreign(), admin)
-                cases.append((method, path, requirement.by, foreign_id))
-        headers = {"Authorization": f"Bearer {issued.token}"}
-        async with AsyncTestClient(app) as client:
-            for method, path, parameter, foreign_id in cases:
-                answers = []
-                for object_id in (foreign_id, str(uuid.uuid4())):
-                    url = path.replace(f"{{{parameter}:uuid}}", str(object_id)).replace(
-                        "{user_id:uuid}", str(uuid.uuid4())
-                    )
-                    answers.append(await client.request(method, url, headers=headers, json={}))
-                foreign, missing = answers
-                assert foreign.status_code == missing.status_code == 404, f"{method} {path}"
-                assert foreign.content == missing.content, f"{method} {path}"
-                assert _comparable(foreign.headers) == _comparable(missing.headers), f"{method} {path}"
-    finally:
-        await config.get_engine().dispose()
+    cases = []
+    async with committed_session(database_url) as session:
+        world = await build_world(session)
+        admin = world.callers[Role.ADMIN]
+        issued = app.state.auth_engine.tokens.issue(admin.id, admin.token_version, mfa_verified=True)
+        for method, path, requirement in declared_routes(app):
+            if requirement.by is None:
+                continue
+            foreign_id, _ = await world.place(requirement.locate_as, _foreign(), admin)
+            cases.append((method, path, requirement.by, foreign_id))
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    async with AsyncTestClient(app) as client:
+        for method, path, parameter, foreign_id in cases:
+            answers = []
+            for object_id in (foreign_id, str(uuid.uuid4())):
+                url = path.replace(f"{{{parameter}:uuid}}", str(object_id)).replace("{user_id:uuid}", str(uuid.uuid4()))
+                answers.append(await client.request(method, url, headers=headers, json={}))
+            foreign, missing = answers
+            assert foreign.status_code == missing.status_code == 404, f"{method} {path}"
+            assert foreign.content == missing.content, f"{method} {path}"
+            assert _comparable(foreign.headers) == _comparable(missing.headers), f"{method} {path}"
 
 
 def _foreign() -> Situation:

@@ -25,15 +25,15 @@ from tabular.db import (
     Workspace,
     WorkspaceMembership,
 )
-from tabular.db.config import make_db_config
 from tabular.policies import matrix
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Credential, Situation
 from tabular.policies.placement import is_collection
 from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
 from tabular.vocabulary import Action, Reason, Resource, Role
-from tests.conftest import make_settings
+from tests.support.db import open_database
 from tests.support.policy_world import World, bodies_for_routes, build_world
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -56,34 +56,28 @@ def situations_for(requirement: Requirement) -> list[Situation]:
 
 async def test_every_route_answers_what_the_matrix_says(database_url: str) -> None:
     app = create_app(make_settings(database_url))
-    config = make_db_config(make_settings(database_url))
     cells = {(r.role, r.situation, r.resource, r.action, r.credential): r for r in matrix.build()}
     routes = declared_routes(app)
     bodies = bodies_for_routes()
     mismatches: list[str] = []
     checked = 0
-    try:
-        async with AsyncTestClient(app) as client:
-            for (method, path, requirement), role, credential in itertools.product(routes, Role, Credential):
-                for situation in situations_for(requirement):
-                    async with config.get_session() as session, session.begin():
-                        world = await build_world(session)
-                        caller = world.callers[role]
-                        object_id, workspace = await world.place(requirement.locate_as, situation, caller)
-                        headers = await _credential(world, caller, credential, workspace, app)
-                        url = await _url(world, path, requirement, object_id, workspace)
-                    response = await client.request(method, url, headers=headers, json=bodies.get(f"{method} {path}"))
-                    cell = cells[(role.value, situation.value, requirement.resource.value, requirement.action.value,
-                                  credential.value)]  # fmt: skip
-                    outcome = _outcome(response)
-                    wanted = "allowed" if cell.status == 200 else f"{cell.status} {cell.code}"
-                    if outcome != wanted:
-                        mismatches.append(
-                            f"{method} {path} {role}/{credential}/{situation}: {outcome}, matrix {wanted}"
-                        )
-                    checked += 1
-    finally:
-        await config.get_engine().dispose()
+    async with open_database(database_url) as database, AsyncTestClient(app) as client:
+        for (method, path, requirement), role, credential in itertools.product(routes, Role, Credential):
+            for situation in situations_for(requirement):
+                async with database.transaction() as session:
+                    world = await build_world(session, roles=(role,))
+                    caller = world.callers[role]
+                    object_id, workspace = await world.place(requirement.locate_as, situation, caller)
+                    headers = await _credential(world, caller, credential, workspace, app)
+                    url = await _url(world, path, requirement, object_id, workspace)
+                response = await client.request(method, url, headers=headers, json=bodies.get(f"{method} {path}"))
+                where = (role.value, situation.value, requirement.resource.value, requirement.action.value)
+                cell = cells[(*where, credential.value)]
+                outcome = _outcome(response)
+                wanted = "allowed" if cell.status == 200 else f"{cell.status} {cell.code}"
+                if outcome != wanted:
+                    mismatches.append(f"{method} {path} {role}/{credential}/{situation}: {outcome}, matrix {wanted}")
+                checked += 1
     assert mismatches == [], f"{len(mismatches)} of {checked} requests disagree with the matrix"
     assert checked >= len(routes) * len(Role) * len(Credential)
 

@@ -13,9 +13,9 @@ from tabular.app import create_app
 from tabular.demo import DemoData
 from tabular.ratelimit.redis_backend import ResilientBackend
 from tabular.settings import RateSpec
-from tests.conftest import make_settings
-from tests.integration.auth.helpers import login, otp, user
-from tests.servers import RedisServer
+from tests.support.clients import login, otp, user
+from tests.support.servers import RedisServer
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
 

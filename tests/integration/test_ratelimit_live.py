@@ -8,22 +8,26 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.live import demo, serving, status_of
+from tests.support.live import demo_database, serving, status_of
+
+if TYPE_CHECKING:
+    from tabular.demo import DemoData
 
 
-def demo_api_key(tmp_path: Path, **variables: str) -> str:
-    key: str = demo(tmp_path, **variables)["users"][0]["api_key"]
-    return key
-
-
-def test_exactly_the_limit_is_admitted_across_four_workers(tmp_path: Path, redis_url: str) -> None:
+def test_exactly_the_limit_is_admitted_across_four_workers(
+    tmp_path: Path, redis_url: str, sqlite_demo_template: tuple[Path, DemoData]
+) -> None:
     """64 concurrent clients, 4 worker processes, one user's budget of 50: exactly 50 admitted."""
     limit, requests = 50, 192
     variables = {"TABULAR_REDIS_URL": redis_url, "TABULAR_RATE_LIMIT": f"{limit}/10m", "TABULAR_SECRET_KEY": "k" * 40}
-    key = demo_api_key(tmp_path, **variables)
+    template, demo = sqlite_demo_template
+    demo_database(tmp_path, template)
+    key = demo.users[0].api_key
+    assert key is not None
     with serving(tmp_path, "--workers", "4", **variables) as base, ThreadPoolExecutor(max_workers=64) as pool:
         statuses = Counter(pool.map(lambda _: status_of(f"{base}/api/auth", {"X-API-Key": key}), range(requests)))
     assert statuses == {200: limit, 429: requests - limit}

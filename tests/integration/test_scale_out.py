@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 import pyotp
 import pytest
 
-from tests.support.live import call, demo, serving
+from tests.support.live import call, serving
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.servers import PostgresServer, RedisClusterServers
+    from tabular.demo import DemoData
+    from tests.support.servers import PostgresServer, RedisClusterServers
 
 pytestmark = pytest.mark.postgres
 
@@ -69,9 +70,15 @@ class Workers:
 
 
 @pytest.fixture
-def cluster_app(tmp_path: Path, postgres: PostgresServer, redis_cluster: RedisClusterServers) -> Any:
+def cluster_app(
+    tmp_path: Path,
+    postgres: PostgresServer,
+    postgres_demo_template: tuple[str, DemoData],
+    redis_cluster: RedisClusterServers,
+) -> Any:
+    template, data = postgres_demo_template
     name = f"scale_{uuid.uuid4().hex}"
-    postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE tabular_template')
+    postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}')
     redis_cluster.flush()
     variables = {
         "TABULAR_DATABASE_URL": postgres.url(name),
@@ -80,7 +87,6 @@ def cluster_app(tmp_path: Path, postgres: PostgresServer, redis_cluster: RedisCl
         "TABULAR_RATE_LIMIT": f"{LIMIT}/10m",
         "TABULAR_SECRET_KEY": "s" * 40,
     }
-    data = demo(tmp_path, **variables)
     log = tmp_path / "access.log"
     try:
         with log.open("ab") as output, serving(tmp_path, "--workers", str(WORKERS), output=output, **variables) as base:
@@ -91,31 +97,31 @@ def cluster_app(tmp_path: Path, postgres: PostgresServer, redis_cluster: RedisCl
 
 def test_four_workers_on_a_redis_cluster_share_one_limit_and_see_revocations(cluster_app: Any) -> None:
     workers, data = cluster_app
-    admin, member = data["users"][0], next(u for u in data["users"] if u["role"] == "member")
+    admin, member = data.users[0], next(u for u in data.users if u.role == "member")
+    assert admin.api_key is not None
+    assert member.api_key is not None
     status, _, ready = call(workers.base + "/api/ready", {})
     assert (status, ready.get("redis"), ready.get("limiter")) == (200, "ok", "redis"), ready
 
     # One budget across four processes, counted in the cluster: 64 clients, exactly LIMIT admitted.
-    headers = {"X-API-Key": admin["api_key"]}
+    headers = {"X-API-Key": admin.api_key}
     with ThreadPoolExecutor(max_workers=64) as pool:
         statuses = Counter(pool.map(lambda _: call(workers.base + "/api/auth", headers)[0], range(2 * LIMIT)))
     assert statuses == {200: LIMIT, 429: LIMIT}
 
     # A revoked key: every worker has it cached and accepted; a cache time after the revocation, none does.
-    key = {"X-API-Key": member["api_key"]}
+    key = {"X-API-Key": member.api_key}
     assert set().union(*workers.every_worker("/api/auth", key).values()) == {200}
     _, _, listed = call(workers.base + "/api/keys", key)
-    key_id = next(item["id"] for item in listed["items"] if member["api_key"].startswith(item["prefix"]))
+    key_id = next(item["id"] for item in listed["items"] if member.api_key.startswith(item["prefix"]))
     assert call(workers.base + f"/api/keys/{key_id}", key, method="DELETE")[0] == 204
     time.sleep(CACHE_SECONDS)
     refused = workers.every_worker("/api/auth", key)
     assert all(statuses == {401} for statuses in refused.values()), refused
 
     # A signed-out session: the same, through the revocation table.
-    login = {"email": member["email"], "password": member["password"], "action": "login"}
-    status, headers, body = call(
-        workers.base + "/api/auth", {}, login | {"otp": pyotp.TOTP(member["totp_secret"]).now()}
-    )
+    login = {"email": member.email, "password": member.password, "action": "login"}
+    status, headers, body = call(workers.base + "/api/auth", {}, login | {"otp": pyotp.TOTP(member.totp_secret).now()})
     assert status == 200, body
     cookies = SimpleCookie("; ".join(headers.get_all("Set-Cookie")))
     session = {"Authorization": f"Bearer {cookies['auth_token'].value}"}

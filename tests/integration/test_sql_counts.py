@@ -15,9 +15,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 
 from tabular.app import create_app
-from tests.conftest import make_settings
-from tests.integration.auth.helpers import bearer, login, user
-from tests.integration.resources.helpers import create_survey, key, workspace
+from tests.support.clients import bearer, key, login, user, workspace
+from tests.support.resources import create_survey
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from tests.servers import free_port, wait_for_port
+from tests.support.servers import free_port, wait_for_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,17 +65,14 @@ def status_of(url: str, headers: dict[str, str]) -> int:
     return status
 
 
+def demo_database(tmp_path: Path, template: Path) -> None:
+    """A copy of the session's seeded demo database where `tabular serve` in `tmp_path` looks by default."""
+    shutil.copyfile(template, tmp_path / "tabular.db")
+
+
 def run(*args: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     """`tabular ARGS` in `cwd` with only `variables` of TABULAR_*, its output captured (never raises)."""
     return subprocess.run(
         [TABULAR, *args], cwd=cwd, env=environment(**variables), capture_output=True, text=True, timeout=120,
         check=False,
     )  # fmt: skip
-
-
-def demo(tmp_path: Path, **variables: str) -> dict[str, Any]:
-    """`tabular demo --json` against the database of `variables`."""
-    result = run("demo", "--json", cwd=tmp_path, **variables)
-    assert result.returncode == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data

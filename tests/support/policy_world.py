@@ -10,29 +10,25 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tabular.auth.api_key_backend import generate_key
 from tabular.auth.passwords import DUMMY_HASH
-from tabular.db import (
-    ApiKey,
-    Organization,
-    Question,
-    QuestionKind,
-    Survey,
-    SurveyStatus,
-    Tier,
-    User,
-    Workspace,
-    WorkspaceMembership,
-)
-from tabular.db.base import utcnow
-from tabular.db.config import make_db_config
+from tabular.db import ApiKey, Dashboard, Organization, QuestionKind, Report, Survey, User, Workspace
 from tabular.policies.matrix import Situation
 from tabular.policies.placement import PLACEMENTS, Level
 from tabular.vocabulary import Resource, Role
-from tests.conftest import make_settings
+from tests.support.db import committed_session
+from tests.support.factories import (
+    new_api_key,
+    new_dashboard,
+    new_organization,
+    new_report,
+    new_survey,
+    new_user,
+    new_workspace,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterable
+    from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,43 +62,32 @@ def bodies_for_routes() -> dict[str, Any]:
 
 @dataclass
 class World:
-    """Two organizations, a caller per role, and factories for fresh objects in any situation."""
+    """Two organizations, callers by role, and factories for fresh objects in any situation."""
 
     session: AsyncSession
     home: Organization
     away: Organization
     callers: dict[Role, User] = field(default_factory=dict)
-    stranger: User | None = None  # someone else in the home organization
-    foreigner: User | None = None  # someone in the other organization
+    others: dict[UUID, User] = field(default_factory=dict)
+    """By organization: someone there who is none of the callers (made on first use)."""
+
+    async def someone_else(self, organization: Organization) -> User:
+        """A member of `organization` who is none of the callers: the owner of another's key or account."""
+        if organization.id not in self.others:
+            self.others[organization.id] = await self.user(organization)
+        return self.others[organization.id]
 
     async def user(self, organization: Organization, role: Role = Role.MEMBER) -> User:
-        user = User(
-            organization_id=organization.id,
-            email=f"{uuid.uuid4().hex}@walk.test",
-            name="Walker",
-            role=role,
-            password_hash=DUMMY_HASH,
-            mfa_enabled_at=utcnow(),
-            totp_secret="A" * 32,
+        """A user with MFA on whose password no one knows: the walk issues their sessions directly."""
+        return await new_user(
+            self.session, organization, name="Walker", role=role, password_hash=DUMMY_HASH, totp_secret="A" * 32
         )
-        self.session.add(user)
-        await self.session.flush()
-        return user
 
     async def workspace(self, organization: Organization, *members: User) -> Workspace:
-        workspace = Workspace(organization_id=organization.id, name=f"ws {uuid.uuid4().hex}")
-        self.session.add(workspace)
-        await self.session.flush()
-        self.session.add_all(WorkspaceMembership(workspace_id=workspace.id, user_id=m.id) for m in members)
-        await self.session.flush()
-        return workspace
+        return await new_workspace(self.session, organization, *members)
 
     async def key(self, owner: User, **scope: Any) -> tuple[ApiKey, str]:
-        new = generate_key()
-        key = ApiKey(user_id=owner.id, name="walk", key_hash=new.key_hash, prefix=new.prefix, **scope)
-        self.session.add(key)
-        await self.session.flush()
-        return key, new.secret
+        return await new_api_key(self.session, owner, name="walk", **scope)
 
     async def place(
         self, resource: Resource, situation: Situation, caller: User
@@ -116,8 +101,8 @@ class World:
         workspace = await self.workspace(organization, *members)
         placement = PLACEMENTS[resource]
         if placement.level is Level.OWNER:  # "own" is the caller's; "other" someone else's, here or away
-            owner = {Situation.OWN_WORKSPACE: caller, Situation.OTHER_WORKSPACE: self.stranger}.get(situation)
-            thing = await self.owned(placement.model, owner or self.foreigner)  # type: ignore[arg-type]
+            owner = caller if situation is Situation.OWN_WORKSPACE else await self.someone_else(organization)
+            thing = await self.owned(placement.model, owner)
         elif placement.model is Workspace:
             thing = workspace
         elif placement.workspace is None:
@@ -139,35 +124,23 @@ class World:
         return await self.user(organization)
 
     async def in_workspace(self, model: type[Any], workspace: Workspace) -> Any:
-        thing: Any
         if model is Survey:
-            question = Question(position=0, kind=QuestionKind.SINGLE_CHOICE, text="Pick", choices=["a", "b"])
-            thing = Survey(workspace_id=workspace.id, title="Walk", status=SurveyStatus.PUBLISHED, questions=[question])
-        else:
-            thing = model(workspace_id=workspace.id, name="Walk")  # dashboards and reports
-        self.session.add(thing)
-        await self.session.flush()
-        return thing
+            question = {"kind": QuestionKind.SINGLE_CHOICE, "text": "Pick", "choices": ["a", "b"]}
+            return await new_survey(self.session, workspace, title="Walk", questions=[question])
+        factory = {Dashboard: new_dashboard, Report: new_report}[model]
+        return await factory(self.session, workspace, name="Walk")
 
 
-async def build_world(session: AsyncSession) -> World:
-    home = Organization(name=f"home {uuid.uuid4().hex}", tier=Tier.PRO)
-    away = Organization(name=f"away {uuid.uuid4().hex}", tier=Tier.PRO)
-    session.add_all([home, away])
-    await session.flush()
-    world = World(session, home, away)
-    for role in Role:
-        world.callers[role] = await world.user(home, role)
-    world.stranger = await world.user(home)
-    world.foreigner = await world.user(away)
+async def build_world(session: AsyncSession, roles: Iterable[Role] = tuple(Role)) -> World:
+    """Two fresh organizations and a caller of each of `roles` in the first (the route walk, one cell at a
+    time, asks for the one role it needs: a world per request stays cheap)."""
+    world = World(session, await new_organization(session), await new_organization(session))
+    for role in roles:
+        world.callers[role] = await world.user(world.home, role)
     return world
 
 
 async def in_new_world(database_url: str, setup: Callable[[World], Awaitable[T]]) -> T:
     """Build a world in the database and run `setup` on it, in one committed transaction; `setup`'s answer."""
-    config = make_db_config(make_settings(database_url))
-    try:
-        async with config.get_session() as session, session.begin():
-            return await setup(await build_world(session))
-    finally:
-        await config.get_engine().dispose()
+    async with committed_session(database_url) as session:
+        return await setup(await build_world(session))

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from tabular.ratelimit.redis_backend import RedisBackend
 from tabular.ratelimit.window import Allowance, Backend, Hit, InProcessBackend, Quota
-from tests.servers import RedisServer
+from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.anyio
 

@@ -16,14 +16,15 @@ import pytest
 
 from tabular.auth.backends import InvalidCredential
 from tabular.auth.session_backend import SessionTokens
+from tabular.auth.tokens import Audience, TokenCodec
 
 SECRET = "unit-test-signing-secret-" + "z" * 32
 USER = uuid.UUID("01890000-0000-7000-8000-000000000001")
-tokens = SessionTokens(SECRET)
+tokens = SessionTokens(TokenCodec(SECRET))
 
 
 def payload_of(token: str) -> dict[str, Any]:
-    return jwt.decode(token, SECRET, algorithms=["HS256"], issuer="tabular")
+    return jwt.decode(token, SECRET, algorithms=["HS256"], issuer="tabular", audience="session")
 
 
 def resigned(token: str, **changes: Any) -> str:
@@ -43,8 +44,9 @@ def test_a_token_carries_exactly_the_session_claims() -> None:
 
     assert jwt.get_unverified_header(issued.token) == {"alg": "HS256", "typ": "JWT"}
     payload = payload_of(issued.token)
-    assert set(payload) == {"exp", "iat", "iss", "sub", "jti", "ver", "mfa", "csrf"}
-    assert (payload["iss"], payload["sub"], payload["ver"], payload["mfa"]) == ("tabular", str(USER), 3, True)
+    assert set(payload) == {"exp", "iat", "iss", "aud", "sub", "jti", "ver", "mfa", "csrf"}
+    assert (payload["iss"], payload["aud"], payload["sub"]) == ("tabular", "session", str(USER))
+    assert (payload["ver"], payload["mfa"]) == (3, True)
     assert (payload["jti"], payload["csrf"]) == (issued.claims.token_id, issued.claims.csrf)
 
 
@@ -77,15 +79,17 @@ def test_an_expired_token_is_session_expired() -> None:
 
 
 def test_a_token_of_another_secret_is_invalid() -> None:
-    token = SessionTokens("another-signing-secret-" + "q" * 32).issue(USER, 0, mfa_verified=False).token
+    token = SessionTokens(TokenCodec("another-signing-secret-" + "q" * 32)).issue(USER, 0, mfa_verified=False).token
     assert refusal(token) == "invalid_token"
 
 
 @pytest.mark.parametrize(
     "changes",
     [
-        *({claim: None} for claim in ("exp", "iat", "iss", "sub", "jti", "ver", "mfa", "csrf")),
+        *({claim: None} for claim in ("exp", "iat", "iss", "aud", "sub", "jti", "ver", "mfa", "csrf")),
         {"iss": "elsewhere"},
+        {"aud": Audience.SET_PASSWORD.value},
+        {"aud": "tabular"},
         {"sub": "not-a-uuid"},
         {"sub": 42},
         {"jti": ""},

@@ -12,22 +12,15 @@ from sqlalchemy import func, select, text
 
 from tabular.db import AuditEvent
 from tabular.db.audit import AuditChainBrokenError, verify_chain
-from tests.integration.auth.helpers import user
-from tests.integration.resources.test_workspaces import (
-    Client,
-    assert_problem,
-    database,
-    key,
-    ok,
-    other_tenant,
-    user_id,
-)
-from tests.support.live import run
+from tests.support.cli import invoke_in_thread
+from tests.support.clients import Client, api_key, assert_problem, key, ok, user, user_id
+from tests.support.db import committed_session
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tabular.demo import DemoData
+    from tests.support.factories import Tenant
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +33,7 @@ async def audit(client: Client, headers: dict[str, str], **params: Any) -> dict[
 
 
 async def organization_event_count(database_url: str, organization_id: str) -> int:
-    async with database(database_url) as session:
+    async with committed_session(database_url) as session:
         count = await session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.organization_id == UUID(organization_id))
         )
@@ -49,7 +42,7 @@ async def organization_event_count(database_url: str, organization_id: str) -> i
 
 async def some_traffic(client: Client, demo: DemoData) -> None:
     """A workspace made, joined, renamed; a user made and demoted: events from every endpoint that writes."""
-    admin = key(user(demo, "admin"))
+    admin = key(demo, "admin")
     workspace = ok(await client.post("/api/workspaces", json={"name": "Audited"}, headers=admin), 201)
     member = await user_id(client, user(demo, "member", 1))
     ok(await client.post(f"/api/workspaces/{workspace['id']}/members", json={"user_id": member}, headers=admin), 201)
@@ -65,10 +58,9 @@ async def some_traffic(client: Client, demo: DemoData) -> None:
 
 
 async def test_admins_read_their_organizations_events_newest_first(
-    client: Client, demo: DemoData, database_url: str
+    client: Client, demo: DemoData, database_url: str, other_tenant: Tenant
 ) -> None:
-    admin = key(user(demo, "admin"))
-    other = await other_tenant(database_url)
+    admin = key(demo, "admin")
     await some_traffic(client, demo)
 
     page = await audit(client, admin, limit=200)
@@ -77,7 +69,7 @@ async def test_admins_read_their_organizations_events_newest_first(
     assert all(set(item) == EVENT_FIELDS for item in page["items"])
     seqs = [item["seq"] for item in page["items"]]
     assert seqs == sorted(seqs, reverse=True)
-    assert str(other.workspace_id) not in {item["target_id"] for item in page["items"]}  # another tenant's event
+    assert str(other_tenant.workspace_id) not in {item["target_id"] for item in page["items"]}  # another tenant's event
 
     newest = page["items"][0]
     assert (newest["event"], newest["target_type"], newest["data"]) == (
@@ -102,7 +94,7 @@ async def test_admins_read_their_organizations_events_newest_first(
 
 
 async def test_filters_and_pagination(client: Client, demo: DemoData) -> None:
-    admin = key(user(demo, "admin"))
+    admin = key(demo, "admin")
     await some_traffic(client, demo)
     everything = (await audit(client, admin, limit=200))["items"]
 
@@ -138,12 +130,12 @@ async def test_filters_and_pagination(client: Client, demo: DemoData) -> None:
 
 async def test_only_admins_read_the_log(client: Client, demo: DemoData) -> None:
     for role in ("member", "client"):
-        assert_problem(await client.get("/api/audit", headers=key(user(demo, role))), 403, "role_forbidden")
+        assert_problem(await client.get("/api/audit", headers=api_key(user(demo, role))), 403, "role_forbidden")
     assert_problem(await client.get("/api/audit"), 401, "unauthenticated")
 
 
 async def test_bad_filters_are_a_422_problem(client: Client, demo: DemoData) -> None:
-    admin = key(user(demo, "admin"))
+    admin = key(demo, "admin")
     for params in (
         {"event": "no.such.event"},
         {"actor_id": "me"},
@@ -161,21 +153,21 @@ async def test_bad_filters_are_a_422_problem(client: Client, demo: DemoData) -> 
 # --- the chain -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("other_tenant")
 async def test_audit_verify_passes_after_traffic_and_fails_after_a_row_edit(
     client: Client, demo: DemoData, database_url: str, tmp_path: Path
 ) -> None:
-    await other_tenant(database_url)
     await some_traffic(client, demo)
-    async with database(database_url) as session:
+    async with committed_session(database_url) as session:
         total = await session.scalar(select(func.count()).select_from(AuditEvent))
 
-    intact = run("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    intact = await invoke_in_thread("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert intact.returncode == 0, intact.stderr
     assert intact.stdout.strip() == f"audit chain intact: {total} events"
 
-    async with database(database_url) as session:
+    async with committed_session(database_url) as session:
         await session.execute(text("""UPDATE audit_event SET data = '{"name": "forged"}' WHERE seq = 3"""))
-    broken = run("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    broken = await invoke_in_thread("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert broken.returncode == 1
     assert broken.stdout == ""
     assert broken.stderr.strip() == "tabular: error: audit chain broken at seq 3: the content does not match its hash"
@@ -192,10 +184,10 @@ async def test_audit_verify_passes_after_traffic_and_fails_after_a_row_edit(
 async def test_verify_names_the_first_broken_event(
     demo: DemoData, database_url: str, statement: str, seq: int, reason: str
 ) -> None:
-    async with database(database_url) as session:
+    async with committed_session(database_url) as session:
         assert await verify_chain(session) >= len(demo.users)
         await session.execute(text(statement))
-    async with database(database_url) as session:
+    async with committed_session(database_url) as session:
         with pytest.raises(AuditChainBrokenError) as caught:
             await verify_chain(session)
     assert caught.value.seq == seq

@@ -12,15 +12,17 @@ import shutil
 import subprocess
 import sys
 import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from tests.support.live import TABULAR, serving
+from tests.support.live import serving
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tabular.demo import DemoData
 
 GUIDE_EXAMPLE = """\
 import requests
@@ -50,28 +52,23 @@ CURL_EXAMPLES = [
 ]
 
 
-def demo_data(tmp_path: Path, variables: dict[str, str]) -> dict[str, Any]:
-    environment = {"PATH": "/usr/bin:/bin"} | variables
-    output = subprocess.run(
-        [TABULAR, "demo", "--json"], cwd=tmp_path, env=environment, capture_output=True, text=True, check=True
-    ).stdout
-    data: dict[str, Any] = json.loads(output)
-    return data
-
-
 def test_the_guide_s_python_and_curl_examples_run_as_written(
-    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    database_url: str,
+    demo: DemoData,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     variables = {"TABULAR_DATABASE_URL": database_url, "TABULAR_SECRET_KEY": "k" * 40}
-    data = demo_data(tmp_path, variables)
-    admin = next(user for user in data["users"] if user["role"] == "admin")
-    survey = next(survey for survey in data["surveys"] if survey["title"] == "Customer satisfaction 2026")
+    admin = next(user for user in demo.users if user.role == "admin")
+    survey = next(survey for survey in demo.surveys if survey.title == "Customer satisfaction 2026")
+    assert admin.api_key is not None
 
     with serving(tmp_path, **variables) as base:
         script = (
             GUIDE_EXAMPLE.replace("https://localhost:8000", base)
-            .replace("ct_live_<your_key>", admin["api_key"])
-            .replace("<ID>", survey["id"])
+            .replace("ct_live_<your_key>", admin.api_key)
+            .replace("<ID>", survey.id)
         )
         sessions: list[httpx.Client] = []
 
@@ -91,16 +88,16 @@ def test_the_guide_s_python_and_curl_examples_run_as_written(
         curled = []
         if curl is not None:
             for path in CURL_EXAMPLES:
-                url = base + path.replace("$SURVEY_ID", survey["id"])
-                command = [curl, "-k", "-s", "-H", f"Authorization: Bearer {admin['api_key']}", url]
+                url = base + path.replace("$SURVEY_ID", survey.id)
+                command = [curl, "-k", "-s", "-H", f"Authorization: Bearer {admin.api_key}", url]
                 curled.append(json.loads(subprocess.run(command, capture_output=True, check=True, timeout=30).stdout))
 
     with capsys.disabled():
         sys.stdout.write(printed)
     listing, detail, metrics = (ast.literal_eval(line) for line in printed.splitlines())
     assert listing["total"] == 4
-    assert {item["id"] for item in listing["items"]} == {s["id"] for s in data["surveys"]}
-    assert detail["id"] == survey["id"]
+    assert {item["id"] for item in listing["items"]} == {s.id for s in demo.surveys}
+    assert detail["id"] == survey.id
     assert detail["title"] == "Customer satisfaction 2026"
     assert [question["kind"] for question in detail["questions"]] == [
         "rating",
@@ -108,7 +105,7 @@ def test_the_guide_s_python_and_curl_examples_run_as_written(
         "multiple_choice",
         "text",
     ]
-    assert metrics["survey_id"] == survey["id"]
+    assert metrics["survey_id"] == survey.id
     assert (metrics["total"], metrics["completed"]) == (24, 20)
     assert "@" not in json.dumps(metrics)
     if curl is not None:

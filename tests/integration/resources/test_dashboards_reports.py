@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tabular.demo import DemoData, DemoUser
-from tests.integration.auth.helpers import user
+from tests.support.clients import user
 
 pytestmark = pytest.mark.anyio
 

@@ -11,16 +11,11 @@ import pytest
 from sqlalchemy import event, text, update
 
 from tabular.db import Response, Survey
-from tabular.schemas.metrics import SurveyMetrics
-from tabular.services.metrics import suppress, survey_metrics
-from tests.integration.resources.helpers import (
-    create_survey,
-    demo_survey,
-    foreign_survey,
-    in_database,
-    key,
-    workspace,
-)
+from tabular.schemas.metrics import Count, SurveyMetrics
+from tabular.services.metrics import survey_metrics
+from tests.support.clients import demo_survey, key, workspace
+from tests.support.db import committed_session
+from tests.support.resources import create_survey
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -28,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.demo import DemoData
+    from tests.support.factories import Tenant
 
 pytestmark = pytest.mark.anyio
 
@@ -47,8 +43,15 @@ SEVEN: list[tuple[str, str, list[str] | None, int, str | None]] = [
 ]
 
 
+WITHHELD = {"count": None, "suppressed": True}
+
+
+def exact(count: int) -> dict[str, Any]:
+    return {"count": count, "suppressed": False}
+
+
 def expected_metrics(survey: dict[str, Any]) -> dict[str, Any]:
-    """Worked out by hand from SEVEN: counts of 1-4 read "<5", totals and `answered` stay exact."""
+    """Worked out by hand from SEVEN: counts of 1-4 are withheld, totals and `answered` stay exact."""
     colour, pets, rating, comment = survey["questions"]
 
     def about(question: dict[str, Any], answered: int, **rest: Any) -> dict[str, Any]:
@@ -69,35 +72,35 @@ def expected_metrics(survey: dict[str, Any]) -> dict[str, Any]:
         "total": 7,
         "completed": 3,  # responses 1, 3 and 6 answer all four questions
         "completion_rate": 0.4286,
-        "per_day": [{"date": "2026-03-01", "responses": 5}, {"date": "2026-03-02", "responses": "<5"}],
+        "per_day": [{"date": "2026-03-01", **exact(5)}, {"date": "2026-03-02", **WITHHELD}],
         "questions": [
             about(
                 colour,
                 7,
                 choices=[
-                    {"choice": "Red", "count": 5},
-                    {"choice": "Green", "count": "<5"},
-                    {"choice": "Blue", "count": 0},
+                    {"choice": "Red", **exact(5)},
+                    {"choice": "Green", **WITHHELD},
+                    {"choice": "Blue", **exact(0)},
                 ],
             ),
             about(
                 pets,
                 6,
                 choices=[
-                    {"choice": "Cat", "count": 6},
-                    {"choice": "Dog", "count": "<5"},
-                    {"choice": "Fish", "count": "<5"},
+                    {"choice": "Cat", **exact(6)},
+                    {"choice": "Dog", **WITHHELD},
+                    {"choice": "Fish", **WITHHELD},
                 ],
             ),
             about(
                 rating,
                 7,
                 ratings=[
-                    {"rating": 1, "count": "<5"},
-                    {"rating": 2, "count": 0},
-                    {"rating": 3, "count": "<5"},
-                    {"rating": 4, "count": "<5"},
-                    {"rating": 5, "count": "<5"},
+                    {"rating": 1, **WITHHELD},
+                    {"rating": 2, **exact(0)},
+                    {"rating": 3, **WITHHELD},
+                    {"rating": 4, **WITHHELD},
+                    {"rating": 5, **WITHHELD},
                 ],
                 mean=3.86,  # (5 + 4 + 4 + 3 + 5 + 5 + 1) / 7
             ),
@@ -129,11 +132,9 @@ async def seven_responses(
         assert response.status_code == 201, response.text
         dated[response.json()["id"]] = dt.datetime.fromisoformat(when)
 
-    async def backdate(session: AsyncSession) -> None:
+    async with committed_session(database_url) as session:
         for response_id, when in dated.items():
             await session.execute(update(Response).where(Response.id == uuid.UUID(response_id)).values(created_at=when))
-
-    await in_database(database_url, backdate)
     return survey, list(dated)
 
 
@@ -178,14 +179,23 @@ async def test_survey_metrics_is_a_few_grouped_queries_in_utc(
             event.remove(engine, "before_cursor_execute", record)
         return metrics, statements
 
-    metrics, statements = await in_database(database_url, compute)
+    async with committed_session(database_url) as session:
+        metrics, statements = await compute(session)
     assert msgspec.to_builtins(metrics) == expected_metrics(survey)
     assert len(statements) == 4
     assert all("GROUP BY" in sql.upper() or "COUNT(" in sql.upper() for sql in statements)
 
 
 async def test_small_counts_and_empty_surveys(client: AsyncTestClient[Litestar], demo: DemoData) -> None:
-    assert [suppress(count) for count in range(7)] == [0, "<5", "<5", "<5", "<5", 5, 6]
+    assert [msgspec.to_builtins(Count.of(count)) for count in range(7)] == [
+        exact(0),
+        WITHHELD,
+        WITHHELD,
+        WITHHELD,
+        WITHHELD,
+        exact(5),
+        exact(6),
+    ]
     headers = key(demo, "member", 0)
     survey = await create_survey(client, headers, workspace(demo, 0), publish=True)
     url = f"/api/surveys/{survey['id']}/metrics/responses"
@@ -206,9 +216,9 @@ async def test_small_counts_and_empty_surveys(client: AsyncTestClient[Litestar],
     few = (await client.get(url, headers=headers)).json()
     assert (few["total"], few["completed"], few["completion_rate"]) == (3, 0, 0.0)  # totals stay exact
     [today] = few["per_day"]
-    assert today == {"date": dt.datetime.now(dt.UTC).date().isoformat(), "responses": "<5"}
+    assert today == {"date": dt.datetime.now(dt.UTC).date().isoformat(), **WITHHELD}
     assert few["questions"][0]["answered"] == 3
-    assert few["questions"][0]["choices"][2] == {"choice": "Blue", "count": "<5"}
+    assert few["questions"][0]["choices"][2] == {"choice": "Blue", **WITHHELD}
     assert few["questions"][2]["mean"] is None  # 3 ratings: the mean would give them away
 
 
@@ -220,16 +230,16 @@ async def test_demo_survey_metrics(client: AsyncTestClient[Litestar], demo: Demo
     assert rating["answered"] == 24
     assert rating["mean"] is not None
     assert 2 <= rating["mean"] <= 5
-    assert rating["ratings"][0] == {"rating": 1, "count": 0}  # the demo rates 2-5
+    assert rating["ratings"][0] == {"rating": 1, **exact(0)}  # the demo rates 2-5
     assert (source["answered"], features["answered"], comment["answered"]) == (20, 20, 7)
     assert [choice["choice"] for choice in features["choices"]] == ["Dashboards", "Reports", "API", "Exports"]
     assert b"@example.com" not in msgspec.json.encode(metrics)
 
 
 async def test_metrics_in_another_workspace_or_tenant(
-    client: AsyncTestClient[Litestar], demo: DemoData, database_url: str
+    client: AsyncTestClient[Litestar], demo: DemoData, other_tenant: Tenant
 ) -> None:
-    foreign, _ = await foreign_survey(database_url)
+    foreign = other_tenant.survey_id
     other = await client.get(
         f"/api/surveys/{demo_survey(demo, 'Feature priorities')}/metrics/responses", headers=key(demo, "member", 0)
     )

@@ -8,20 +8,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import event
 
-from tests.integration.resources.helpers import (
-    create_survey,
-    demo_survey,
-    fields_of,
-    foreign_survey,
-    key,
-    workspace,
-)
+from tests.support.clients import demo_survey, fields_of, key, workspace
+from tests.support.resources import create_survey
 
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.testing import AsyncTestClient
 
     from tabular.demo import DemoData
+    from tests.support.factories import Tenant
 
 pytestmark = pytest.mark.anyio
 
@@ -197,9 +192,9 @@ async def test_imports_need_an_open_survey(client: AsyncTestClient[Litestar], de
 
 
 async def test_imports_in_another_workspace_or_tenant(
-    client: AsyncTestClient[Litestar], demo: DemoData, database_url: str
+    client: AsyncTestClient[Litestar], demo: DemoData, other_tenant: Tenant
 ) -> None:
-    foreign, _ = await foreign_survey(database_url)
+    foreign = other_tenant.survey_id
     body = {"answers": []}
     other = await client.post(
         f"/api/surveys/{demo_survey(demo, 'Feature priorities')}/responses", json=body, headers=key(demo, "member", 0)
@@ -263,9 +258,9 @@ async def test_listing_responses_costs_the_same_queries_whatever_the_page_size(
 
 
 async def test_response_list_in_another_workspace_or_tenant(
-    client: AsyncTestClient[Litestar], demo: DemoData, database_url: str
+    client: AsyncTestClient[Litestar], demo: DemoData, other_tenant: Tenant
 ) -> None:
-    foreign, _ = await foreign_survey(database_url)
+    foreign = other_tenant.survey_id
     other = await client.get(
         f"/api/surveys/{demo_survey(demo, 'Feature priorities')}/responses", headers=key(demo, "member", 0)
     )

@@ -1,0 +1,64 @@
+"""The test database from outside the application: one committed transaction, as an operator or another worker."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from tabular.db import AuditEvent
+from tabular.db.config import make_db_config
+from tests.support.settings import make_settings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql import Executable
+
+
+@dataclass(frozen=True)
+class Database:
+    """An engine of its own on the test database; each `transaction()` commits when its block ends."""
+
+    config: SQLAlchemyAsyncConfig
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.config.get_session() as session, session.begin():
+            yield session
+
+
+@asynccontextmanager
+async def open_database(database_url: str) -> AsyncIterator[Database]:
+    """The database for many transactions (a route walk builds hundreds); its engine is disposed at the end."""
+    config = make_db_config(make_settings(database_url))
+    try:
+        yield Database(config)
+    finally:
+        await config.get_engine().dispose()
+
+
+@asynccontextmanager
+async def committed_session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """One transaction on the test database, committed on exit, on an engine of its own."""
+    async with open_database(database_url) as database, database.transaction() as session:
+        yield session
+
+
+async def execute(database_url: str, statement: Executable) -> None:
+    """Run one statement in a committed transaction (a change the API cannot make, done to the row)."""
+    async with committed_session(database_url) as session:
+        await session.execute(statement)
+
+
+async def audit_trail(database_url: str, *events: str) -> list[AuditEvent]:
+    """The recorded events, of these types when given, in chain order."""
+    query = select(AuditEvent).order_by(AuditEvent.seq)
+    if events:
+        query = query.where(AuditEvent.event.in_(events))
+    async with committed_session(database_url) as session:
+        return list(await session.scalars(query))

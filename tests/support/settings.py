@@ -1,0 +1,22 @@
+"""Settings for a test application: a fixed signing secret, limits out of the way, no access log."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from tabular.settings import RateSpec, Settings
+
+TEST_SECRET: Final = "test-signing-secret-" + "x" * 32
+"""The signing secret of every test application, so a test can forge a token that differs in one thing."""
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Test settings: identity caching off (tests change rows directly), limits out of the way and no access
+    log, unless a test asks otherwise; the rate-limit tests set their own limits."""
+    defaults: dict[str, Any] = {
+        "auth_cache_ttl": 0.0,
+        "access_log": False,  # its own test turns it on; elsewhere it would only fill captured output
+        "rate_limit": RateSpec(limit=100_000, window=900),
+        "auth_rate_limit": RateSpec(limit=100_000, window=900),
+    }
+    return Settings(database_url=database_url, secret_key=TEST_SECRET, **(defaults | overrides))
