@@ -55,10 +55,15 @@ async def execute(database_url: str, statement: Executable) -> None:
         await session.execute(statement)
 
 
-async def audit_trail(database_url: str, *events: str) -> list[AuditEvent]:
-    """The recorded events, of these types when given, in chain order."""
+async def audit_trail(database_url: str, *events: str, operators: bool = True) -> list[AuditEvent]:
+    """The recorded events, of these types when given, in chain order.
+
+    `operators=False` leaves out what an operator did (no acting user): the demo's seeding, for one.
+    """
     query = select(AuditEvent).order_by(AuditEvent.seq)
     if events:
         query = query.where(AuditEvent.event.in_(events))
+    if not operators:
+        query = query.where(AuditEvent.actor_user_id.is_not(None))
     async with committed_session(database_url) as session:
         return list(await session.scalars(query))

@@ -127,15 +127,23 @@ Declaration = Requirement | Public
 
 
 def public(
-    *, rate_limited: bool = True, problems: Mapping[int, str] | None = None, sets_cookies: bool = False
+    *,
+    rate_limited: bool = True,
+    problems: Mapping[int, str] | None = None,
+    sets_cookies: bool = False,
+    responses: Mapping[int, ResponseSpec] | None = None,
 ) -> dict[str, Any]:
-    """Declare a handler public: `@get("/api/health", **public(rate_limited=False))`."""
+    """Declare a handler public: `@get("/api/health", **public(rate_limited=False))`.
+
+    `responses` documents answers that are not problems (a probe's 503 body).
+    """
     declaration = Public(rate_limited, tuple((problems or {}).items()), sets_cookies)
     return {
         POLICY_OPT_KEY: declaration,
         "security": [],
         "operation_class": _operation_class(declaration, None),
-    } | _PROBLEM
+        "responses": {**_PROBLEM, **(responses or {})},
+    }
 
 
 def requires(
@@ -159,10 +167,11 @@ def requires(
         POLICY_OPT_KEY: requirement,
         "security": SECURITY,
         "operation_class": _operation_class(requirement, parameter),
-    } | _PROBLEM
+        "responses": _PROBLEM,
+    }
 
 
-_PROBLEM: Final = {"responses": {400: ResponseSpec(Problem, description="A problem", generate_examples=False)}}
+_PROBLEM: Final = {400: ResponseSpec(Problem, description="A problem", generate_examples=False)}
 """Makes Litestar list `Problem` among the components; `contract.complete` then writes every error answer."""
 
 

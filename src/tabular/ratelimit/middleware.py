@@ -17,6 +17,7 @@ from litestar.middleware import ASGIMiddleware
 
 from tabular.auth.client_ip import client_ip
 from tabular.errors import PROBLEM_MEDIA_TYPE, problem
+from tabular.policies.requirements import POLICY_OPT_KEY
 from tabular.ratelimit.window import Allowance, Hit, Quota
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from tabular.ratelimit.window import Backend
     from tabular.settings import Settings
 
-EXEMPT_PATHS: Final = ("/api/health", "/api/ready")
 AUTH_PATH: Final = "/api/auth"
 
 
@@ -40,8 +40,12 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     @staticmethod
     def should_bypass_for_scope(scope: Scope) -> bool:
-        """Health probes are never limited (an orchestrator must always reach them)."""
-        return scope.get("path", "").rstrip("/") in EXEMPT_PATHS
+        """A route declared `public(rate_limited=False)` (the health probes) is never limited.
+
+        The declaration decides, here and in the OpenAPI document alike (no 429, no RateLimit headers).
+        """
+        declaration = scope["route_handler"].opt.get(POLICY_OPT_KEY)
+        return declaration is not None and not declaration.rate_limited
 
     def __init__(self, backend: Backend, settings: Settings) -> None:
         self.backend = backend

@@ -20,16 +20,18 @@ class HealthController(Controller):
     path = "/api"
     tags = ["health"]  # noqa: RUF012
 
-    @get("/health", **public(), summary="Liveness: the process answers")
+    @get("/health", **public(rate_limited=False), summary="Liveness: the process answers")
     async def health(self) -> Health:
         """Always 200 while the process serves requests."""
         return Health()
 
     @get(
         "/ready",
-        **public(),
+        **public(
+            rate_limited=False,
+            responses={HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(Readiness, description="A backing service is down")},
+        ),
         summary="Readiness: the database (and Redis, when configured) answer; which rate limiter counts",
-        responses={HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(Readiness, description="A backing service is down")},
     )
     async def ready(
         self,

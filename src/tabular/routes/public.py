@@ -6,11 +6,9 @@ from uuid import UUID
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
-from tabular.errors import Problem
 from tabular.policies.requirements import public
 from tabular.routes.dependencies import service
 from tabular.schemas.responses import ResponseCreate, ResponseCreated
@@ -26,13 +24,14 @@ class PublicSurveyController(Controller):
 
     @post(
         "/surveys/{survey_id:uuid}/responses",
-        **public(),
+        **public(
+            problems={
+                HTTP_404_NOT_FOUND: "No such survey, or not published yet",
+                HTTP_409_CONFLICT: "The survey is closed (`survey_closed`)",
+            }
+        ),
         status_code=HTTP_201_CREATED,
         summary="Answer a published survey",
-        responses={
-            HTTP_404_NOT_FOUND: ResponseSpec(Problem, description="No such survey, or not published yet"),
-            HTTP_409_CONFLICT: ResponseSpec(Problem, description="The survey is closed (`survey_closed`)"),
-        },
     )
     async def submit_response(
         self,

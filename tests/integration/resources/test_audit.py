@@ -65,7 +65,8 @@ async def test_admins_read_their_organizations_events_newest_first(
 
     page = await audit(client, admin, limit=200)
     assert page["total"] == await organization_event_count(database_url, demo.organization.id)
-    assert page["total"] == len(page["items"]) == len(demo.users) + 8  # the demo's keys, then the traffic
+    made_by_the_demo = len(demo.workspaces) + 2 * len(demo.users)  # workspaces, users and their keys
+    assert page["total"] == len(page["items"]) == made_by_the_demo + 8  # then the traffic
     assert all(set(item) == EVENT_FIELDS for item in page["items"])
     seqs = [item["seq"] for item in page["items"]]
     assert seqs == sorted(seqs, reverse=True)
