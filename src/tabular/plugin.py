@@ -10,7 +10,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State  # noqa: TC002 - Litestar resolves provider annotations at runtime
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 from litestar.params import QueryParameter
 from litestar.plugins import InitPluginProtocol
@@ -24,6 +23,7 @@ from tabular.auth.principal import Principal  # noqa: TC001 - as above
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import TabularError, exception_handlers
+from tabular.policies.contract import HEADERS, operation_id
 from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
 from tabular.ratelimit.middleware import RateLimitMiddleware
@@ -31,6 +31,7 @@ from tabular.ratelimit.redis_backend import RedisBackend, ResilientBackend
 from tabular.ratelimit.window import InProcessBackend
 from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
+from tabular.routes.docs import RedocPage, SwaggerPage
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 
@@ -107,8 +108,10 @@ class TabularPlugin(InitPluginProtocol):
             version=__version__,
             description="REST API of a survey platform with a declarative auth and permission engine.",
             path="/schema",
-            render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin()],
-            components=Components(security_schemes=SECURITY_SCHEMES),
+            render_plugins=[RedocPage(), SwaggerPage()],
+            components=Components(security_schemes=SECURITY_SCHEMES, headers=dict(HEADERS)),
+            use_handler_docstrings=True,
+            operation_id_creator=operation_id,
         )
         if settings.cors_origins:
             app_config.cors_config = CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True)

@@ -19,6 +19,9 @@ from tabular.errors import PROBLEM_MEDIA_TYPE
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from litestar.handlers import HTTPRouteHandler
+    from litestar.types import Method
+
     from tabular.policies.requirements import Declaration
 
 PROBLEM_REF: Final = {"$ref": "#/components/schemas/Problem"}
@@ -61,6 +64,12 @@ _DESCRIPTIONS: Final[Mapping[int, str]] = {
 }
 
 
+def operation_id(handler: HTTPRouteHandler, _method: Method, _path: list[Any]) -> str:
+    """A short id a generated client names its function after: the handler's name, camelCased (`listSurveys`)."""
+    first, *rest = handler.handler_name.split("_")
+    return first + "".join(word.title() for word in rest)
+
+
 def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, Any]:
     """The operation's schema with every answer it can give, and only those, documented."""
     has_body = "requestBody" in operation
@@ -86,7 +95,8 @@ def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, A
             answer["headers"] = headers
     for status in sorted(problems):
         responses[str(status)] = _problem(status, problems[status], rate_limited=declaration.rate_limited)
-    return operation | {"responses": responses}
+    security = {} if declaration.authenticated else {"security": []}  # public, said so: not forgotten
+    return operation | {"responses": responses} | security
 
 
 def _problem(status: int, description: str, *, rate_limited: bool) -> dict[str, Any]:

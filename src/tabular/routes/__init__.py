@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tabular.routes.audit import AuditController
 from tabular.routes.auth import AuthController
 from tabular.routes.dashboards import DashboardController
+from tabular.routes.docs import assets_router, landing
 from tabular.routes.health import HealthController
 from tabular.routes.keys import ApiKeyController
 from tabular.routes.mfa import MfaController
@@ -14,9 +17,14 @@ from tabular.routes.surveys import SurveyController
 from tabular.routes.users import UserController
 from tabular.routes.workspaces import WorkspaceController
 
+if TYPE_CHECKING:
+    from litestar.types import ControllerRouterHandler
+
 __all__ = ["ROUTE_HANDLERS"]
 
-ROUTE_HANDLERS = [
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    landing,
+    assets_router(),
     HealthController,
     AuthController,
     MfaController,

@@ -30,6 +30,12 @@ from tabular.schemas.auth import (
 from tabular.services.auth import AuthService, who_am_i
 from tabular.vocabulary import Action, Resource
 
+LOGIN_PROBLEMS = {
+    401: "Wrong email or password (`invalid_credentials`); a second factor needed (`mfa_required`) or wrong "
+    "(`invalid_otp`); logging out without a session",
+    403: "Logging out with an API key (`api_key_not_allowed`), or by cookie without the CSRF token (`csrf_failed`)",
+}
+
 
 class AuthController(Controller):
     """Sessions for browsers and scripts; the seed's `{"success": …}` envelope on every answer, errors too."""
@@ -38,7 +44,12 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012
     dependencies = {"auth_service": service(AuthService)}  # noqa: RUF012
 
-    @post("", **public(), status_code=HTTP_200_OK, summary="Log in (action=login) or out (action=logout)")
+    @post(
+        "",
+        **public(problems=LOGIN_PROBLEMS, sets_cookies=True),
+        status_code=HTTP_200_OK,
+        summary="Log in (action=login) or out (action=logout)",
+    )
     async def login_or_logout(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +85,10 @@ class AuthController(Controller):
         return WhoAmIResponse(data=await who_am_i(auth_engine.identities, principal))
 
     @post(
-        "/password", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Change the password"
+        "/password",
+        **requires(Resource.ACCOUNT, Action.UPDATE, sets_cookies=True),
+        status_code=HTTP_200_OK,
+        summary="Change the password",
     )
     async def change_password(
         self,

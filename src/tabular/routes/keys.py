@@ -15,6 +15,8 @@ from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, CreatedApiKey
 from tabular.services.api_keys import ApiKeyService
 from tabular.vocabulary import Action, Resource
 
+KEY_INACTIVE = "A revoked or expired key cannot be rotated (`api_key_inactive`)"
+
 
 class ApiKeyController(Controller):
     """Create needs a session with MFA on a paid tier; a key may list and revoke its owner's keys."""
@@ -24,12 +26,12 @@ class ApiKeyController(Controller):
     dependencies = {"keys": service(ApiKeyService), "api_key": authorized(ApiKey)}  # noqa: RUF012
 
     @get("", **requires(Resource.API_KEY, Action.LIST), summary="List your API keys (never the secrets)")
-    async def list_keys(self, keys: NamedDependency[ApiKeyService]) -> ApiKeyList:
+    async def list_api_keys(self, keys: NamedDependency[ApiKeyService]) -> ApiKeyList:
         """Newest first, with status, expiry and last use."""
         return await keys.list_own()
 
     @post("", **requires(Resource.API_KEY, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create an API key")
-    async def create_key(self, data: JSONBody[ApiKeyCreate], keys: NamedDependency[ApiKeyService]) -> CreatedApiKey:
+    async def create_api_key(self, data: JSONBody[ApiKeyCreate], keys: NamedDependency[ApiKeyService]) -> CreatedApiKey:
         """The key is in this answer only; store it now."""
         return await keys.create(data)
 
@@ -39,16 +41,18 @@ class ApiKeyController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Revoke an API key",
     )
-    async def revoke_key(self, api_key: NamedDependency[ApiKey], keys: NamedDependency[ApiKeyService]) -> None:
+    async def revoke_api_key(self, api_key: NamedDependency[ApiKey], keys: NamedDependency[ApiKeyService]) -> None:
         """Immediate: the next request with the key gets 401."""
         await keys.revoke(api_key)
 
     @post(
         "/{key_id:uuid}/rotate",
-        **requires(Resource.API_KEY, Action.UPDATE, by="key_id"),
+        **requires(Resource.API_KEY, Action.UPDATE, by="key_id", problems={409: KEY_INACTIVE}),
         status_code=HTTP_201_CREATED,
         summary="Rotate an API key",
     )
-    async def rotate_key(self, api_key: NamedDependency[ApiKey], keys: NamedDependency[ApiKeyService]) -> CreatedApiKey:
+    async def rotate_api_key(
+        self, api_key: NamedDependency[ApiKey], keys: NamedDependency[ApiKeyService]
+    ) -> CreatedApiKey:
         """A successor key; the old one keeps working for 24 hours, then stops."""
         return await keys.rotate(api_key)

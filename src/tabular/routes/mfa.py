@@ -31,6 +31,13 @@ async def provide_own_user(mfa_service: NamedDependency[MfaService]) -> User:
     return await mfa_service.own_user()
 
 
+ENABLED = "MFA is already enabled (`mfa_already_enabled`)"
+ENABLED_OR_NOT_STARTED = (
+    "MFA is already enabled (`mfa_already_enabled`), or no enrolment was started (`mfa_not_set_up`)"
+)
+NOT_ENABLED = "MFA is not enabled (`mfa_not_enabled`)"
+
+
 class MfaController(Controller):
     """Second-factor management; an API key can never reach it."""
 
@@ -42,20 +49,25 @@ class MfaController(Controller):
     }
 
     @post(
-        "/setup", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Start TOTP enrolment"
+        "/setup",
+        **requires(Resource.ACCOUNT, Action.UPDATE, problems={409: ENABLED}),
+        status_code=HTTP_200_OK,
+        summary="Start TOTP enrolment",
     )
-    async def setup(self, user: NamedDependency[User], mfa_service: NamedDependency[MfaService]) -> MfaSetupResponse:
+    async def setup_mfa(
+        self, user: NamedDependency[User], mfa_service: NamedDependency[MfaService]
+    ) -> MfaSetupResponse:
         """A new secret and otpauth URI; shown now, never readable again."""
         secret, uri = await mfa_service.setup(user)
         return MfaSetupResponse(data=MfaSetup(secret=secret, otpauth_uri=uri))
 
     @post(
         "/confirm",
-        **requires(Resource.ACCOUNT, Action.UPDATE),
+        **requires(Resource.ACCOUNT, Action.UPDATE, problems={409: ENABLED_OR_NOT_STARTED}, sets_cookies=True),
         status_code=HTTP_200_OK,
         summary="Confirm TOTP, get recovery codes",
     )
-    async def confirm(
+    async def confirm_mfa(
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[MfaCode],
@@ -67,8 +79,13 @@ class MfaController(Controller):
         body = RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))
         return Response(body, cookies=session_cookies(issued, secure=request.url.scheme == "https"))
 
-    @post("/disable", **requires(Resource.ACCOUNT, Action.UPDATE), status_code=HTTP_200_OK, summary="Disable MFA")
-    async def disable(
+    @post(
+        "/disable",
+        **requires(Resource.ACCOUNT, Action.UPDATE, problems={409: NOT_ENABLED}),
+        status_code=HTTP_200_OK,
+        summary="Disable MFA",
+    )
+    async def disable_mfa(
         self,
         data: JSONBody[MfaCode],
         user: NamedDependency[User],
@@ -80,11 +97,11 @@ class MfaController(Controller):
 
     @post(
         "/recovery-codes",
-        **requires(Resource.ACCOUNT, Action.UPDATE),
+        **requires(Resource.ACCOUNT, Action.UPDATE, problems={409: NOT_ENABLED}),
         status_code=HTTP_200_OK,
         summary="Replace the recovery codes",
     )
-    async def recovery_codes(
+    async def regenerate_recovery_codes(
         self,
         data: JSONBody[MfaCode],
         user: NamedDependency[User],

@@ -21,6 +21,10 @@ from tabular.services.responses import ResponseService
 from tabular.services.surveys import SurveyService, survey_view
 from tabular.vocabulary import Action, Resource
 
+NOT_DRAFT = "Questions change only in a draft (`survey_not_draft`)"
+INVALID_TRANSITION = "Draft → published → closed only (`invalid_transition`)"
+NOT_OPEN = "Only a published survey takes responses (`survey_not_open`)"
+
 
 class SurveyController(Controller):
     """Members work on the surveys of their workspaces, admins on all of the organization's.
@@ -63,7 +67,11 @@ class SurveyController(Controller):
         """The survey with its questions in order."""
         return survey_view(survey)
 
-    @patch("/{survey_id:uuid}", **requires(Resource.SURVEY, Action.UPDATE, by="survey_id"), summary="Update a survey")
+    @patch(
+        "/{survey_id:uuid}",
+        **requires(Resource.SURVEY, Action.UPDATE, by="survey_id", problems={409: NOT_DRAFT}),
+        summary="Update a survey",
+    )
     async def update_survey(
         self,
         survey: NamedDependency[Survey],
@@ -87,7 +95,7 @@ class SurveyController(Controller):
 
     @post(
         "/{survey_id:uuid}/publish",
-        **requires(Resource.SURVEY, Action.UPDATE, by="survey_id"),
+        **requires(Resource.SURVEY, Action.UPDATE, by="survey_id", problems={409: INVALID_TRANSITION}),
         status_code=HTTP_200_OK,
         summary="Publish a draft survey",
     )
@@ -99,7 +107,7 @@ class SurveyController(Controller):
 
     @post(
         "/{survey_id:uuid}/close",
-        **requires(Resource.SURVEY, Action.UPDATE, by="survey_id"),
+        **requires(Resource.SURVEY, Action.UPDATE, by="survey_id", problems={409: INVALID_TRANSITION}),
         status_code=HTTP_200_OK,
         summary="Close a published survey",
     )
@@ -125,7 +133,7 @@ class SurveyController(Controller):
 
     @post(
         "/{survey_id:uuid}/responses",
-        **requires(Resource.RESPONSE, Action.CREATE, by="survey_id"),
+        **requires(Resource.RESPONSE, Action.CREATE, by="survey_id", problems={409: NOT_OPEN}),
         status_code=HTTP_201_CREATED,
         summary="Import a response",
     )
@@ -143,7 +151,7 @@ class SurveyController(Controller):
         **requires(Resource.METRICS, Action.READ, by="survey_id"),
         summary="Aggregate response metrics (no personal data)",
     )
-    async def response_metrics(
+    async def get_response_metrics(
         self, survey: NamedDependency[Survey], db_session: NamedDependency[AsyncSession]
     ) -> SurveyMetrics:
         """Totals, completion, per-day counts and per-question distributions; counts of 1-4 read "<5"."""

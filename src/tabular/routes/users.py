@@ -18,6 +18,10 @@ from tabular.schemas.users import CreatedUser, SetPassword, UserCreate, UserUpda
 from tabular.services.users import UserService
 from tabular.vocabulary import Action, Resource, Role
 
+EMAIL_TAKEN = "The email is in use (`email_taken`)"
+BAD_LINK = "The link is invalid or used (`invalid_token`), or expired (`token_expired`)"
+LAST_ADMIN = "It would leave the organization without an active admin (`last_admin`)"
+
 
 class UserController(Controller):
     """Admins create users, change roles and (de)activate them; changes reach the user's next request."""
@@ -37,12 +41,22 @@ class UserController(Controller):
         """By email; `role` and `active` narrow the list."""
         return await users.listing(pagination, role=role, active=active)
 
-    @post("", **requires(Resource.USER, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a user")
+    @post(
+        "",
+        **requires(Resource.USER, Action.CREATE, problems={409: EMAIL_TAKEN}),
+        status_code=HTTP_201_CREATED,
+        summary="Create a user",
+    )
     async def create_user(self, data: JSONBody[UserCreate], users: NamedDependency[UserService]) -> CreatedUser:
         """Without a password, the answer carries a one-time `set_password_token` for the user."""
         return await users.create(data)
 
-    @post("/set-password", **public(), status_code=HTTP_204_NO_CONTENT, summary="Set a password with a one-time token")
+    @post(
+        "/set-password",
+        **public(problems={401: BAD_LINK}),
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Set a password with a one-time token",
+    )
     async def set_password(self, data: JSONBody[SetPassword], users: NamedDependency[UserService]) -> None:
         """The token from the user's creation works once; afterwards the user signs in with the password."""
         await users.set_password(data)
@@ -54,7 +68,7 @@ class UserController(Controller):
 
     @patch(
         "/{user_id:uuid}",
-        **requires(Resource.USER, Action.UPDATE, by="user_id"),
+        **requires(Resource.USER, Action.UPDATE, by="user_id", problems={409: LAST_ADMIN}),
         summary="Rename, change the role, deactivate or reactivate a user",
     )
     async def update_user(

@@ -18,6 +18,10 @@ from tabular.services.workspaces import WorkspaceService
 from tabular.vocabulary import Action, Resource
 
 _MEMBERS = "/{workspace_id:uuid}/members"
+NAME_TAKEN = "The organization already has a workspace of that name (`workspace_name_taken`)"
+
+NOT_EMPTY = "It still holds surveys, dashboards or reports (`workspace_not_empty`)"
+ALREADY_MEMBER = "The user is already a member (`already_member`)"
 
 
 class WorkspaceController(Controller):
@@ -37,7 +41,12 @@ class WorkspaceController(Controller):
         """An admin sees every workspace of the organization; members and clients those they belong to."""
         return await workspaces.listing(pagination)
 
-    @post("", **requires(Resource.WORKSPACE, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create a workspace")
+    @post(
+        "",
+        **requires(Resource.WORKSPACE, Action.CREATE, problems={409: NAME_TAKEN}),
+        status_code=HTTP_201_CREATED,
+        summary="Create a workspace",
+    )
     async def create_workspace(
         self, data: JSONBody[WorkspaceWrite], workspaces: NamedDependency[WorkspaceService]
     ) -> WorkspaceView:
@@ -57,7 +66,7 @@ class WorkspaceController(Controller):
 
     @patch(
         "/{workspace_id:uuid}",
-        **requires(Resource.WORKSPACE, Action.UPDATE, by="workspace_id"),
+        **requires(Resource.WORKSPACE, Action.UPDATE, by="workspace_id", problems={409: NAME_TAKEN}),
         summary="Rename a workspace",
     )
     async def rename_workspace(
@@ -71,7 +80,7 @@ class WorkspaceController(Controller):
 
     @delete(
         "/{workspace_id:uuid}",
-        **requires(Resource.WORKSPACE, Action.DELETE, by="workspace_id"),
+        **requires(Resource.WORKSPACE, Action.DELETE, by="workspace_id", problems={409: NOT_EMPTY}),
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete an empty workspace",
     )
@@ -95,7 +104,7 @@ class WorkspaceController(Controller):
 
     @post(
         _MEMBERS,
-        **requires(Resource.MEMBERSHIP, Action.CREATE, by="workspace_id"),
+        **requires(Resource.MEMBERSHIP, Action.CREATE, by="workspace_id", problems={409: ALREADY_MEMBER}),
         status_code=HTTP_201_CREATED,
         summary="Add a member to a workspace",
     )

@@ -1,0 +1,90 @@
+"""The API's documentation pages, served by the app itself: ReDoc and Swagger UI at pinned versions, offline.
+
+Their scripts and styles are files of this package (`docs_assets/`, with their licences), so the pages
+work on a network that reaches nothing but this server; nothing is fetched from a CDN or a font host.
+`GET /` is a small landing page that links them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from litestar import MediaType, Response, get
+from litestar.datastructures import CacheControlHeader
+from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from tabular.policies.requirements import public
+
+if TYPE_CHECKING:
+    from litestar import Request, Router
+
+ASSETS: Final = Path(__file__).resolve().parent.parent / "docs_assets"
+ASSETS_PATH: Final = "/schema/assets"
+REDOC_VERSION: Final = "2.5.0"
+SWAGGER_UI_VERSION: Final = "5.18.2"
+SCHEMA_URL: Final = "/schema/openapi.json"
+
+_PAGE: Final = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>{head}</head>
+<body>{body}</body>
+</html>
+"""
+
+
+class RedocPage(OpenAPIRenderPlugin):
+    """ReDoc, from this server."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/redoc")
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:  # noqa: ARG002
+        """The page: the bundled script, and the schema's URL on this server."""
+        body = f'<redoc spec-url="{SCHEMA_URL}"></redoc><script src="{ASSETS_PATH}/redoc/redoc.standalone.js"></script>'
+        return _PAGE.format(title="Tabular API (ReDoc)", head="", body=body).encode()
+
+
+class SwaggerPage(OpenAPIRenderPlugin):
+    """Swagger UI, from this server; no validator badge (it would call validator.swagger.io)."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/swagger")
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:  # noqa: ARG002
+        """The page: the bundled script and stylesheet, set up for this server's schema."""
+        options = json.dumps({"url": SCHEMA_URL, "dom_id": "#swagger-ui", "validatorUrl": None, "deepLinking": True})
+        head = f'<link rel="stylesheet" href="{ASSETS_PATH}/swagger-ui/swagger-ui.css">'
+        body = (
+            '<div id="swagger-ui"></div>'
+            f'<script src="{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js"></script>'
+            f"<script>window.ui = SwaggerUIBundle({options});</script>"
+        )
+        return _PAGE.format(title="Tabular API (Swagger UI)", head=head, body=body).encode()
+
+
+def assets_router() -> Router:
+    """The pages' scripts, styles and licences, cached for a day (their names change with their versions)."""
+    return create_static_files_router(
+        path=ASSETS_PATH,
+        directories=[ASSETS],
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=86400, public=True),
+        opt=public(),
+    )
+
+
+@get("/", **public(), include_in_schema=False, media_type=MediaType.HTML)
+async def landing() -> Response[str]:
+    """What a person opening the server's address finds: where the documentation and the API are."""
+    links = (
+        '<li><a href="/schema/redoc">API reference (ReDoc)</a></li>'
+        '<li><a href="/schema/swagger">Try the API (Swagger UI)</a></li>'
+        f'<li><a href="{SCHEMA_URL}">OpenAPI document (JSON)</a></li>'
+        '<li><a href="/api/health">Health</a></li>'
+    )
+    body = f"<h1>Tabular</h1><p>The REST API of a survey platform.</p><ul>{links}</ul>"
+    return Response(_PAGE.format(title="Tabular", head="", body=body), media_type=MediaType.HTML)
