@@ -23,7 +23,7 @@ class AnswerIn(Input, frozen=True):
     question_id: UUID
     choice: ChosenOption | None = None
     choices: Annotated[list[ChosenOption], msgspec.Meta(max_length=MAX_CHOICES)] | None = None
-    rating: int | None = None
+    rating: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
     text: AnswerText | None = None
 
 
@@ -47,7 +47,7 @@ class AnswerView(msgspec.Struct, frozen=True, omit_defaults=True):
     question_id: UUID
     choice: str | None = None
     choices: list[str] | None = None
-    rating: int | None = None
+    rating: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
     text: str | None = None
 
 
