@@ -95,7 +95,7 @@ def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, A
             answer["headers"] = headers
     for status in sorted(problems):
         responses[str(status)] = _problem(status, problems[status], rate_limited=declaration.rate_limited)
-    security = {} if declaration.authenticated else {"security": []}  # public, said so: not forgotten
+    security: dict[str, Any] = {} if declaration.authenticated else {"security": []}  # public: said, not forgotten
     return operation | {"responses": responses} | security
 
 
