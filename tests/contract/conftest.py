@@ -10,9 +10,12 @@ from tests.support.contract import UNLIMITED, Live, live_demo
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
+
+    from tabular.demo import DemoData
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    with live_demo(tmp_path_factory.mktemp("live"), **UNLIMITED) as server:
+def live(tmp_path_factory: pytest.TempPathFactory, sqlite_demo_template: tuple[Path, DemoData]) -> Iterator[Live]:
+    with live_demo(tmp_path_factory.mktemp("live"), sqlite_demo_template, **UNLIMITED) as server:
         yield server

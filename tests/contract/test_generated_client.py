@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import ModuleType
 
+    from tabular.demo import DemoData
+
 GENERATOR = str(Path(sys.executable).parent / "openapi-python-client")
 PACKAGE = "tabular_client"
 TIMEOUT = httpx.Timeout(10.0)
@@ -194,9 +196,11 @@ def test_a_refused_body_is_a_422_problem(live: Live, generated: Generated, admin
     assert refused.parsed.status == 422
 
 
-def test_a_rate_limited_request_is_a_429_problem(tmp_path: Path, generated: Generated) -> None:
+def test_a_rate_limited_request_is_a_429_problem(
+    tmp_path: Path, generated: Generated, sqlite_demo_template: tuple[Path, DemoData]
+) -> None:
     variables = UNLIMITED | {"TABULAR_RATE_LIMIT": f"{RATE_LIMIT}/1m"}
-    with live_demo(tmp_path, **variables) as limited:
+    with live_demo(tmp_path, sqlite_demo_template, **variables) as limited:
         client = generated.package.AuthenticatedClient(
             base_url=limited.base_url,
             token=limited.user("member")["api_key"],

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import pyotp
 
-from tests.support.live import call, demo, serving
+from tests.support.live import call, demo_database, serving
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tabular.demo import DemoData
 
 UNLIMITED = {
     "TABULAR_RATE_LIMIT": "1000000/15m",
@@ -41,11 +44,12 @@ class Live:
 
 
 @contextmanager
-def live_demo(directory: Path, **variables: str) -> Iterator[Live]:
-    """The demo organization seeded into a new SQLite database in `directory`, served until the block ends."""
-    data = demo(directory, **variables)
+def live_demo(directory: Path, seeded: tuple[Path, DemoData], **variables: str) -> Iterator[Live]:
+    """A copy of the session's seeded demo database in `directory`, served until the block ends."""
+    template, data = seeded
+    demo_database(directory, template)
     with serving(directory, **variables) as base_url:
-        yield Live(base_url, data)
+        yield Live(base_url, msgspec.to_builtins(data))
 
 
 def sign_in(live: Live, user: dict[str, Any]) -> str:
