@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Request  # noqa: TC002 - Litestar resolves provider annotations at runtime
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State  # noqa: TC002 - Litestar resolves provider annotations at runtime
 from litestar.di import Provide
@@ -23,7 +24,7 @@ from tabular.auth.principal import Principal  # noqa: TC001 - as above
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import TabularError, exception_handlers
-from tabular.policies.contract import HEADERS, operation_id
+from tabular.policies.contract import HEADERS, DescribedStructs, operation_id
 from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
 from tabular.ratelimit.middleware import RateLimitMiddleware
@@ -63,6 +64,9 @@ class TabularPlugin(InitPluginProtocol):
         app_config.route_handlers.extend(ROUTE_HANDLERS)
         db_config = make_db_config(settings)
         app_config.plugins.append(SQLAlchemyPlugin(config=db_config))
+        app_config.plugins[:] = [  # in place: Litestar is iterating this list (an insert would call us again)
+            DescribedStructs() if type(plugin) is StructSchemaPlugin else plugin for plugin in app_config.plugins
+        ]
         # advanced-alchemy renames its state keys for every config after the first in a process and then
         # skips disposing the engine; dispose it here so no connection outlives the app.
         app_config.on_shutdown.append(db_config.get_engine().dispose)

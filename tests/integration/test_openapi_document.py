@@ -123,3 +123,14 @@ async def test_the_documentation_pages_load_nothing_from_another_host(client: Cl
     assert {"/schema/redoc", "/schema/swagger", "/schema/openapi.json"} <= set(re.findall(r'href="([^"]+)"', landing))
     for licence in ("/schema/assets/redoc/LICENSE", "/schema/assets/swagger-ui/LICENSE"):
         assert (await client.get(licence)).status_code == 200
+
+
+async def test_every_schema_is_described_and_the_enums_are_enums(client: Client) -> None:
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert [name for name, schema in schemas.items() if not schema.get("description")] == []
+    who = schemas["WhoAmI"]["properties"]
+    for field in ("role", "tier", "credential"):
+        assert "$ref" in who[field] or "enum" in who[field], (field, who[field])
+    count = schemas["ChoiceCount"]["properties"]
+    assert count["suppressed"]["type"] == "boolean"
+    assert {option.get("type") for option in count["count"]["oneOf"]} == {"integer", "null"}

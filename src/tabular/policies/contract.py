@@ -9,8 +9,10 @@ whether the operation takes a body or parameters.
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, Final
 
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import OpenAPIHeader, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
@@ -19,8 +21,10 @@ from tabular.errors import PROBLEM_MEDIA_TYPE
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from litestar._openapi.schema_generation import SchemaCreator
     from litestar.handlers import HTTPRouteHandler
     from litestar.types import Method
+    from litestar.typing import FieldDefinition
 
     from tabular.policies.requirements import Declaration
 
@@ -109,3 +113,17 @@ def _problem(status: int, description: str, *, rate_limited: bool) -> dict[str, 
 
 def _refs(names: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+class DescribedStructs(StructSchemaPlugin):
+    """Litestar's schema for a msgspec Struct, with the Struct's docstring as its description.
+
+    The docstrings say what each body is for and the rules it keeps; ReDoc shows them beside the fields.
+    """
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        """The component schema, described."""
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if schema.description is None and (doc := inspect.getdoc(field_definition.type_)):
+            schema.description = doc
+        return schema
