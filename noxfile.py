@@ -24,5 +24,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite, on SQLite and PostgreSQL, against a real Redis server."""
-    session.run("pytest", *session.posargs)
+    """The whole suite, on SQLite and PostgreSQL, against real Redis servers, in two worker processes.
+
+    Each worker starts its own servers and databases (ports and directories are picked free); a test file
+    stays on one worker (`loadfile`), so a module's live server is started once. Two workers for the two
+    cores this runs on: 6½ minutes instead of 11.
+    """
+    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs)
