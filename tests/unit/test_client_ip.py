@@ -29,8 +29,17 @@ def scope(peer: str, *forwarded: str) -> Any:
         ("10.0.0.5", ["198.51.100.1, 10.0.0.7"], ("10.0.0.0/8",), "198.51.100.1"),
         # several header lines are one list
         ("10.0.0.5", ["6.6.6.6", "198.51.100.1, 10.0.0.7"], ("10.0.0.0/8",), "198.51.100.1"),
-        # garbage hops are skipped
-        ("10.0.0.5", ["not-an-ip, 198.51.100.1, <script>"], ("10.0.0.0/8",), "198.51.100.1"),
+        # a hop the trusted proxy wrote that is not an address ends the walk at that proxy: the hops left of
+        # it may be the client's own (skipping it would let a client choose its address)
+        ("10.0.0.5", ["6.6.6.6, unknown"], ("10.0.0.0/8",), "10.0.0.5"),
+        ("10.0.0.5", ["not-an-ip, 198.51.100.1, <script>"], ("10.0.0.0/8",), "10.0.0.5"),
+        ("10.0.0.5", ["6.6.6.6, 198.51.100.1, 10.0.0.7, garbage"], ("10.0.0.0/8",), "10.0.0.5"),
+        ("10.0.0.5", ["6.6.6.6, 198.51.100.1, garbage, 10.0.0.7"], ("10.0.0.0/8",), "10.0.0.7"),
+        # proxies that write the port are understood, for both address families
+        ("10.0.0.5", ["6.6.6.6, 198.51.100.1:4711"], ("10.0.0.0/8",), "198.51.100.1"),
+        ("10.0.0.5", ["6.6.6.6, [2001:db8::1]:443"], ("10.0.0.0/8",), "2001:db8::1"),
+        ("10.0.0.5", ["6.6.6.6, [2001:db8::1]"], ("10.0.0.0/8",), "2001:db8::1"),
+        ("10.0.0.5", ["6.6.6.6, 198.51.100.1:4711, 10.0.0.7:80"], ("10.0.0.0/8",), "198.51.100.1"),
         # everything trusted: the left-most hop is the best we know
         ("10.0.0.5", ["10.0.0.9"], ("10.0.0.0/8",), "10.0.0.9"),
         # trusted proxy without the header: the proxy itself

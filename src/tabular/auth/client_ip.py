@@ -26,7 +26,9 @@ def client_ip(scope: Scope, trusted_proxies: tuple[str, ...]) -> str:
     """The peer address, unless the peer is a trusted proxy: then the right-most untrusted `X-Forwarded-For` hop.
 
     Hops are read right to left because each proxy appends the address it saw; everything left of the
-    first untrusted hop could have been written by the client itself.
+    first untrusted hop could have been written by the client itself. A hop a trusted proxy wrote that is
+    not an address (`unknown`, a name) ends the walk at that proxy: skipping it would reach a hop the
+    client wrote. Proxies that add the port (`198.51.100.1:4711`, `[2001:db8::1]:443`) are understood.
     """
     cached = scope.get(_SCOPE_KEY)
     if isinstance(cached, str):
@@ -37,8 +39,11 @@ def client_ip(scope: Scope, trusted_proxies: tuple[str, ...]) -> str:
     address = peer
     if networks and _is_trusted(peer, networks):
         for hop in reversed(_forwarded_for(scope)):
-            address = hop
-            if not _is_trusted(hop, networks):
+            parsed = _address_of(hop)
+            if parsed is None:
+                break  # the last trusted address is the best we know
+            address = parsed
+            if not _is_trusted(parsed, networks):
                 break
     scope[_SCOPE_KEY] = address  # type: ignore[literal-required]
     return address
@@ -48,8 +53,21 @@ def _forwarded_for(scope: Scope) -> list[str]:
     hops: list[str] = []
     for name, value in scope.get("headers", ()):
         if name == b"x-forwarded-for":
-            hops += [hop.strip() for hop in value.decode("latin-1").split(",") if hop.strip()]
-    return [hop for hop in hops if _valid(hop)]
+            hops += [hop.strip() for hop in value.decode("latin-1").split(",")]
+    return hops
+
+
+def _address_of(hop: str) -> str | None:
+    """The IP address a hop names, without a port or brackets; None when it names none."""
+    candidates = [hop]
+    if hop.startswith("[") and "]" in hop:  # [v6] or [v6]:port
+        candidates = [hop[1 : hop.index("]")]]
+    elif hop.count(":") == 1:  # v4:port (a bare IPv6 address has several colons)
+        candidates = [hop.partition(":")[0]]
+    for candidate in candidates:
+        if _valid(candidate):
+            return str(ipaddress.ip_address(candidate))
+    return None
 
 
 def _is_trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
