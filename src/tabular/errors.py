@@ -134,6 +134,9 @@ class TooManyRequests(TabularError, status=429, code="rate_limited"):
     """Too many attempts; `Retry-After` says when to try again."""
 
 
+CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="tabular"'}
+"""What a 401 asks for: a Bearer token (a session, or an API key; `X-API-Key` works too)."""
+
 ENVELOPED_PATH: Final = "/api/auth"
 """Answers under this path, problems included, keep the seed's `{"success": …}` envelope."""
 
@@ -161,12 +164,12 @@ def problem_response(  # noqa: PLR0913 - a problem's fields, and the request it 
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[Problem]:
-    """A problem as the answer to `request`."""
+    """A problem as the answer to `request`; a 401 says how to authenticate (`WWW-Authenticate`)."""
     return Response(
         problem(status, code, detail, errors=errors, path=request.scope["path"]),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers=dict(headers or {}),
+        headers={**(CHALLENGE if status == 401 else {}), **(headers or {})},  # noqa: PLR2004
     )
 
 

@@ -34,6 +34,7 @@ from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
 from tabular.routes.docs import RedocPage, SwaggerPage
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
+from tabular.security_headers import SecurityHeadersMiddleware
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class TabularPlugin(InitPluginProtocol):
         # Order matters: authentication first, so the limiter sees the principal (or the failed attempt);
         # the access log outside both, so it times and reports every request, refused ones included.
         app_config.middleware[:0] = [
+            SecurityHeadersMiddleware(settings.trusted_proxies),  # outside the limiter: its 429 gets them too
             AuthenticationMiddleware(auth_engine.authenticator),
             RateLimitMiddleware(limiter, settings),
         ]

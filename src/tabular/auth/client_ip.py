@@ -1,4 +1,4 @@
-"""The client's IP address: the socket peer, or what trusted proxies say it was."""
+"""The client's IP address and scheme: what the socket says, or what trusted proxies say they were."""
 
 from __future__ import annotations
 
@@ -47,6 +47,26 @@ def client_ip(scope: Scope, trusted_proxies: tuple[str, ...]) -> str:
                 break
     scope[_SCOPE_KEY] = address  # type: ignore[literal-required]
     return address
+
+
+def is_https(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether the client reached us over TLS: directly, or through a trusted proxy that says so.
+
+    `X-Forwarded-Proto` is believed only from a trusted proxy (anyone else could write it), and only its
+    right-most value, the one that proxy wrote.
+    """
+    if scope.get("scheme") == "https":
+        return True
+    client = scope.get("client")
+    networks = parse_networks(trusted_proxies)
+    if not client or not networks or not _is_trusted(client[0], networks):
+        return False
+    protos = [
+        value.decode("latin-1").rsplit(",", 1)[-1].strip().lower()
+        for name, value in scope.get("headers", ())
+        if name == b"x-forwarded-proto"
+    ]
+    return bool(protos) and protos[-1] == "https"
 
 
 def _forwarded_for(scope: Scope) -> list[str]:

@@ -41,6 +41,7 @@ HEADERS: Final[dict[str, OpenAPIHeader]] = {
     ),
     "RateLimit": OpenAPIHeader(schema=_STRING, description='What is left of each quota, e.g. `"general";r=999;t=900`'),
     "Retry-After": OpenAPIHeader(schema=_INTEGER, description="Seconds to wait before trying again"),
+    "WWW-Authenticate": OpenAPIHeader(schema=_STRING, description='`Bearer realm="tabular"`: send a session or a key'),
     "Set-Cookie": OpenAPIHeader(
         schema=_STRING,
         description="`auth_token` (HttpOnly: the session) and `csrf_token` (readable: echo it in X-CSRF-Token)",
@@ -104,7 +105,11 @@ def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, A
 
 
 def _problem(status: int, description: str, *, rate_limited: bool) -> dict[str, Any]:
-    names = [*(_RATE_LIMIT_HEADERS if rate_limited else ()), *(["Retry-After"] if status == 429 else [])]  # noqa: PLR2004
+    names = [
+        *(_RATE_LIMIT_HEADERS if rate_limited else ()),
+        *(["Retry-After"] if status == 429 else []),  # noqa: PLR2004
+        *(["WWW-Authenticate"] if status == 401 else []),  # noqa: PLR2004
+    ]
     answer: dict[str, Any] = {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
     if names:
         answer["headers"] = _refs(names)

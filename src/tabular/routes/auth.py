@@ -14,7 +14,7 @@ from tabular.auth.principal import Principal
 from tabular.auth.session_backend import clear_session_cookies, session_cookies
 from tabular.policies.guard import rejection
 from tabular.policies.requirements import public, requires
-from tabular.routes.dependencies import service
+from tabular.routes.dependencies import over_tls, service
 from tabular.schemas.auth import (
     AuthRequest,
     LoggedOut,
@@ -57,7 +57,7 @@ class AuthController(Controller):
         auth_service: NamedDependency[AuthService],
     ) -> Response[LoginResponse | LogoutResponse]:
         """Login sets the HttpOnly `auth_token` cookie (and a readable `csrf_token`); logout revokes the token."""
-        secure = request.url.scheme == "https"
+        secure = over_tls(request)
         if isinstance(data, LoginRequest):
             signed_in = await auth_service.login(data)
             user = signed_in.user
@@ -98,5 +98,5 @@ class AuthController(Controller):
     ) -> Response[PasswordChangeResponse]:
         """Ends every session of the user; this one continues with the new token set in the cookie."""
         issued = await auth_service.change_password(data.current_password, data.new_password)
-        cookies = session_cookies(issued, secure=request.url.scheme == "https")
+        cookies = session_cookies(issued, secure=over_tls(request))
         return Response(PasswordChangeResponse(data=PasswordChanged()), cookies=cookies)

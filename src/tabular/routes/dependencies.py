@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tabular.auth.client_ip import client_ip
+from tabular.auth.client_ip import client_ip, is_https
 from tabular.services.actor import Actor, Service
 
 if TYPE_CHECKING:
@@ -35,3 +35,8 @@ def service(kind: Callable[[Actor], ServiceT]) -> Provide:
         return kind(actor)
 
     return Provide(provide, sync_to_thread=False)
+
+
+def over_tls(request: Request[Any, Any, Any]) -> bool:
+    """Whether the client reached us over TLS (a trusted proxy may say so): session cookies are then `Secure`."""
+    return is_https(request.scope, request.app.state.settings.trusted_proxies)

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from tabular.auth.session_backend import session_cookies
 from tabular.db import User
 from tabular.policies.requirements import requires
-from tabular.routes.dependencies import service
+from tabular.routes.dependencies import over_tls, service
 from tabular.schemas.mfa import (
     MfaCode,
     MfaSetup,
@@ -77,7 +77,7 @@ class MfaController(Controller):
         """Turns MFA on; this session, which just proved the factor, gets a token that says so."""
         codes, issued = await mfa_service.confirm(user, data.code)
         body = RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))
-        return Response(body, cookies=session_cookies(issued, secure=request.url.scheme == "https"))
+        return Response(body, cookies=session_cookies(issued, secure=over_tls(request)))
 
     @post(
         "/disable",
