@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 KEY_PREFIX: Final = "tp_"
 KEY_BODY_LENGTH: Final = 48
 DISPLAY_PREFIX_LENGTH: Final = 10
+PAID_TIER_REQUIRED: Final = "API keys need a paid tier (pro, team or organisation)."
 """`tp_` and the first 7 characters: enough to recognise a key in a list, far too few to guess it."""
 
 _ALPHABET: Final = string.ascii_letters + string.digits
@@ -86,6 +87,8 @@ class ApiKeyBackend:
         identity = await self.identities.identity(record.user_id)
         if identity is None or not identity.is_active:
             raise InvalidCredential("account_disabled")
+        if not identity.tier.is_paid:  # API access is a paid feature: a key rests while the tier is free
+            raise InvalidCredential("paid_tier_required", status=403, detail=PAID_TIER_REQUIRED)
         self.key_usage.note(record.id)
         return identity.principal(
             CredentialKind.API_KEY,

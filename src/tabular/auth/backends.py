@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 class InvalidCredential(Exception):
     """The backend recognised its kind of credential in the request, and it is not acceptable."""
 
-    def __init__(self, code: str, status: int = 401) -> None:
+    def __init__(self, code: str, status: int = 401, detail: str | None = None) -> None:
         super().__init__(code)
-        self.failure = AuthFailure(code=code, status=status)
+        self.failure = AuthFailure(code=code, status=status, detail=detail)
 
 
 class AuthBackend(Protocol):

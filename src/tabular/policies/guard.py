@@ -121,12 +121,13 @@ def refusal(decision: Decision) -> Forbidden | NotFound:
 
 
 def rejection(failure: AuthFailure | None) -> Unauthorized | Forbidden:
-    """The error for a request without an acceptable credential: 401, or 403 for a failed CSRF check."""
+    """The error for a request without an acceptable credential: 401, or 403 (CSRF, a free-tier key)."""
     if failure is None:
         return Unauthorized(Reason.UNAUTHENTICATED.message)
     if failure.status == Forbidden.status_code:
-        return Forbidden("The session cookie needs the X-CSRF-Token header on this request.", code=failure.code)
-    return Unauthorized("The credentials are invalid, expired or revoked.", code=failure.code)
+        detail = failure.detail or "The session cookie needs the X-CSRF-Token header on this request."
+        return Forbidden(detail, code=failure.code)
+    return Unauthorized(failure.detail or "The credentials are invalid, expired or revoked.", code=failure.code)
 
 
 def authorized(model: type[Any], *, optional: bool = False) -> Provide:

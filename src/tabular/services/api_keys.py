@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import select
 
-from tabular.auth.api_key_backend import generate_key
+from tabular.auth.api_key_backend import PAID_TIER_REQUIRED, generate_key
 from tabular.db import ApiKey, Organization, User, Workspace, WorkspaceMembership
 from tabular.db.audit import AuditEventType
 from tabular.db.base import utcnow
@@ -54,7 +54,7 @@ class ApiKeyService(Service):
                 "Enable MFA and sign in with a code before creating API keys.", code="mfa_required_for_keys"
             )
         if not organization.tier.is_paid:
-            raise Forbidden("API keys need a paid tier (pro, team or organisation).", code="paid_tier_required")
+            raise Forbidden(PAID_TIER_REQUIRED, code="paid_tier_required")
         await self._check_pin(user, body.workspace_id)
         expires_at = _future(body.expires_at)
         new = generate_key()
@@ -85,7 +85,7 @@ class ApiKeyService(Service):
         )
         return wire(CreatedApiKey, key, key=new.secret, replaces=replaces.id if replaces else None)
 
-    async def revoke(self, key: ApiKey) -> None:
+    async def revoke(self, key: ApiKey, reason: str | None = None) -> None:
         """Stop the key now; revoking a revoked key changes nothing. The caller's key, or any for an operator."""
         if self.actor.principal is not None:
             _own(self.actor.principal.user_id, key)
@@ -93,7 +93,8 @@ class ApiKeyService(Service):
             return
         key.revoked_at = utcnow()
         self.actor.forget(key_hashes=[key.key_hash])
-        await self.actor.record(AuditEventType.API_KEY_REVOKED, target=("api_key", key.id), data={"prefix": key.prefix})
+        data = {"prefix": key.prefix} | ({"reason": reason} if reason else {})
+        await self.actor.record(AuditEventType.API_KEY_REVOKED, target=("api_key", key.id), data=data)
 
     async def rotate(self, old: ApiKey) -> CreatedApiKey:
         """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more."""

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Final, Literal
 from sqlalchemy import delete, select, update
 
 from tabular.auth import totp
-from tabular.db import RecoveryCode, User
+from tabular.db import ApiKey, RecoveryCode, User
 from tabular.db.audit import AuditEventType
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from tabular.services.actor import Service
+from tabular.services.api_keys import ApiKeyService
 
 if TYPE_CHECKING:
     from tabular.auth.session_backend import IssuedSession
@@ -58,12 +59,20 @@ class MfaService(Service):
         return codes, self.actor.engine.tokens.issue(user.id, user.token_version, mfa_verified=True)
 
     async def disable(self, user: User, code: str) -> None:
-        """Turn MFA off; needs a current code (or a recovery code)."""
+        """Turn MFA off; needs a current code (or a recovery code). The user's keys are revoked with it.
+
+        A key needs MFA to be made; one left working after MFA is gone would outlive the factor that vouched
+        for it (a stolen session could otherwise turn MFA off and keep a key it minted).
+        """
         self._require_enabled(user)
         await self.verify(user, code)
         user.totp_secret, user.mfa_enabled_at, user.totp_last_step = None, None, None
         await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         await self.actor.record(AuditEventType.MFA_DISABLED, as_user=user)
+        active = select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+        keys = ApiKeyService(self.actor)
+        for key in await self.session.scalars(active):
+            await keys.revoke(key, reason="mfa_disabled")
         self.actor.forget(user_ids=[user.id])
 
     async def regenerate_recovery_codes(self, user: User, code: str) -> list[str]:
