@@ -12,7 +12,9 @@ from tabular.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Assemble the application; with no settings, read them from `TABULAR_*` variables."""
-    return Litestar(plugins=[TabularPlugin(settings or Settings.from_env())])
+    settings = settings or Settings.from_env()
+    # Litestar reads the app-wide body limit from its constructor only (an InitPlugin cannot change it)
+    return Litestar(plugins=[TabularPlugin(settings)], request_max_body_size=settings.max_body_size)
 
 
 def serve_app() -> Litestar:

@@ -216,6 +216,11 @@ def _undecodable_body(request: Request[Any, Any, Any], __: UnicodeDecodeError) -
     return problem_response(request, 400, "malformed_request", "The body is not valid UTF-8 JSON.")
 
 
+def _too_deep(request: Request[Any, Any, Any], __: RecursionError) -> Response[Problem]:
+    """A body nested deeper than the decoder follows (thousands of `[`): refused, not a 500 with a traceback."""
+    return problem_response(request, 400, "malformed_request", "The body is nested too deeply.")
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """Anything unplanned: logged in full here, and nothing of it leaks to the client."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -239,5 +244,6 @@ exception_handlers: ExceptionHandlersMap = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     UnicodeDecodeError: _undecodable_body,
+    RecursionError: _too_deep,
     Exception: _unexpected_error,
 }

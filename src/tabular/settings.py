@@ -61,6 +61,9 @@ class RateSpec(msgspec.Struct, frozen=True):
         return f"{self.limit}/{self.window}s"
 
 
+SMALL_BODY: Final = 65_536
+"""Bytes a body may have where anyone can send one (`/api/auth…`, `/api/public/…`, set-password)."""
+
 DEFAULT_RATE_LIMIT: Final = RateSpec.parse("1000/15m")
 DEFAULT_AUTH_RATE_LIMIT: Final = RateSpec.parse("20/15m")
 
@@ -87,6 +90,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     is seen within this time (one made in the same worker at once)."""
     access_log: bool = True
     """One JSON line per request on standard output, written by a thread (`TABULAR_ACCESS_LOG=0`: none)."""
+    max_body_size: int = 1_048_576
+    """Bytes a request body may have (a 413 beyond); sign-in and public routes allow only `SMALL_BODY`."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
@@ -113,6 +118,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             workers=read("WORKERS", _positive_int, 1),
             debug=read("DEBUG", _boolean, False),  # noqa: FBT003,
             access_log=read("ACCESS_LOG", _boolean, True),  # noqa: FBT003
+            max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
         )
 
     @property

@@ -28,6 +28,7 @@ from tabular.schemas.auth import (
     WhoAmIResponse,
 )
 from tabular.services.auth import AuthService, who_am_i
+from tabular.settings import SMALL_BODY
 from tabular.vocabulary import Action, Resource
 
 LOGIN_PROBLEMS = {
@@ -41,6 +42,7 @@ class AuthController(Controller):
     """Sessions for browsers and scripts; the seed's `{"success": …}` envelope on every answer, errors too."""
 
     path = "/api/auth"
+    request_max_body_size = SMALL_BODY  # anyone may send one: small
     tags = ["auth"]  # noqa: RUF012
     dependencies = {"auth_service": service(AuthService)}  # noqa: RUF012
 

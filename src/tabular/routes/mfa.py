@@ -23,6 +23,7 @@ from tabular.schemas.mfa import (
     RecoveryCodesResponse,
 )
 from tabular.services.mfa import MfaService
+from tabular.settings import SMALL_BODY
 from tabular.vocabulary import Action, Resource
 
 
@@ -42,6 +43,7 @@ class MfaController(Controller):
     """Second-factor management; an API key can never reach it."""
 
     path = "/api/auth/mfa"
+    request_max_body_size = SMALL_BODY  # under /api/auth: small, as for sign-in
     tags = ["auth"]  # noqa: RUF012
     dependencies = {  # noqa: RUF012
         "mfa_service": service(MfaService),

@@ -13,12 +13,14 @@ from tabular.policies.requirements import public
 from tabular.routes.dependencies import service
 from tabular.schemas.responses import ResponseCreate, ResponseCreated
 from tabular.services.responses import ResponseService
+from tabular.settings import SMALL_BODY
 
 
 class PublicSurveyController(Controller):
     """Respondents answer published surveys; nothing here reads data back."""
 
     path = "/api/public"
+    request_max_body_size = SMALL_BODY  # anyone may send one: small
     tags = ["public"]  # noqa: RUF012
     dependencies = {"response_service": service(ResponseService)}  # noqa: RUF012
 

@@ -16,6 +16,7 @@ from tabular.routes.dependencies import service
 from tabular.schemas.common import Page, Pagination
 from tabular.schemas.users import CreatedUser, SetPassword, UserCreate, UserUpdate, UserView
 from tabular.services.users import UserService
+from tabular.settings import SMALL_BODY
 from tabular.vocabulary import Action, Resource, Role
 
 EMAIL_TAKEN = "The email is in use (`email_taken`)"
@@ -54,6 +55,7 @@ class UserController(Controller):
     @post(
         "/set-password",
         **public(problems={401: BAD_LINK}),
+        request_max_body_size=SMALL_BODY,
         status_code=HTTP_204_NO_CONTENT,
         summary="Set a password with a one-time token",
     )

@@ -1,0 +1,55 @@
+"""Attack: exhaust memory with a large body, or crash the decoder with a deeply nested one.
+
+Where anyone can send a body (`/api/auth…`, `/api/public/…`, set-password) it may have 64 KiB; elsewhere
+1 MiB unless `TABULAR_MAX_BODY_SIZE` says otherwise; beyond is a 413 problem, read no further. A body
+nested deeper than the decoder follows is a 400 problem, never a 500 with a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.support.clients import app_client, assert_problem, key
+
+if TYPE_CHECKING:
+    from tabular.demo import DemoData
+    from tests.support.clients import Client
+
+pytestmark = pytest.mark.anyio
+
+HEADERS = {"Content-Type": "application/json"}
+
+
+def _answers(size: int) -> bytes:
+    """`{"answers": [{}, {}, …]}` of about `size` bytes: the audit's memory amplifier."""
+    return b'{"answers":[' + b",".join([b"{}"] * (size // 3)) + b"]}"
+
+
+async def test_anyone_may_send_only_a_small_body(client: Client, demo: DemoData) -> None:
+    survey = demo.surveys[0].id
+    for path in (f"/api/public/surveys/{survey}/responses", "/api/auth", "/api/users/set-password"):
+        refused = await client.post(path, content=_answers(100_000), headers=HEADERS)
+        assert_problem(refused, 413, "payload_too_large")
+    small = await client.post(f"/api/public/surveys/{survey}/responses", content=_answers(60_000), headers=HEADERS)
+    assert small.status_code == 422, "under the limit: read, and refused for what it says"
+
+
+async def test_a_body_past_the_settable_limit_is_a_413(client: Client, demo: DemoData, database_url: str) -> None:
+    admin = key(demo, "admin") | HEADERS
+    path = f"/api/dashboards?workspace_id={demo.workspaces[0].id}"
+    widgets = {"blob": "x" * 1_100_000}
+    assert_problem(await client.post(path, content=json.dumps({"name": "Big", "widgets": widgets}), headers=admin), 413)
+    async with app_client(database_url, max_body_size=4096) as small:
+        body = json.dumps({"name": "Small enough?", "widgets": {"blob": "x" * 5000}})
+        assert_problem(await small.post(path, content=body, headers=admin), 413, "payload_too_large")
+
+
+async def test_a_deeply_nested_body_is_a_400_not_a_500(client: Client, demo: DemoData) -> None:
+    admin = key(demo, "admin") | HEADERS
+    nested = b'{"name":"Deep","widgets":{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    answer = await client.post(f"/api/dashboards?workspace_id={demo.workspaces[0].id}", content=nested, headers=admin)
+    assert_problem(answer, 400, "malformed_request")
+    assert answer.json()["detail"] == "The body is nested too deeply."
