@@ -173,9 +173,8 @@ async def seed_demo(actor: Actor) -> DemoData:
 async def _ensure_workspace(actor: Actor, organization: Organization, name: str) -> Workspace:
     found = select(Workspace).where(Workspace.organization_id == organization.id, Workspace.name == name)
     if (workspace := await actor.session.scalar(found)) is None:
-        await WorkspaceService(actor).create(WorkspaceWrite(name=name), organization_id=organization.id)
-        workspace = await actor.session.scalar(found)
-    assert workspace is not None  # noqa: S101 - just created
+        created = await WorkspaceService(actor).create(WorkspaceWrite(name=name), organization_id=organization.id)
+        workspace = await actor.session.get_one(Workspace, created.id)  # in the session already: no query
     return workspace
 
 
@@ -188,9 +187,8 @@ async def _ensure_user(
     user = await users.by_email(spec.email)
     if user is None:
         body = UserCreate(email=spec.email, name=spec.name, role=spec.role, password=password, workspace_ids=wanted)
-        await users.create(body, organization_id=organization.id)
-        user = await users.by_email(spec.email)
-        assert user is not None  # noqa: S101 - just created
+        created = await users.create(body, organization_id=organization.id)
+        user = await session.get_one(User, created.id)  # in the session already: no query
     else:  # back to its demo state, with a fresh password
         user.role, user.is_active, user.organization_id = spec.role, True, organization.id
         user.password_hash = await hash_password(password)

@@ -31,10 +31,10 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "ValidationFailed",
-    "enveloped",
     "exception_handlers",
     "problem",
     "readable",
+    "under_auth",
 ]
 
 logger = logging.getLogger(__name__)
@@ -137,13 +137,16 @@ class TooManyRequests(TabularError, status=429, code="rate_limited"):
 CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="tabular"'}
 """What a 401 asks for: a Bearer token (a session, or an API key; `X-API-Key` works too)."""
 
-ENVELOPED_PATH: Final = "/api/auth"
-"""Answers under this path, problems included, keep the seed's `{"success": …}` envelope."""
+AUTH_PATH: Final = "/api/auth"
 
 
-def enveloped(path: str) -> bool:
-    """Whether an answer on `path` carries the seed's envelope: the one place that says so."""
-    return path == ENVELOPED_PATH or path.startswith(ENVELOPED_PATH + "/")
+def under_auth(path: str) -> bool:
+    """Whether `path` is one of the `/api/auth…` routes: the one place that says so.
+
+    Their answers, problems included, keep the seed's `{"success": …}` envelope, and the rate limiter
+    counts their POSTs (credentials being submitted) against the auth quota too.
+    """
+    return path == AUTH_PATH or path.startswith(AUTH_PATH + "/")
 
 
 def problem(
@@ -151,7 +154,7 @@ def problem(
 ) -> Problem:
     """The one way a problem document is made, for the exception handlers and the rate limiter's 429 alike."""
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    success = 0 if enveloped(path) else None
+    success = 0 if under_auth(path) else None
     return Problem(title=title, status=status, code=code, detail=detail, errors=errors, success=success)
 
 

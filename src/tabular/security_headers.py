@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 NOSNIFF: Final = (b"x-content-type-options", b"nosniff")
 NO_STORE: Final = (b"cache-control", b"no-store")
 HSTS: Final = (b"strict-transport-security", b"max-age=31536000")
+_OVER_HTTP: Final = (NOSNIFF,)
+_OVER_TLS: Final = (NOSNIFF, HSTS)
 
 
 class SecurityHeadersMiddleware(ASGIMiddleware):
@@ -34,14 +36,17 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
         self.trusted_proxies = trusted_proxies
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Pass the request on; add what is missing to the answer's start."""
-        extra = [NOSNIFF, NO_STORE, *([HSTS] if is_https(scope, self.trusted_proxies) else [])]
+        """Pass the request on; add the headers to the answer's start (`no-store` unless it set a cache policy).
+
+        Only `Cache-Control` is ever set by a route (the docs assets); ASGI header names are lower-case.
+        """
+        extra = _OVER_TLS if is_https(scope, self.trusted_proxies) else _OVER_HTTP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + [header for header in extra if header[0] not in present]
+                headers = message.get("headers", ())
+                cached = any(name == b"cache-control" for name, _ in headers)
+                message["headers"] = [*headers, *extra, *(() if cached else (NO_STORE,))]
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

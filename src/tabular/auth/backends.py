@@ -19,7 +19,7 @@ class InvalidCredential(Exception):
 
     def __init__(self, code: str, status: int = 401, detail: str | None = None) -> None:
         super().__init__(code)
-        self.failure = AuthFailure(code=code, status=status, detail=detail)
+        self.failure = AuthFailure(code, status) if detail is None else AuthFailure(code, status, detail)
 
 
 class AuthBackend(Protocol):

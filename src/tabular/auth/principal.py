@@ -52,5 +52,5 @@ class AuthFailure:
 
     code: str
     status: int = 401
-    detail: str | None = None
-    """What to tell the caller, where the code's generic message would not do."""
+    detail: str = "The credentials are invalid, expired or revoked."
+    """What the caller is told; the backend that refuses says it."""

@@ -31,6 +31,7 @@ CSRF_HEADER: Final = "x-csrf-token"
 SESSION_LIFETIME: Final = dt.timedelta(days=7)
 REMEMBERED_LIFETIME: Final = dt.timedelta(days=30)
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_NEEDED: Final = "The session cookie needs the X-CSRF-Token header on this request."
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
@@ -123,7 +124,7 @@ class SessionBackend:
         if via_cookie and connection.scope.get("method", "GET") not in SAFE_METHODS:
             sent = connection.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), claims.csrf.encode()):
-                raise InvalidCredential("csrf_failed", status=403)
+                raise InvalidCredential("csrf_failed", status=403, detail=CSRF_NEEDED)
         return identity.principal(
             CredentialKind.SESSION,
             mfa_verified=claims.mfa_verified,

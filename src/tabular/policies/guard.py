@@ -121,13 +121,11 @@ def refusal(decision: Decision) -> Forbidden | NotFound:
 
 
 def rejection(failure: AuthFailure | None) -> Unauthorized | Forbidden:
-    """The error for a request without an acceptable credential: 401, or 403 (CSRF, a free-tier key)."""
+    """The error for a request without an acceptable credential: the refusing backend's status and words."""
     if failure is None:
         return Unauthorized(Reason.UNAUTHENTICATED.message)
-    if failure.status == Forbidden.status_code:
-        detail = failure.detail or "The session cookie needs the X-CSRF-Token header on this request."
-        return Forbidden(detail, code=failure.code)
-    return Unauthorized(failure.detail or "The credentials are invalid, expired or revoked.", code=failure.code)
+    error = Forbidden if failure.status == Forbidden.status_code else Unauthorized
+    return error(failure.detail, code=failure.code)
 
 
 def authorized(model: type[Any], *, optional: bool = False) -> Provide:

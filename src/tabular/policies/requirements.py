@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Operation, Parameter, Schema
@@ -43,8 +43,8 @@ class Public:
     """False for the health probes only: an orchestrator must always reach them."""
     problems: Problems = ()
     sets_cookies: bool = False
-    authenticated: bool = field(default=False, init=False)
-    locates: bool = field(default=False, init=False)
+    authenticated: ClassVar[bool] = False
+    locates: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return "PUBLIC"
@@ -75,8 +75,8 @@ class Requirement:
     by: str | None = None
     problems: Problems = ()
     sets_cookies: bool = False
-    rate_limited: bool = field(default=True, init=False)
-    authenticated: bool = field(default=True, init=False)
+    rate_limited: ClassVar[bool] = True
+    authenticated: ClassVar[bool] = True
     locate_as: Resource = field(init=False)
     """The resource whose id `by` holds: the object itself, or its container (a survey's responses)."""
     workspace_query: WorkspaceQuery | None = field(init=False)

@@ -9,14 +9,14 @@ credentials were rejected, so guessing keys is throttled. Credential-submitting 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
 from tabular.auth.client_ip import client_ip
-from tabular.errors import PROBLEM_MEDIA_TYPE, problem
+from tabular.errors import PROBLEM_MEDIA_TYPE, problem, under_auth
 from tabular.policies.requirements import POLICY_OPT_KEY
 from tabular.ratelimit.window import Allowance, Hit, Quota
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from tabular.auth.principal import Principal
     from tabular.ratelimit.window import Backend
     from tabular.settings import Settings
-
-AUTH_PATH: Final = "/api/auth"
 
 
 class RateLimitMiddleware(ASGIMiddleware):
@@ -74,7 +72,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         ip = f"ip:{client_ip(scope, self.trusted_proxies)}"
         principal: Principal | None = scope.get("user")
         hits = [Hit(self.general, f"user:{principal.user_id}" if principal is not None else ip)]
-        if scope.get("method") == "POST" and _is_auth(scope):
+        if scope.get("method") == "POST" and under_auth(scope["path"]):
             hits.append(Hit(self.auth, ip))
         return hits
 
@@ -108,8 +106,3 @@ async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], *, retry_after
     ]
     await send({"type": "http.response.start", "status": 429, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def _is_auth(scope: Scope) -> bool:
-    path = scope.get("path", "")
-    return path == AUTH_PATH or path.startswith(AUTH_PATH + "/")

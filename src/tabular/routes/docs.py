@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 ASSETS: Final = Path(__file__).resolve().parent.parent / "docs_assets"
 ASSETS_PATH: Final = "/schema/assets"
-REDOC_VERSION: Final = "2.5.0"
-SWAGGER_UI_VERSION: Final = "5.18.2"
+REDOC: Final = f"{ASSETS_PATH}/redoc-2.5.0"
+SWAGGER_UI: Final = f"{ASSETS_PATH}/swagger-ui-5.18.2"
+"""Each bundle's directory names its version, so a cached copy is never an older version's."""
 SCHEMA_URL: Final = "/schema/openapi.json"
 
 _PAGE: Final = """<!DOCTYPE html>
@@ -44,7 +45,7 @@ class RedocPage(OpenAPIRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:  # noqa: ARG002
         """The page: the bundled script, and the schema's URL on this server."""
-        body = f'<redoc spec-url="{SCHEMA_URL}"></redoc><script src="{ASSETS_PATH}/redoc/redoc.standalone.js"></script>'
+        body = f'<redoc spec-url="{SCHEMA_URL}"></redoc><script src="{REDOC}/redoc.standalone.js"></script>'
         return _PAGE.format(title="Tabular API (ReDoc)", head="", body=body).encode()
 
 
@@ -57,10 +58,10 @@ class SwaggerPage(OpenAPIRenderPlugin):
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:  # noqa: ARG002
         """The page: the bundled script and stylesheet, set up for this server's schema."""
         options = json.dumps({"url": SCHEMA_URL, "dom_id": "#swagger-ui", "validatorUrl": None, "deepLinking": True})
-        head = f'<link rel="stylesheet" href="{ASSETS_PATH}/swagger-ui/swagger-ui.css">'
+        head = f'<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css">'
         body = (
             '<div id="swagger-ui"></div>'
-            f'<script src="{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js"></script>'
+            f'<script src="{SWAGGER_UI}/swagger-ui-bundle.js"></script>'
             f"<script>window.ui = SwaggerUIBundle({options});</script>"
         )
         return _PAGE.format(title="Tabular API (Swagger UI)", head=head, body=body).encode()
