@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tabular.routes.docs import REDOC, SWAGGER_UI
 from tests.support.clients import key
 
 if TYPE_CHECKING:
@@ -121,8 +122,10 @@ async def test_the_documentation_pages_load_nothing_from_another_host(client: Cl
                 assert not re.search(rb"@import\s+url\(\s*['\"]?https?:", asset.content), source
     landing = (await client.get("/")).text
     assert {"/schema/redoc", "/schema/swagger", "/schema/openapi.json"} <= set(re.findall(r'href="([^"]+)"', landing))
-    for licence in ("/schema/assets/redoc/LICENSE", "/schema/assets/swagger-ui/LICENSE"):
-        assert (await client.get(licence)).status_code == 200
+    for bundle in (REDOC, SWAGGER_UI):
+        licence = await client.get(f"{bundle}/LICENSE")
+        assert licence.status_code == 200
+        assert licence.headers["cache-control"] == "max-age=86400, public", "named by version: cached a day"
 
 
 async def test_every_schema_is_described_and_the_enums_are_enums(client: Client) -> None:
@@ -134,3 +137,13 @@ async def test_every_schema_is_described_and_the_enums_are_enums(client: Client)
     count = schemas["ChoiceCount"]["properties"]
     assert count["suppressed"]["type"] == "boolean"
     assert {option.get("type") for option in count["count"]["oneOf"]} == {"integer", "null"}
+
+
+async def test_a_number_past_its_range_in_a_body_is_a_422_naming_it(client: Client, demo: DemoData) -> None:
+    survey = next(s.id for s in demo.surveys if s.title == "Customer satisfaction 2026")
+    question = (await client.get(f"/api/surveys/{survey}", headers=key(demo, "admin"))).json()["questions"][0]
+    for rating in (10**30, 11, 0):
+        answers = {"answers": [{"question_id": question["id"], "rating": rating}]}
+        refused = await client.post(f"/api/public/surveys/{survey}/responses", json=answers)
+        assert refused.status_code == 422, (rating, refused.text)
+        assert [error["field"] for error in refused.json()["errors"]] == ["answers[0].rating"]

@@ -12,16 +12,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event
 
 from tabular.app import create_app
 from tests.support.clients import bearer, key, login, user, workspace
+from tests.support.db import statements_run_by
 from tests.support.resources import create_survey
 from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from litestar import Litestar
 
     from tabular.demo import DemoData
@@ -29,20 +27,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.anyio
 
 
-@contextlib.contextmanager
-def statements(app: Litestar) -> Iterator[list[str]]:
+def statements(app: Litestar) -> contextlib.AbstractContextManager[list[str]]:
     """The SQL statements the application's engine runs inside the block."""
-    seen: list[str] = []
-    engine = app.state.db_config.get_engine().sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return statements_run_by(app.state.db_config.get_engine().sync_engine)
 
 
 @pytest.fixture

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tabular.db import AuditEvent
 from tabular.db.config import make_db_config
 from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from sqlalchemy import Engine
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.sql import Executable
 
@@ -67,3 +68,23 @@ async def audit_trail(database_url: str, *events: str, operators: bool = True) -
         query = query.where(AuditEvent.actor_user_id.is_not(None))
     async with committed_session(database_url) as session:
         return list(await session.scalars(query))
+
+
+@contextmanager
+def statements_run_by(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements `engine` runs inside the block, whitespace folded: for counting queries, not timing them."""
+    seen: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def selects(statements: list[str]) -> int:
+    """How many of the statements read."""
+    return sum(statement.upper().startswith("SELECT") for statement in statements)

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import text, update
 
 from tabular.db import Response, Survey
 from tabular.schemas.metrics import Count, SurveyMetrics
 from tabular.services.metrics import survey_metrics
 from tests.support.clients import demo_survey, key, workspace
-from tests.support.db import committed_session
+from tests.support.db import committed_session, statements_run_by
 from tests.support.resources import create_survey
 
 if TYPE_CHECKING:
@@ -166,17 +166,8 @@ async def test_survey_metrics_is_a_few_grouped_queries_in_utc(
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SET TIME ZONE 'Pacific/Kiritimati'"))  # UTC+14: local dates differ
         loaded = await session.get_one(Survey, uuid.UUID(survey["id"]))
-        statements: list[str] = []
-
-        def record(*args: Any) -> None:
-            statements.append(args[2])
-
-        engine = session.get_bind()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with statements_run_by(session.get_bind()) as statements:
             metrics = await survey_metrics(session, loaded)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
         return metrics, statements
 
     async with committed_session(database_url) as session:

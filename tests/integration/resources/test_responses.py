@@ -6,9 +6,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event
 
 from tests.support.clients import demo_survey, fields_of, key, workspace
+from tests.support.db import selects, statements_run_by
 from tests.support.resources import create_survey
 
 if TYPE_CHECKING:
@@ -236,25 +236,16 @@ async def test_listing_responses_costs_the_same_queries_whatever_the_page_size(
     app: Litestar, client: AsyncTestClient[Litestar], demo: DemoData
 ) -> None:
     survey_id = demo_survey(demo, "Customer satisfaction 2026")
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = app.state.db_config.get_engine().sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        selects = []
+    counts = []
+    with statements_run_by(app.state.db_config.get_engine().sync_engine) as statements:
         for limit in (1, 20):
             statements.clear()
             response = await client.get(
                 f"/api/surveys/{survey_id}/responses", params={"limit": limit}, headers=key(demo, "admin")
             )
             assert len(response.json()["items"]) == limit
-            selects.append(sum(sql.lstrip().upper().startswith("SELECT") for sql in statements))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert selects[0] == selects[1]
+            counts.append(selects(statements))
+    assert counts[0] == counts[1]
 
 
 async def test_response_list_in_another_workspace_or_tenant(
