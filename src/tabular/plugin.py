@@ -19,6 +19,7 @@ from redis.asyncio import Redis, RedisCluster
 from tabular import __version__
 from tabular.access_log import AccessLog, AccessLogMiddleware
 from tabular.auth.engine import AuthEngine
+from tabular.auth.identities import IdentityStore  # noqa: TC001 - Litestar reads the provider annotations
 from tabular.auth.middleware import AuthenticationMiddleware
 from tabular.auth.principal import Principal  # noqa: TC001 - as above
 from tabular.db import Workspace
@@ -29,7 +30,7 @@ from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
 from tabular.ratelimit.middleware import RateLimitMiddleware
 from tabular.ratelimit.redis_backend import RedisBackend, ResilientBackend
-from tabular.ratelimit.window import InProcessBackend
+from tabular.ratelimit.window import InProcessBackend, Quota
 from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
 from tabular.routes.docs import RedocPage, SwaggerPage
@@ -71,11 +72,12 @@ class TabularPlugin(InitPluginProtocol):
         # advanced-alchemy renames its state keys for every config after the first in a process and then
         # skips disposing the engine; dispose it here so no connection outlives the app.
         app_config.on_shutdown.append(db_config.get_engine().dispose)
-        auth_engine = AuthEngine.build(settings, db_config.create_session_maker())
-        app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
-        app_config.on_shutdown.insert(0, auth_engine.key_usage.close)  # before the engine is disposed
         redis = _redis_client(settings)
         limiter = _limiter_backend(redis)
+        password_attempts = Quota.of("account", settings.account_rate_limit)
+        auth_engine = AuthEngine.build(settings, db_config.create_session_maker(), limiter, password_attempts)
+        app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
+        app_config.on_shutdown.insert(0, auth_engine.key_usage.close)  # before the engine is disposed
         app_config.state.update({"redis": redis, "rate_limiter": limiter})
         if redis is not None:
             if isinstance(redis, RedisCluster):
@@ -99,7 +101,7 @@ class TabularPlugin(InitPluginProtocol):
             {
                 "settings": Provide(_provide_settings, sync_to_thread=False),
                 "rate_limiter": Provide(_provide_rate_limiter, sync_to_thread=False),
-                "auth_engine": Provide(_provide_auth_engine, sync_to_thread=False),
+                "identities": Provide(_provide_identities, sync_to_thread=False),
                 "principal": Provide(_provide_principal, sync_to_thread=False),
                 "actor": Provide(provide_actor, sync_to_thread=False),
                 "workspace": authorized(Workspace),  # the workspace a route acts in, as the guard authorized it
@@ -126,14 +128,15 @@ class TabularPlugin(InitPluginProtocol):
 
 
 async def require_json_body(request: Request[Any, Any, Any]) -> None:
-    """A handler that reads a body reads JSON, sent as JSON: 415 for another media type, 400 for none.
+    """A handler that reads a body reads JSON, sent as JSON: 415 for another media type, 400 for none (unless optional).
 
     Refusing other types matters for security, not only tidiness: browsers send text/plain, form and
     multipart bodies cross-site without a CORS preflight, so a JSON endpoint that accepted them could be
     driven by any web page (a login CSRF, for one).
     """
-    if "data" not in request.route_handler.parsed_fn_signature.parameters:
-        return
+    body = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if body is None or (body.is_optional and not await request.body()):
+        return  # no body, or an optional one not sent
     media_type = request.content_type[0]
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise TabularError(
@@ -148,9 +151,10 @@ def _provide_settings(state: State) -> Settings:
     return settings
 
 
-def _provide_auth_engine(state: State) -> AuthEngine:
-    engine: AuthEngine = state.auth_engine
-    return engine
+def _provide_identities(state: State) -> IdentityStore:
+    """The live identity cache (a plain class: Litestar has msgspec inspect a dependency's dataclass fields)."""
+    identities: IdentityStore = state.auth_engine.identities
+    return identities
 
 
 def _provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -64,8 +65,12 @@ class RateSpec(msgspec.Struct, frozen=True):
 SMALL_BODY: Final = 65_536
 """Bytes a body may have where anyone can send one (`/api/auth…`, `/api/public/…`, set-password)."""
 
+RECENT_SIGN_IN: Final = dt.timedelta(minutes=10)
+"""How long a sign-in proves the password for the steps that need a recent proof (MFA, password, keys)."""
+
 DEFAULT_RATE_LIMIT: Final = RateSpec.parse("1000/15m")
 DEFAULT_AUTH_RATE_LIMIT: Final = RateSpec.parse("20/15m")
+DEFAULT_ACCOUNT_RATE_LIMIT: Final = RateSpec.parse("10/15m")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,6 +84,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     rate_limit: RateSpec = DEFAULT_RATE_LIMIT
     auth_rate_limit: RateSpec = DEFAULT_AUTH_RATE_LIMIT
+    account_rate_limit: RateSpec = DEFAULT_ACCOUNT_RATE_LIMIT
+    """Password attempts on one account (any email, known or not) from addresses it has not signed in from."""
     trusted_proxies: tuple[str, ...] = ()
     """CIDRs whose `X-Forwarded-For` is believed."""
     host: str = "127.0.0.1"
@@ -112,6 +119,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             cors_origins=read("CORS_ORIGINS", _origins, ()),
             rate_limit=read("RATE_LIMIT", RateSpec.parse, DEFAULT_RATE_LIMIT),
             auth_rate_limit=read("AUTH_RATE_LIMIT", RateSpec.parse, DEFAULT_AUTH_RATE_LIMIT),
+            account_rate_limit=read("ACCOUNT_RATE_LIMIT", RateSpec.parse, DEFAULT_ACCOUNT_RATE_LIMIT),
             trusted_proxies=read("TRUSTED_PROXIES", _networks, ()),
             host=read("HOST", _host, "127.0.0.1"),
             port=read("PORT", _port, 8000),

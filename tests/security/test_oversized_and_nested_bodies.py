@@ -53,3 +53,24 @@ async def test_a_deeply_nested_body_is_a_400_not_a_500(client: Client, demo: Dem
     answer = await client.post(f"/api/dashboards?workspace_id={demo.workspaces[0].id}", content=nested, headers=admin)
     assert_problem(answer, 400, "malformed_request")
     assert answer.json()["detail"] == "The body is nested too deeply."
+
+
+@pytest.mark.parametrize(
+    ("widgets", "problem"),
+    [
+        ({"a": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}, "must not nest deeper than 16 levels"),
+        ({"cells": list(range(10_000))}, "must not hold more than 10000 values"),
+    ],
+    ids=["too-deep", "too-many-values"],
+)
+async def test_free_form_json_is_bounded_in_depth_and_size(
+    client: Client, demo: DemoData, widgets: dict[str, object], problem: str
+) -> None:
+    """Widgets and report configs are stored and served back: bounded, so no one stores a decoder's nightmare."""
+    admin = key(demo, "admin")
+    path = f"/api/dashboards?workspace_id={demo.workspaces[0].id}"
+    refused = await client.post(path, json={"name": "Nested", "widgets": widgets}, headers=admin)
+    assert_problem(refused, 422, "validation_failed")
+    assert problem in refused.text
+    fine = await client.post(path, json={"name": "Fine", "widgets": {"a": [[1, 2], {"b": "c"}]}}, headers=admin)
+    assert fine.status_code == 201, fine.text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pyotp
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from httpx import Response
 
     from tabular.demo import DemoData, DemoUser
+    from tabular.settings import Settings
 
 Client = AsyncTestClient[Litestar]
 
@@ -123,3 +126,31 @@ def fields_of(response: Response) -> tuple[int, list[str]]:
     """A problem's status and the fields its errors point at ("" for an error without a field)."""
     body = response.json()
     return response.status_code, [error.get("field", "") for error in body.get("errors") or []]
+
+
+Request = tuple[str, str, dict[str, str], object]
+"""A request to send `at_once`: method, path, headers and a JSON body (None for none)."""
+
+
+@asynccontextmanager
+async def raw_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a second app started in this event loop, over a plain ASGI transport, calling from 127.0.0.1.
+
+    The test client runs its app in a thread of its own and hands it one request at a time; through this
+    one, requests really overlap (the way two workers, or two requests of one, race), and the peer is an
+    address a test can trust as a proxy (`X-Forwarded-For` then names the client).
+    """
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4321))
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as raw:
+        yield raw
+
+
+async def at_once(settings: Settings, requests: list[Request]) -> list[Response]:
+    """The answers to `requests` sent at the same time (see `raw_client`), in the order given."""
+    async with raw_client(settings) as raw:
+        return list(
+            await asyncio.gather(
+                *(raw.request(method, path, headers=headers, json=body) for method, path, headers, body in requests)
+            )
+        )

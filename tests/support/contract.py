@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 UNLIMITED = {
     "TABULAR_RATE_LIMIT": "1000000/15m",
     "TABULAR_AUTH_RATE_LIMIT": "1000000/15m",
+    "TABULAR_ACCOUNT_RATE_LIMIT": "1000000/15m",
     "TABULAR_ACCESS_LOG": "0",
     "TABULAR_SECRET_KEY": "contract-test-signing-secret-" + "x" * 32,
 }

@@ -7,20 +7,17 @@ is all any test needs.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import httpx
 import pyotp
 import pytest
 
-from tabular.app import create_app
 from tabular.auth.totp import STEP_SECONDS
-from tests.support.clients import Client, bearer
+from tests.support.clients import Client, at_once, bearer
 
 if TYPE_CHECKING:
     from httpx import Response
@@ -77,6 +74,8 @@ class Account:
     user_id: UUID | None = None
     app: Authenticator | None = None
     recovery_codes: list[str] = field(default_factory=list)
+    session: str = ""
+    """The session token confirming MFA handed back (it ends every other session, the one that asked too)."""
 
     @property
     def authenticator(self) -> Authenticator:
@@ -101,16 +100,9 @@ async def signed_in(client: Client, email: str, password: str, otp: str | None =
 
 
 async def sign_in_together(settings: Settings, who: Account, code: str, times: int) -> list[int]:
-    """Sorted statuses of `times` sign-ins with `code` that really overlap.
-
-    The test client runs its app in a thread of its own and hands it one request at a time, so these go
-    to a second app started in this event loop, through a plain ASGI transport.
-    """
+    """Sorted statuses of `times` sign-ins with `code` that really overlap."""
     body = {"email": who.email, "password": who.password, "action": "login", "otp": code}
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as raw:
-        responses = await asyncio.gather(*(raw.post("/api/auth", json=body) for _ in range(times)))
+    responses = await at_once(settings, [("POST", "/api/auth", {}, body)] * times)
     return sorted(response.status_code for response in responses)
 
 

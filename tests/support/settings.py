@@ -18,5 +18,6 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "access_log": False,  # its own test turns it on; elsewhere it would only fill captured output
         "rate_limit": RateSpec(limit=100_000, window=900),
         "auth_rate_limit": RateSpec(limit=100_000, window=900),
+        "account_rate_limit": RateSpec(limit=100_000, window=900),
     }
     return Settings(database_url=database_url, secret_key=TEST_SECRET, **(defaults | overrides))

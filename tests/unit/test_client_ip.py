@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tabular.auth.client_ip import client_ip
+from tabular.auth.client_ip import client_ip, rate_subject
 
 
 def scope(peer: str, *forwarded: str) -> Any:
@@ -53,3 +53,17 @@ def test_client_ip(peer: str, forwarded: list[str], trusted: tuple[str, ...], ex
 
 def test_no_peer_is_unknown() -> None:
     assert client_ip({"type": "http", "client": None, "headers": []}, ()) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("address", "subject"),
+    [
+        ("192.0.2.1", "ip:192.0.2.1"),
+        ("2001:db8:1:2::1", "ip:2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "ip:2001:db8:1:2::/64"),  # one subscriber's /64: one subject
+        ("::ffff:192.0.2.1", "ip:192.0.2.1"),  # an IPv4 client of a dual-stack socket
+        ("unknown", "ip:unknown"),
+    ],
+)
+def test_a_rate_limit_counts_an_ipv6_client_by_its_64(address: str, subject: str) -> None:
+    assert rate_subject(address) == subject

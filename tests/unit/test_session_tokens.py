@@ -44,7 +44,8 @@ def test_a_token_carries_exactly_the_session_claims() -> None:
 
     assert jwt.get_unverified_header(issued.token) == {"alg": "HS256", "typ": "JWT"}
     payload = payload_of(issued.token)
-    assert set(payload) == {"exp", "iat", "iss", "aud", "sub", "jti", "ver", "mfa", "csrf"}
+    assert set(payload) == {"exp", "iat", "iss", "aud", "sub", "jti", "ver", "mfa", "csrf", "auth_time"}
+    assert abs(payload["auth_time"] - payload["iat"]) <= 1  # signed in now: the password was just proved
     assert (payload["iss"], payload["aud"], payload["sub"]) == ("tabular", "session", str(USER))
     assert (payload["ver"], payload["mfa"]) == (3, True)
     assert (payload["jti"], payload["csrf"]) == (issued.claims.token_id, issued.claims.csrf)

@@ -49,6 +49,24 @@ def client_ip(scope: Scope, trusted_proxies: tuple[str, ...]) -> str:
     return address
 
 
+@lru_cache(maxsize=4096)
+def rate_subject(address: str) -> str:
+    """Who a per-address limit counts: the IPv4 address, or the /64 network of an IPv6 one.
+
+    One IPv6 subscriber is routinely given a whole /64 (2^64 addresses); counting each address apart would
+    let one client rotate through them and never be limited.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"ip:{address}"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is an IPv4 client of a dual-stack socket
+            return f"ip:{ip.ipv4_mapped}"
+        return f"ip:{ipaddress.IPv6Network((ip, 64), strict=False)}"
+    return f"ip:{ip}"
+
+
 def is_https(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
     """Whether the client reached us over TLS: directly, or through a trusted proxy that says so.
 

@@ -18,12 +18,16 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from tabular.ratelimit.window import Backend, Quota
     from tabular.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class AuthEngine:
-    """Token signing, live identity lookups, revocations, key-use bookkeeping and the ordered backends."""
+    """Token signing, live identity lookups, revocations, key-use bookkeeping and the ordered backends.
+
+    `limiter` and `password_attempts` count password attempts per account, as the rate limiter counts requests.
+    """
 
     codec: TokenCodec
     tokens: SessionTokens
@@ -31,9 +35,17 @@ class AuthEngine:
     revocations: RevocationStore
     key_usage: KeyUsage
     authenticator: Authenticator
+    limiter: Backend
+    password_attempts: Quota
 
     @classmethod
-    def build(cls, settings: Settings, session_maker: Callable[[], AsyncSession]) -> AuthEngine:
+    def build(
+        cls,
+        settings: Settings,
+        session_maker: Callable[[], AsyncSession],
+        limiter: Backend,
+        password_attempts: Quota,
+    ) -> AuthEngine:
         """API keys are tried first (an explicit `X-API-Key` or `Bearer tp_…`), then sessions."""
         identities = IdentityStore(session_maker, ttl=settings.auth_cache_ttl)
         revocations = RevocationStore(session_maker, ttl=settings.auth_cache_ttl)
@@ -44,4 +56,5 @@ class AuthEngine:
             ApiKeyBackend(identities, key_usage),
             SessionBackend(tokens, identities, revocations),
         ]
-        return cls(codec, tokens, identities, revocations, key_usage, Authenticator(backends))
+        authenticator = Authenticator(backends)
+        return cls(codec, tokens, identities, revocations, key_usage, authenticator, limiter, password_attempts)

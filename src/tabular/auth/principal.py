@@ -31,6 +31,8 @@ class Principal:
     pinned_workspace_id: UUID | None = None
     token_id: str | None = None
     token_expires_at: dt.datetime | None = None
+    signed_in_at: dt.datetime | None = None
+    """When a session's password was last proved; None for a key."""
     via_cookie: bool = False
 
     @property

@@ -45,6 +45,8 @@ class SessionClaims(msgspec.Struct, frozen=True):
     """The user's `token_version` when signed in; a role change or new password bumps it."""
     mfa_verified: bool = msgspec.field(name="mfa")
     csrf: NonEmpty = msgspec.field(name="csrf")
+    signed_in: int = msgspec.field(name="auth_time", default=0)
+    """Seconds since the epoch when the user last proved the password; kept across tokens of one sign-in."""
     exp: int = 0
     """Seconds since the epoch, set by the codec."""
 
@@ -52,6 +54,11 @@ class SessionClaims(msgspec.Struct, frozen=True):
     def expires_at(self) -> dt.datetime:
         """When the token stops working."""
         return dt.datetime.fromtimestamp(self.exp, dt.UTC)
+
+    @property
+    def signed_in_at(self) -> dt.datetime:
+        """When the password behind this session was proved (the epoch for a token older than the claim)."""
+        return dt.datetime.fromtimestamp(self.signed_in, dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +76,29 @@ class SessionTokens:
     def __init__(self, codec: TokenCodec) -> None:
         self._codec = codec
 
-    def issue(self, user_id: UUID, version: int, *, mfa_verified: bool, remember: bool = False) -> IssuedSession:
-        """A token for `user_id` at `version`; 30 days when remembered, 7 otherwise."""
+    def issue(
+        self,
+        user_id: UUID,
+        version: int,
+        *,
+        mfa_verified: bool,
+        remember: bool = False,
+        signed_in_at: dt.datetime | None = None,
+    ) -> IssuedSession:
+        """A token for `user_id` at `version`; 30 days when remembered, 7 otherwise.
+
+        `signed_in_at` is when the password was proved: now (a sign-in, a new password) unless a token is
+        renewed for a session that proved it earlier.
+        """
         lifetime = REMEMBERED_LIFETIME if remember else SESSION_LIFETIME
+        signed_in = signed_in_at or dt.datetime.now(dt.UTC)
         claims = SessionClaims(
             user_id=user_id,
             token_id=uuid.uuid4().hex,
             version=version,
             mfa_verified=mfa_verified,
             csrf=secrets.token_urlsafe(32),
+            signed_in=int(signed_in.timestamp()),
         )
         token, expires_at = self._codec.sign(Audience.SESSION, claims, lifetime)
         claims = msgspec.structs.replace(claims, exp=int(expires_at.timestamp()))
@@ -130,6 +151,7 @@ class SessionBackend:
             mfa_verified=claims.mfa_verified,
             token_id=claims.token_id,
             token_expires_at=claims.expires_at,
+            signed_in_at=claims.signed_in_at,
             via_cookie=via_cookie,
         )
 

@@ -69,6 +69,12 @@ _DESCRIPTIONS: Final[Mapping[int, str]] = {
 }
 
 
+_STALE_SIGN_IN: Final = (
+    "`password_required` when the session did not sign in recently and the body has no `password`, "
+    "`password_incorrect` for a wrong one"
+)
+
+
 def operation_id(handler: HTTPRouteHandler, _method: Method, _path: list[Any]) -> str:
     """A short id a generated client names its function after: the handler's name, camelCased (`listSurveys`)."""
     first, *rest = handler.handler_name.split("_")
@@ -77,20 +83,7 @@ def operation_id(handler: HTTPRouteHandler, _method: Method, _path: list[Any]) -
 
 def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, Any]:
     """The operation's schema with every answer it can give, and only those, documented."""
-    has_body = "requestBody" in operation
-    has_parameters = bool(operation.get("parameters"))
-    statuses = {400}
-    if has_body:
-        statuses |= {413, 415, 422}
-    if has_parameters:
-        statuses.add(422)
-    if declaration.authenticated:
-        statuses |= {401, 403}
-    if declaration.locates:
-        statuses.add(404)
-    if declaration.rate_limited:
-        statuses.add(429)
-    problems = {status: _DESCRIPTIONS[status] for status in statuses} | dict(declaration.problems)
+    problems = _problems(operation, declaration)
     responses = {code: answer for code, answer in operation["responses"].items() if not 400 <= int(code) < 500}  # noqa: PLR2004
     for code, answer in responses.items():
         headers = {**(_refs(_RATE_LIMIT_HEADERS) if declaration.rate_limited else {}), **answer.get("headers", {})}
@@ -102,6 +95,26 @@ def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, A
         responses[str(status)] = _problem(status, problems[status], rate_limited=declaration.rate_limited)
     security: dict[str, Any] = {} if declaration.authenticated else {"security": []}  # public: said, not forgotten
     return operation | {"responses": responses} | security
+
+
+def _problems(operation: dict[str, Any], declaration: Declaration) -> dict[int, str]:
+    """Each problem status the operation can answer, with what it means there."""
+    statuses = {400}
+    if "requestBody" in operation:
+        statuses |= {413, 415, 422}
+    if operation.get("parameters"):
+        statuses.add(422)
+    if declaration.authenticated:
+        statuses |= {401, 403}
+    if declaration.locates:
+        statuses.add(404)
+    if declaration.rate_limited:
+        statuses.add(429)
+    own = dict(declaration.problems)
+    problems = {status: _DESCRIPTIONS[status] for status in statuses} | own
+    if declaration.recent_password and 403 not in own:  # noqa: PLR2004 - a handler's own words replace ours
+        problems[403] += f"; {_STALE_SIGN_IN}"
+    return problems
 
 
 def _problem(status: int, description: str, *, rate_limited: bool) -> dict[str, Any]:

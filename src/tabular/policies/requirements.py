@@ -26,6 +26,8 @@ from tabular.vocabulary import Action, Resource
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from tabular.policies.table import Rule
+
 POLICY_OPT_KEY: Final = "policy"
 WORKSPACE_PARAMETER: Final = "workspace_id"
 SECURITY: Final[list[dict[str, list[str]]]] = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
@@ -45,6 +47,7 @@ class Public:
     sets_cookies: bool = False
     authenticated: ClassVar[bool] = False
     locates: ClassVar[bool] = False
+    recent_password: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return "PUBLIC"
@@ -90,6 +93,11 @@ class Requirement:
         object.__setattr__(self, "workspace_query", query)
 
     @property
+    def recent_password(self) -> bool:
+        """Whether the step also needs a recent proof of the password (the policy's rule says so)."""
+        return any(rule.recent_password for rule in self._rules())
+
+    @property
     def locates(self) -> bool:
         """Whether the guard looks an object up (by id, or the workspace of `?workspace_id=`): a 404 can follow."""
         return self.by is not None or self.workspace_query is not None
@@ -109,18 +117,23 @@ class Requirement:
 
     def describe(self) -> dict[str, Any]:
         """The `x-tabular-policy` extension: the same facts the guard uses."""
-        rules = [
-            rule
-            for role in POLICY.roles_allowed(self.resource, self.action)
-            if (rule := POLICY.rule_for(role, self.resource, self.action))
-        ]
+        rules = self._rules()
         return {
             "resource": self.resource.value,
             "action": self.action.value,
             "roles": [rule.role.value for rule in rules],
             "scope": {rule.role.value: rule.scope.value for rule in rules},
             "sessions_only": any(rule.sessions_only for rule in rules),
+            "recent_password": self.recent_password,
         }
+
+    def _rules(self) -> list[Rule]:
+        """The policy's grants of this action on this resource, one per role that has one."""
+        return [
+            rule
+            for role in POLICY.roles_allowed(self.resource, self.action)
+            if (rule := POLICY.rule_for(role, self.resource, self.action))
+        ]
 
 
 Declaration = Requirement | Public

@@ -18,7 +18,11 @@ READS: Final = frozenset({Action.LIST, Action.READ})
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A grant. `sessions_only`: an API key may never do this, whatever its creator may."""
+    """A grant. `sessions_only`: an API key may never do this, whatever its creator may.
+
+    `recent_password`: the caller must also prove the password recently (in the request, or by a sign-in of
+    the last few minutes); the service that does the step checks it, as the proof may be in the body.
+    """
 
     id: str
     role: Role
@@ -26,6 +30,7 @@ class Rule:
     actions: frozenset[Action]
     scope: Scope
     sessions_only: bool = False
+    recent_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +45,17 @@ class Denial:
 def _own_account_rules(role: Role) -> tuple[Rule, ...]:
     """Every role manages its own keys and account.
 
-    Creating or rotating keys and changing the password or MFA need an interactive session.
+    Creating or rotating keys and changing the password or MFA need an interactive session and a recent proof
+    of the password: a stolen session alone must not turn into a key, or into the thief's second factor.
     """
     name = role.value
     return (
         Rule(f"{name}.api_key.read", role, Resource.API_KEY, READS | {Action.DELETE}, Scope.OWN),
         Rule(f"{name}.api_key.issue", role, Resource.API_KEY, frozenset({Action.CREATE, Action.UPDATE}), Scope.OWN,
-             sessions_only=True),
+             sessions_only=True, recent_password=True),
         Rule(f"{name}.account.read", role, Resource.ACCOUNT, frozenset({Action.READ}), Scope.OWN),
         Rule(f"{name}.account.update", role, Resource.ACCOUNT, frozenset({Action.UPDATE}), Scope.OWN,
-             sessions_only=True),
+             sessions_only=True, recent_password=True),
     )  # fmt: skip
 
 

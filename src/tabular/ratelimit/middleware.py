@@ -15,7 +15,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
-from tabular.auth.client_ip import client_ip
+from tabular.auth.client_ip import client_ip, rate_subject
 from tabular.errors import PROBLEM_MEDIA_TYPE, problem, under_auth
 from tabular.policies.requirements import POLICY_OPT_KEY
 from tabular.ratelimit.window import Allowance, Hit, Quota
@@ -69,7 +69,7 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     def hits(self, scope: Scope) -> list[Hit]:
         """The quotas this request counts against, each with its subject."""
-        ip = f"ip:{client_ip(scope, self.trusted_proxies)}"
+        ip = rate_subject(client_ip(scope, self.trusted_proxies))
         principal: Principal | None = scope.get("user")
         hits = [Hit(self.general, f"user:{principal.user_id}" if principal is not None else ip)]
         if scope.get("method") == "POST" and under_auth(scope["path"]):

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from tabular.auth.engine import AuthEngine
+from tabular.auth.identities import IdentityStore
 from tabular.auth.principal import Principal
 from tabular.auth.session_backend import clear_session_cookies, session_cookies
 from tabular.policies.guard import rejection
@@ -36,6 +36,12 @@ LOGIN_PROBLEMS = {
     "(`invalid_otp`); logging out without a session",
     403: "Logging out with an API key (`api_key_not_allowed`), or by cookie without the CSRF token (`csrf_failed`)",
 }
+
+
+KEY_REFUSED = (
+    "An API key cannot change the password (`api_key_not_allowed`), and a session cookie needs its CSRF token "
+    "(`csrf_failed`); `current_password` is the proof of the password this step needs"
+)
 
 
 class AuthController(Controller):
@@ -81,14 +87,14 @@ class AuthController(Controller):
         summary="Who am I: user, organization, role, workspaces, credential, MFA",
     )
     async def who_am_i(
-        self, principal: NamedDependency[Principal], auth_engine: NamedDependency[AuthEngine]
+        self, principal: NamedDependency[Principal], identities: NamedDependency[IdentityStore]
     ) -> WhoAmIResponse:
         """The caller as the engine resolved them on this very request (no database session is opened)."""
-        return WhoAmIResponse(data=await who_am_i(auth_engine.identities, principal))
+        return WhoAmIResponse(data=await who_am_i(identities, principal))
 
     @post(
         "/password",
-        **requires(Resource.ACCOUNT, Action.UPDATE, sets_cookies=True),
+        **requires(Resource.ACCOUNT, Action.UPDATE, problems={403: KEY_REFUSED}, sets_cookies=True),
         status_code=HTTP_200_OK,
         summary="Change the password",
     )
@@ -98,7 +104,10 @@ class AuthController(Controller):
         data: JSONBody[PasswordChange],
         auth_service: NamedDependency[AuthService],
     ) -> Response[PasswordChangeResponse]:
-        """Ends every session of the user; this one continues with the new token set in the cookie."""
-        issued = await auth_service.change_password(data.current_password, data.new_password)
+        """Ends every session of the user; this one continues with the new token set in the cookie.
+
+        API keys keep working: the answer lists the active ones, to revoke any you do not recognise.
+        """
+        issued, active_keys = await auth_service.change_password(data.current_password, data.new_password)
         cookies = session_cookies(issued, secure=over_tls(request))
-        return Response(PasswordChangeResponse(data=PasswordChanged()), cookies=cookies)
+        return Response(PasswordChangeResponse(data=PasswordChanged(active_keys=active_keys)), cookies=cookies)

@@ -12,6 +12,7 @@ from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
 from tabular.routes.dependencies import service
 from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, CreatedApiKey
+from tabular.schemas.rules import PasswordProof
 from tabular.services.api_keys import ApiKeyService
 from tabular.vocabulary import Action, Resource
 
@@ -32,7 +33,7 @@ class ApiKeyController(Controller):
 
     @post("", **requires(Resource.API_KEY, Action.CREATE), status_code=HTTP_201_CREATED, summary="Create an API key")
     async def create_api_key(self, data: JSONBody[ApiKeyCreate], keys: NamedDependency[ApiKeyService]) -> CreatedApiKey:
-        """The key is in this answer only; store it now."""
+        """The key is in this answer only; store it now. Needs a recent proof of the password."""
         return await keys.create(data)
 
     @delete(
@@ -52,7 +53,10 @@ class ApiKeyController(Controller):
         summary="Rotate an API key",
     )
     async def rotate_api_key(
-        self, api_key: NamedDependency[ApiKey], keys: NamedDependency[ApiKeyService]
+        self,
+        api_key: NamedDependency[ApiKey],
+        keys: NamedDependency[ApiKeyService],
+        data: JSONBody[PasswordProof | None] = None,
     ) -> CreatedApiKey:
-        """A successor key; the old one keeps working for 24 hours, then stops."""
-        return await keys.rotate(api_key)
+        """A successor key; the old one keeps working for 24 hours, then stops. Needs a recent proof of the password."""
+        return await keys.rotate(api_key, data.password if data else None)

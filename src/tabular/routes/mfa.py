@@ -22,6 +22,7 @@ from tabular.schemas.mfa import (
     RecoveryCodes,
     RecoveryCodesResponse,
 )
+from tabular.schemas.rules import PasswordProof
 from tabular.services.mfa import MfaService
 from tabular.settings import SMALL_BODY
 from tabular.vocabulary import Action, Resource
@@ -57,10 +58,13 @@ class MfaController(Controller):
         summary="Start TOTP enrolment",
     )
     async def setup_mfa(
-        self, user: NamedDependency[User], mfa_service: NamedDependency[MfaService]
+        self,
+        user: NamedDependency[User],
+        mfa_service: NamedDependency[MfaService],
+        data: JSONBody[PasswordProof | None] = None,
     ) -> MfaSetupResponse:
-        """A new secret and otpauth URI; shown now, never readable again."""
-        secret, uri = await mfa_service.setup(user)
+        """A new secret and otpauth URI; shown now, never readable again. Needs a recent proof of the password."""
+        secret, uri = await mfa_service.setup(user, data.password if data else None)
         return MfaSetupResponse(data=MfaSetup(secret=secret, otpauth_uri=uri))
 
     @post(
@@ -76,8 +80,8 @@ class MfaController(Controller):
         user: NamedDependency[User],
         mfa_service: NamedDependency[MfaService],
     ) -> Response[RecoveryCodesResponse]:
-        """Turns MFA on; this session, which just proved the factor, gets a token that says so."""
-        codes, issued = await mfa_service.confirm(user, data.code)
+        """Turns MFA on and ends every other session; this one, which just proved the factor, gets a new token."""
+        codes, issued = await mfa_service.confirm(user, data.code, data.password)
         body = RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))
         return Response(body, cookies=session_cookies(issued, secure=over_tls(request)))
 
@@ -93,8 +97,8 @@ class MfaController(Controller):
         user: NamedDependency[User],
         mfa_service: NamedDependency[MfaService],
     ) -> MfaStateResponse:
-        """Needs a current TOTP code or a recovery code."""
-        await mfa_service.disable(user, data.code)
+        """Needs a current TOTP code or a recovery code, and a recent proof of the password; revokes your keys."""
+        await mfa_service.disable(user, data.code, data.password)
         return MfaStateResponse(data=MfaState(mfa_enabled=False))
 
     @post(
@@ -109,6 +113,6 @@ class MfaController(Controller):
         user: NamedDependency[User],
         mfa_service: NamedDependency[MfaService],
     ) -> RecoveryCodesResponse:
-        """Ten new codes; the old ones stop working. Needs a current TOTP code."""
-        codes = await mfa_service.regenerate_recovery_codes(user, data.code)
+        """Ten new codes; the old ones stop working. Needs a current TOTP code and a recent proof of the password."""
+        codes = await mfa_service.regenerate_recovery_codes(user, data.code, data.password)
         return RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))

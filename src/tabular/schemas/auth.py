@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 
 from tabular.db.organizations import Tier
+from tabular.schemas.keys import ApiKeyView
 from tabular.schemas.rules import Email, Input, OneTimeCode, Password
 from tabular.vocabulary import CredentialKind, Role
 
@@ -92,8 +93,13 @@ class PasswordChange(Input, frozen=True):
 
 
 class PasswordChanged(msgspec.Struct, frozen=True):
-    """The password is changed; every other session has ended and this one has a new token."""
+    """The password is changed; every other session has ended and this one has a new token.
 
+    API keys are not ended by a new password: `active_keys` lists those that still work, to revoke any the
+    user does not recognise (`DELETE /api/keys/{key_id}`).
+    """
+
+    active_keys: list[ApiKeyView]
     password_changed: bool = True
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from tabular.schemas.rules import Input, line
+from tabular.schemas.rules import Input, RecentPassword, line
 
 KeyName = Annotated[str, line(100, "What the key is for, 1-100 characters, one line")]
 KeyStatus = Literal["active", "expired", "revoked"]
@@ -21,6 +21,7 @@ class ApiKeyCreate(Input, frozen=True):
     expires_at: dt.datetime | None = None
     read_only: bool = False
     workspace_id: UUID | None = None
+    password: RecentPassword | None = None
 
 
 class ApiKeyView(msgspec.Struct, frozen=True):

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from tabular.schemas.rules import Input, OneTimeCode
+from tabular.schemas.rules import Input, OneTimeCode, RecentPassword
 
 
 class MfaSetup(msgspec.Struct, frozen=True):
@@ -27,6 +27,8 @@ class MfaCode(Input, frozen=True):
     """A code from the authenticator app (or, where allowed, a recovery code)."""
 
     code: OneTimeCode
+    password: RecentPassword | None = None
+    """Needed to confirm or disable MFA, or to renew recovery codes, unless the session signed in recently."""
 
 
 class RecoveryCodes(msgspec.Struct, frozen=True):

@@ -10,17 +10,22 @@ in text and JSONB (a 500 if it got that far), and the others are invisible in ev
   allowed, other control characters not.
 - `Email`: an address as the API accepts it, trimmed; compared and stored lower-cased (`normalize_email`).
 - `OneTimeCode`: a second-factor code as typed (spaces and dashes are read past).
+- `RecentPassword`: the current password, sent where a step needs a recent proof of it (`PasswordProof`).
 - `Password`: bounded here; how strong a new one must be is `password_problem` (it needs the email too),
   so an empty or short one is a 422 `weak_password`, and at sign-in simply wrong.
-- Free-form JSON (a dashboard's widgets, a report's config) may hold anything but the NUL character.
+- Free-form JSON (a dashboard's widgets, a report's config) may hold anything but the NUL character, nested
+  at most 16 deep and 10,000 values in all.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Annotated, Final
 
 import msgspec
+
+from tabular.settings import RECENT_SIGN_IN
 
 _CONTROL: Final = r"\x00-\x1f\x7f-\x9f"
 _CONTROL_BUT_BREAKS: Final = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
@@ -38,6 +43,10 @@ RULE_MESSAGES: Final = {
     EMAIL_PATTERN: "not an email address",
 }
 """What each pattern means, for the 422 a client reads (msgspec's own message quotes the regex)."""
+
+MAX_FREE_FORM_DEPTH: Final = 16
+MAX_FREE_FORM_VALUES: Final = 10_000
+"""Free-form JSON (a dashboard's widgets, a report's config): how deep it may nest, how many values it may hold."""
 
 MIN_PASSWORD_LENGTH: Final = 10
 MIN_DISTINCT_CHARACTERS: Final = 5
@@ -78,6 +87,16 @@ Password = Annotated[
     ),
 ]
 
+RecentPassword = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_PASSWORD_LENGTH,
+        description="Your current password; needed unless this session signed in within the last "
+        f"{RECENT_SIGN_IN // dt.timedelta(minutes=1)} minutes",
+    ),
+]
+"""The proof of the password that changing how an account is guarded needs, when the sign-in is not recent."""
+
 Name = Annotated[str, line(200, "1-200 characters, one line")]
 """A name or a title."""
 OneTimeCode = Annotated[
@@ -116,8 +135,8 @@ class Input(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             elif isinstance(value, list):
                 msgspec.structs.force_setattr(self, name, [item.strip() for item in value])
         for name in free_form:
-            if _holds_nul(getattr(self, name)):
-                message = f"`{name}` must not contain the NUL character"
+            if problem := free_form_problem(getattr(self, name)):
+                message = f"`{name}` {problem}"
                 raise ValueError(message)
 
 
@@ -139,11 +158,30 @@ def _special_fields(struct: type[msgspec.Struct]) -> tuple[tuple[str, ...], tupl
     return tuple(dict.fromkeys(trimmed)), tuple(dict.fromkeys(free_form))
 
 
-def _holds_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+def free_form_problem(value: object) -> str | None:
+    """What is wrong with free-form JSON, or None: too deep, too many values, or a NUL character anywhere.
+
+    Walked with a stack of its own, not recursion, so no nesting reaches Python's recursion limit.
+    """
+    pending: list[tuple[object, int]] = [(value, 1)]
+    seen = 0
+    while pending:
+        item, depth = pending.pop()
+        seen += 1
+        if depth > MAX_FREE_FORM_DEPTH:
+            return f"must not nest deeper than {MAX_FREE_FORM_DEPTH} levels"
+        if seen > MAX_FREE_FORM_VALUES:
+            return f"must not hold more than {MAX_FREE_FORM_VALUES} values"
+        if isinstance(item, str) and "\x00" in item:
+            return "must not contain the NUL character"
+        if isinstance(item, dict):
+            pending += [(key, depth + 1) for key in item] + [(child, depth + 1) for child in item.values()]
+        elif isinstance(item, list):
+            pending += [(child, depth + 1) for child in item]
+    return None
+
+
+class PasswordProof(Input, frozen=True):
+    """The body of a step that needs nothing but a recent proof of the password (optional with a recent sign-in)."""
+
+    password: RecentPassword | None = None

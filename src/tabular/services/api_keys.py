@@ -15,6 +15,7 @@ from tabular.errors import Conflict, FieldError, Forbidden, NotFound, Validation
 from tabular.schemas.common import wire
 from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, ApiKeyView, CreatedApiKey, KeyStatus
 from tabular.services.actor import Service
+from tabular.services.passwords import PasswordService
 from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
@@ -39,6 +40,10 @@ class ApiKeyService(Service):
         )
         return ApiKeyList(items=[view(key) for key in keys])
 
+    async def active_own(self) -> list[ApiKeyView]:
+        """The caller's keys that work now (or until their rotation grace ends), newest first."""
+        return [key for key in (await self.list_own()).items if key.status == "active"]
+
     async def create(
         self, body: ApiKeyCreate, *, for_user: UUID | None = None, replaces: ApiKey | None = None
     ) -> CreatedApiKey:
@@ -53,6 +58,7 @@ class ApiKeyService(Service):
             raise Forbidden(
                 "Enable MFA and sign in with a code before creating API keys.", code="mfa_required_for_keys"
             )
+        await PasswordService(self.actor).prove(user, body.password)
         if not organization.tier.is_paid:
             raise Forbidden(PAID_TIER_REQUIRED, code="paid_tier_required")
         await self._check_pin(user, body.workspace_id)
@@ -96,8 +102,11 @@ class ApiKeyService(Service):
         data = {"prefix": key.prefix} | ({"reason": reason} if reason else {})
         await self.actor.record(AuditEventType.API_KEY_REVOKED, target=("api_key", key.id), data=data)
 
-    async def rotate(self, old: ApiKey) -> CreatedApiKey:
-        """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more."""
+    async def rotate(self, old: ApiKey, password: str | None = None) -> CreatedApiKey:
+        """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more.
+
+        Like a new key, it needs a recent proof of the password (`password`, or a recent sign-in).
+        """
         _own(self.actor.caller.user_id, old)
         now = utcnow()
         if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
@@ -107,6 +116,7 @@ class ApiKeyService(Service):
             expires_at=old.expires_at,  # the successor never outlives the key it replaces
             read_only=old.read_only,
             workspace_id=old.workspace_id,
+            password=password,
         )
         created = await self.create(body, replaces=old)
         grace_end = now + ROTATION_GRACE

@@ -7,20 +7,23 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 
-from tabular.auth.passwords import hash_password, needs_rehash, verify_password
+from tabular.auth.passwords import hash_password, needs_rehash
 from tabular.db import Organization, User
 from tabular.db.audit import AuditEventType
 from tabular.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from tabular.schemas.auth import WhoAmI
 from tabular.schemas.rules import normalize_email, password_problem
 from tabular.services.actor import Service
+from tabular.services.api_keys import ApiKeyService
 from tabular.services.mfa import MfaService
+from tabular.services.passwords import PasswordService
 
 if TYPE_CHECKING:
     from tabular.auth.identities import IdentityStore
     from tabular.auth.principal import Principal
     from tabular.auth.session_backend import IssuedSession
     from tabular.schemas.auth import LoginRequest
+    from tabular.schemas.keys import ApiKeyView
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +42,13 @@ class AuthService(Service):
         """Check the password (and second factor) and issue a session.
 
         An unknown email, a wrong password and a deactivated account give the same answer and cost the
-        same argon2 verification, so neither the body nor the timing tells them apart.
+        same argon2 verification, so neither the body nor the timing tells them apart; attempts count
+        against the account's quota (`PasswordService.check`).
         """
-        row = (
-            await self.session.execute(_user_with_organization().where(User.email == normalize_email(body.email)))
-        ).first()
+        email = normalize_email(body.email)
+        row = (await self.session.execute(_user_with_organization().where(User.email == email))).first()
         user, organization = row if row is not None else (None, None)
-        password_ok = await verify_password(user.password_hash if user else None, body.password)
+        password_ok = await PasswordService(self.actor).check(user, email, body.password)
         if user is None or organization is None or not password_ok or not user.is_active:
             reason = "unknown_email" if user is None else "wrong_password_or_inactive"
             await self.actor.record(AuditEventType.LOGIN_FAILED, as_user=user, data={"reason": reason})
@@ -72,13 +75,17 @@ class AuthService(Service):
         await self.actor.engine.revocations.revoke(principal.token_id, principal.token_expires_at)
         await self.actor.record(AuditEventType.LOGOUT)
 
-    async def change_password(self, current: str, new: str) -> IssuedSession:
-        """Replace the password, end every session of the user, and hand this one a fresh token."""
+    async def change_password(self, current: str, new: str) -> tuple[IssuedSession, list[ApiKeyView]]:
+        """Replace the password, end every session of the user, and hand this one a fresh token.
+
+        API keys keep working (a password change is not a compromise of them), so the answer lists the
+        active ones: the place to revoke any the user does not recognise.
+        """
         principal = self.actor.caller
         user = await self.session.get(User, principal.user_id)
         if user is None:
             raise NotFound
-        if not await verify_password(user.password_hash, current):
+        if not await PasswordService(self.actor).check(user, user.email, current):
             raise ValidationFailed(
                 "The current password is incorrect.",
                 code="current_password_incorrect",
@@ -92,7 +99,8 @@ class AuthService(Service):
         user.token_version += 1
         self.actor.forget(user_ids=[user.id])
         await self.actor.record(AuditEventType.PASSWORD_CHANGED)
-        return self.actor.engine.tokens.issue(user.id, user.token_version, mfa_verified=principal.mfa_verified)
+        issued = self.actor.engine.tokens.issue(user.id, user.token_version, mfa_verified=principal.mfa_verified)
+        return issued, await ApiKeyService(self.actor).active_own()
 
 
 async def who_am_i(identities: IdentityStore, principal: Principal) -> WhoAmI:

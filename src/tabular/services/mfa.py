@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Final, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from tabular.auth import totp
 from tabular.db import ApiKey, RecoveryCode, User
 from tabular.db.audit import AuditEventType
-from tabular.db.base import utcnow
+from tabular.db.base import hold, utcnow
 from tabular.errors import Conflict, NotFound, TooManyRequests, Unauthorized
 from tabular.services.actor import Service
 from tabular.services.api_keys import ApiKeyService
+from tabular.services.passwords import PasswordService
 
 if TYPE_CHECKING:
     from tabular.auth.session_backend import IssuedSession
@@ -29,42 +30,63 @@ class MfaService(Service):
     """Everything that reads or changes a user's second factor: the caller's own, or (signing in) the user's."""
 
     async def own_user(self) -> User:
-        """The caller's user row, locked for this transaction's changes."""
-        user = await self.session.get(User, self.actor.caller.user_id, with_for_update=True)
+        """The caller's user row, held for this transaction's changes."""
+        user_id = self.actor.caller.user_id
+        user = (
+            await self.session.get(User, user_id, populate_existing=True)
+            if await hold(self.session, User, user_id)
+            else None
+        )
         if user is None:
             raise NotFound
         return user
 
-    async def setup(self, user: User) -> tuple[str, str]:
-        """A new pending secret and its otpauth URI; MFA is on only once a code confirms it."""
+    async def setup(self, user: User, password: str | None = None) -> tuple[str, str]:
+        """A new pending secret and its otpauth URI; MFA is on only once a code confirms it.
+
+        Every change to the second factor needs a recent proof of the password (`PasswordService.prove`): a
+        stolen session alone cannot enrol the thief's authenticator, nor turn the owner's off.
+        """
         if user.mfa_enabled:
             raise Conflict(
                 "MFA is already enabled; disable it first to enrol a new device.", code="mfa_already_enabled"
             )
+        await PasswordService(self.actor).prove(user, password)
         user.totp_secret, user.totp_last_step = totp.new_secret(), None
         await self.session.flush()
         return user.totp_secret, totp.provisioning_uri(user.totp_secret, user.email)
 
-    async def confirm(self, user: User, code: str) -> tuple[list[str], IssuedSession]:
-        """Turn MFA on with a first valid code: ten recovery codes (shown once), and a session that proved it."""
+    async def confirm(self, user: User, code: str, password: str | None = None) -> tuple[list[str], IssuedSession]:
+        """Turn MFA on with a first valid code: ten recovery codes (shown once), and a session that proved it.
+
+        Every other session of the user ends (the token version moves on): none of them proved the factor,
+        and one may be a thief's.
+        """
         if user.mfa_enabled:
             raise Conflict("MFA is already enabled.", code="mfa_already_enabled")
         if user.totp_secret is None:
             raise Conflict("Start with POST /api/auth/mfa/setup.", code="mfa_not_set_up")
+        await PasswordService(self.actor).prove(user, password)
         await self.verify(user, code, allow_recovery=False)
         user.mfa_enabled_at = utcnow()
+        user.token_version += 1
         codes = await self._replace_recovery_codes(user)
         await self.actor.record(AuditEventType.MFA_ENABLED, as_user=user)
         self.actor.forget(user_ids=[user.id])
-        return codes, self.actor.engine.tokens.issue(user.id, user.token_version, mfa_verified=True)
+        signed_in_at = self.actor.caller.signed_in_at
+        issued = self.actor.engine.tokens.issue(
+            user.id, user.token_version, mfa_verified=True, signed_in_at=signed_in_at
+        )
+        return codes, issued
 
-    async def disable(self, user: User, code: str) -> None:
+    async def disable(self, user: User, code: str, password: str | None = None) -> None:
         """Turn MFA off; needs a current code (or a recovery code). The user's keys are revoked with it.
 
         A key needs MFA to be made; one left working after MFA is gone would outlive the factor that vouched
         for it (a stolen session could otherwise turn MFA off and keep a key it minted).
         """
         self._require_enabled(user)
+        await PasswordService(self.actor).prove(user, password)
         await self.verify(user, code)
         user.totp_secret, user.mfa_enabled_at, user.totp_last_step = None, None, None
         await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
@@ -75,9 +97,10 @@ class MfaService(Service):
             await keys.revoke(key, reason="mfa_disabled")
         self.actor.forget(user_ids=[user.id])
 
-    async def regenerate_recovery_codes(self, user: User, code: str) -> list[str]:
-        """Ten new recovery codes (the old ones stop working); needs a current TOTP code."""
+    async def regenerate_recovery_codes(self, user: User, code: str, password: str | None = None) -> list[str]:
+        """Ten new recovery codes (the old ones stop working); needs a current TOTP code and a recent password."""
         self._require_enabled(user)
+        await PasswordService(self.actor).prove(user, password)
         await self.verify(user, code, allow_recovery=False)
         codes = await self._replace_recovery_codes(user)
         await self.actor.record(AuditEventType.MFA_RECOVERY_CODES_REGENERATED, as_user=user)
@@ -116,13 +139,8 @@ class MfaService(Service):
 
         Concurrent requests with the same code, or a burst of guesses, are then checked one after the
         other against committed state: a code is accepted at most once and every wrong one is counted.
-        A no-op UPDATE is the lock both engines honour (SQLite has no SELECT ... FOR UPDATE and takes its
-        write lock at the first write).
         """
-        await self.session.execute(
-            update(User).where(User.id == user.id).values(mfa_failures=User.mfa_failures),
-            execution_options={"synchronize_session": False},
-        )
+        await hold(self.session, User, user.id)
         await self.session.refresh(user, attribute_names=_SECOND_FACTOR_STATE)
 
     async def _match(self, user: User, code: str, *, allow_recovery: bool) -> SecondFactor | None:

@@ -14,6 +14,7 @@ from tabular.auth.passwords import hash_password
 from tabular.auth.tokens import Audience, TokenError
 from tabular.db import Organization, User, Workspace, WorkspaceMembership
 from tabular.db.audit import AuditEventType
+from tabular.db.base import hold
 from tabular.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from tabular.policies.filters import visible
 from tabular.schemas.common import wire
@@ -134,7 +135,7 @@ class UserService(Service):
     async def set_password(self, body: SetPassword) -> None:
         """Choose a password with the one-time token from the user's creation; the token is spent by it.
 
-        The user's row is locked while checking the token's version, so two concurrent uses cannot both pass.
+        The user's row is held while checking the token's version, so two concurrent uses cannot both pass.
         """
         try:
             claims = self.actor.engine.codec.read(body.token, Audience.SET_PASSWORD, SetPasswordClaims)
@@ -144,7 +145,8 @@ class UserService(Service):
                     "This set-password link has expired; ask an admin for a new one.", code="token_expired"
                 ) from None
             raise _invalid_token() from None
-        user = await self.session.scalar(select(User).where(User.id == claims.user_id).with_for_update())
+        held = await hold(self.session, User, claims.user_id)
+        user = await self.session.get(User, claims.user_id, populate_existing=True) if held else None
         if user is None or not user.is_active or user.token_version != claims.version:
             raise _invalid_token()
         _check_password(body.password, user.email)
@@ -162,11 +164,9 @@ class UserService(Service):
     async def _keep_an_admin(self, user: User) -> None:
         """409 `last_admin` unless another active admin remains.
 
-        The organization's row is locked first, so two admins demoting each other at once cannot both pass.
+        The organization's row is held first, so two admins demoting each other at once cannot both pass.
         """
-        await self.session.execute(
-            select(Organization.id).where(Organization.id == user.organization_id).with_for_update()
-        )
+        await hold(self.session, Organization, user.organization_id)
         others = await self.session.scalar(
             select(func.count(User.id)).where(
                 User.organization_id == user.organization_id,

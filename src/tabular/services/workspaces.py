@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.exc import IntegrityError
 
 from tabular.db import ApiKey, Dashboard, Report, Survey, User, Workspace, WorkspaceMembership
 from tabular.db.audit import AuditEventType
+from tabular.db.base import hold
 from tabular.errors import Conflict, NotFound
 from tabular.policies.filters import visible
 from tabular.schemas.common import wire
@@ -61,13 +62,11 @@ class WorkspaceService(Service):
     async def delete(self, workspace: Workspace) -> None:
         """Delete an empty workspace (409 `workspace_not_empty` while it holds surveys, dashboards or reports).
 
-        The row is locked first, so a survey cannot be created in it between the check and the delete; its
+        The row is held first, so a survey cannot be created in it between the check and the delete; its
         memberships and the API keys pinned to it go with it.
         """
-        try:
-            await self.session.refresh(workspace, with_for_update=True)  # lock the row the guard loaded
-        except InvalidRequestError:  # deleted by a concurrent request since
-            raise NotFound from None
+        if not await hold(self.session, Workspace, workspace.id):  # deleted by a concurrent request since
+            raise NotFound
         for model in (Survey, Dashboard, Report):
             if await self.session.scalar(select(model.id).where(model.workspace_id == workspace.id).limit(1)):
                 raise Conflict(

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import pytest
 
+from tabular.auth.session_backend import SESSION_COOKIE
 from tabular.db import Organization
 from tabular.vocabulary import Role
 from tests.support.clients import user
@@ -43,13 +44,13 @@ async def token(client: Client, account: Account) -> str:
 
 @pytest.fixture
 async def enrolled(client: Client, account: Account, token: str) -> Account:
-    """The account with MFA confirmed through the API (one code used) and its recovery codes."""
+    """The account with MFA confirmed through the API (one code used), its recovery codes and new session."""
     setup = await mfa_post(client, "setup", token)
     assert setup.status_code == 200, setup.text
     account.app = Authenticator(setup.json()["data"]["secret"])
-    account.recovery_codes = assert_recovery_codes(
-        await mfa_post(client, "confirm", token, {"code": account.authenticator.code()})
-    )
+    confirmed = await mfa_post(client, "confirm", token, {"code": account.authenticator.code()})
+    account.recovery_codes = assert_recovery_codes(confirmed)
+    account.session = confirmed.cookies[SESSION_COOKIE]
     return account
 
 

@@ -48,7 +48,8 @@ async def test_enrolment_turns_mfa_on_only_with_a_right_code(client: Client, acc
     assert verified_token != token
     me = await who_am_i(client, verified_token)
     assert (me["mfa_enabled"], me["mfa_verified"]) == (True, True)
-    assert (await who_am_i(client, token))["mfa_enabled"] is True
+    ended = await client.get("/api/auth", headers=bearer(token))  # every other session ends, this one's old token too
+    assert_mfa_problem(ended, 401, "session_revoked")
 
 
 async def test_setup_again_before_confirming_replaces_the_pending_secret(client: Client, token: str) -> None:
@@ -65,18 +66,20 @@ async def test_confirm_without_setup_is_a_conflict(client: Client, token: str) -
     assert_mfa_problem(await mfa_post(client, "confirm", token, {"code": "123456"}), 409, "mfa_not_set_up")
 
 
-async def test_the_secret_is_never_readable_again(client: Client, enrolled: Account, token: str) -> None:
+async def test_the_secret_is_never_readable_again(client: Client, enrolled: Account) -> None:
     secret = enrolled.authenticator.secret
-    me = await client.get("/api/auth", headers=bearer(token))
+    me = await client.get("/api/auth", headers=bearer(enrolled.session))
     assert me.status_code == 200
     assert secret not in me.text
 
-    again = await mfa_post(client, "setup", token)
+    again = await mfa_post(client, "setup", enrolled.session)
     assert_mfa_problem(again, 409, "mfa_already_enabled")
     assert secret not in again.text
     assert "otpauth" not in again.text
     assert "secret" not in again.json()
-    assert_mfa_problem(await mfa_post(client, "confirm", token, {"code": "123456"}), 409, "mfa_already_enabled")
+    assert_mfa_problem(
+        await mfa_post(client, "confirm", enrolled.session, {"code": "123456"}), 409, "mfa_already_enabled"
+    )
 
     signed = await sign_in(client, enrolled.email, enrolled.password, enrolled.authenticator.code())
     assert signed.status_code == 200, "the refused setup must not have replaced the secret"

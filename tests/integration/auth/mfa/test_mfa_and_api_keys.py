@@ -33,13 +33,13 @@ async def test_every_mfa_endpoint_refuses_an_api_key(client: Client, demo: DemoD
 async def test_a_session_from_before_enrolment_cannot_create_keys(
     client: Client, enrolled: Account, token: str
 ) -> None:
-    """MFA is on now, but this token was signed in with the password alone: no second factor, no key.
+    """MFA is on now; the token signed in with the password alone ended with the enrolment: no key from it.
 
-    The demo organization is on a paid tier, so the only refusal left is the missing second factor.
+    The demo organization is on a paid tier, so the only refusals left are the ones about the second factor.
     """
     before = await client.post("/api/keys", json={"name": "ci"}, headers=bearer(token))
-    assert before.status_code == 403
-    assert before.json()["code"] == "mfa_required_for_keys"
+    assert before.status_code == 401
+    assert before.json()["code"] == "session_revoked"
     with_code = await signed_in(client, enrolled.email, enrolled.password, enrolled.authenticator.code())
     after = await client.post("/api/keys", json={"name": "ci"}, headers=bearer(with_code))
     assert after.status_code == 201, after.text

@@ -25,14 +25,14 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_the_audit_trail_records_mfa_events_without_codes_or_secret(
-    client: Client, enrolled: Account, token: str, database_url: str
+    client: Client, enrolled: Account, database_url: str
 ) -> None:
     app, codes = enrolled.authenticator, enrolled.recovery_codes
     wrong = app.wrong_code()
     assert_refused_sign_in(await sign_in(client, enrolled.email, enrolled.password, wrong), "invalid_otp")
     await signed_in(client, enrolled.email, enrolled.password, codes[0])
-    fresh = assert_recovery_codes(await mfa_post(client, "recovery-codes", token, {"code": app.code()}))
-    assert (await mfa_post(client, "disable", token, {"code": fresh[0]})).status_code == 200
+    fresh = assert_recovery_codes(await mfa_post(client, "recovery-codes", enrolled.session, {"code": app.code()}))
+    assert (await mfa_post(client, "disable", enrolled.session, {"code": fresh[0]})).status_code == 200
 
     assert enrolled.user_id is not None
     trail = [event for event in await audit_trail(database_url) if event.actor_user_id == enrolled.user_id]

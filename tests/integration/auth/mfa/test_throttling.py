@@ -66,9 +66,9 @@ async def test_a_right_code_resets_the_count_of_wrong_ones(client: Client, admin
         await signed_in(client, admin.email, admin.password, app.code())
 
 
-async def test_wrong_codes_on_the_mfa_endpoints_count_too(client: Client, enrolled: Account, token: str) -> None:
+async def test_wrong_codes_on_the_mfa_endpoints_count_too(client: Client, enrolled: Account) -> None:
     wrong = enrolled.authenticator.wrong_code()
     for action in ("disable", "recovery-codes", "disable", "recovery-codes", "disable"):
-        assert_mfa_problem(await mfa_post(client, action, token, {"code": wrong}), 401, "invalid_otp")
+        assert_mfa_problem(await mfa_post(client, action, enrolled.session, {"code": wrong}), 401, "invalid_otp")
     throttled = await sign_in(client, enrolled.email, enrolled.password, enrolled.recovery_codes[0])
     assert_mfa_problem(throttled, 429, "mfa_throttled")

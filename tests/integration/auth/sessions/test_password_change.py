@@ -42,7 +42,7 @@ async def test_a_password_change_ends_every_other_session(
         response = await change_password(client, caller.bearer(), account.password, NEW_PASSWORD)
 
         assert response.status_code == 200, response.text
-        assert response.json() == {"success": 1, "data": {"password_changed": True}}
+        assert response.json() == {"success": 1, "data": {"password_changed": True, "active_keys": []}}
         cookies = set_cookies(response)
         renewed = Session(token=cookies["auth_token"].value, csrf=cookies["csrf_token"].value)
         assert cookies["auth_token"]["httponly"] is True

@@ -1,0 +1,93 @@
+"""Proving the password: to sign in, and again, recently, before changing what guards an account.
+
+Every check counts against one quota per account (the email, whether an account has it or not, so running
+out says nothing about which emails exist), except from an address the account signed in from lately: an
+attacker rotating addresses is slowed to the quota, while its owner, where they usually sign in, is never
+locked out by someone else's guesses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import TYPE_CHECKING, Final
+from uuid import UUID
+
+from sqlalchemy import select
+
+from tabular.auth.passwords import verify_password
+from tabular.db.audit import AuditEvent, AuditEventType
+from tabular.db.base import utcnow
+from tabular.errors import Forbidden, TooManyRequests
+from tabular.ratelimit.window import Hit
+from tabular.services.actor import Service
+from tabular.settings import RECENT_SIGN_IN
+
+if TYPE_CHECKING:
+    from tabular.db import User
+
+KNOWN_ADDRESS_FOR: Final = dt.timedelta(days=30)
+"""How long an address an account signed in from stays exempt from the account's quota."""
+PASSWORD_REQUIRED: Final = (
+    "This step needs a recent proof of your password: send it as `password`, or sign in again "
+    f"(a sign-in counts for {RECENT_SIGN_IN // dt.timedelta(minutes=1)} minutes)."
+)
+_NOBODY: Final = UUID(int=0)
+
+
+class PasswordService(Service):
+    """The password checks of sign-in, password change and the steps that need a recent proof."""
+
+    async def check(self, user: User | None, email: str, password: str) -> bool:
+        """Whether `password` is `user`'s (never for no user), at the same cost and quota either way.
+
+        429 `account_throttled` once the account's quota is spent, before any password is compared.
+        """
+        if not await self._known_address(user):
+            subject = "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+            engine = self.actor.engine
+            [allowance] = await engine.limiter.hit([Hit(engine.password_attempts, subject)])
+            if not allowance.allowed:
+                raise TooManyRequests(
+                    "Too many password attempts for this account; try again later.",
+                    code="account_throttled",
+                    headers={"Retry-After": str(allowance.reset)},
+                )
+        return await verify_password(user.password_hash if user else None, password)
+
+    async def prove(self, user: User, password: str | None) -> None:
+        """The caller shows they know the password now: in the request, or by a sign-in within `RECENT_SIGN_IN`.
+
+        403 `password_required` without either, `password_incorrect` for a wrong one. An operator at the CLI
+        (no principal) proves nothing: they hold the database.
+        """
+        principal = self.actor.principal
+        if principal is None:
+            return
+        if password is None:
+            signed_in = principal.signed_in_at
+            if signed_in is not None and utcnow() - signed_in < RECENT_SIGN_IN:
+                return
+            raise Forbidden(PASSWORD_REQUIRED, code="password_required")
+        if not await self.check(user, user.email, password):
+            raise Forbidden("The password is incorrect.", code="password_incorrect")
+
+    async def _known_address(self, user: User | None) -> bool:
+        """Whether the account signed in from this client's address within `KNOWN_ADDRESS_FOR`.
+
+        Asked for an unknown email too (of nobody), so the answer costs the same either way.
+        """
+        if self.actor.client_ip is None:
+            return False
+        since = utcnow() - KNOWN_ADDRESS_FOR
+        query = (
+            select(AuditEvent.id)
+            .where(
+                AuditEvent.actor_user_id == (user.id if user is not None else _NOBODY),
+                AuditEvent.event == AuditEventType.LOGIN_SUCCEEDED,
+                AuditEvent.client_ip == self.actor.client_ip,
+                AuditEvent.created_at > since,
+            )
+            .limit(1)
+        )
+        return await self.session.scalar(query) is not None
