@@ -76,3 +76,11 @@ async def create_survey(
         assert published.status_code == 200, published.text
         survey = published.json()
     return survey
+
+
+async def create_dashboard(client: Client, headers: dict[str, str], workspace_id: str, survey_ids: list[str]) -> str:
+    """A dashboard over these surveys, made through the API; its id."""
+    body = {"name": "Numbers for the client", "survey_ids": survey_ids}
+    response = await client.post("/api/dashboards", params={"workspace_id": workspace_id}, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])

@@ -6,7 +6,6 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.db import Survey, SurveyStatus, Workspace
 from tabular.policies.guard import authorized
@@ -16,7 +15,7 @@ from tabular.schemas.common import Page, Pagination
 from tabular.schemas.metrics import SurveyMetrics
 from tabular.schemas.responses import ResponseCreate, ResponseView
 from tabular.schemas.surveys import SurveyCreate, SurveyUpdate, SurveyView
-from tabular.services.metrics import survey_metrics
+from tabular.services.metrics import MetricsService
 from tabular.services.responses import ResponseService
 from tabular.services.surveys import SurveyService, survey_view
 from tabular.vocabulary import Action, Resource
@@ -38,6 +37,7 @@ class SurveyController(Controller):
     dependencies = {  # noqa: RUF012
         "survey_service": service(SurveyService),
         "response_service": service(ResponseService),
+        "metrics_service": service(MetricsService),
         "survey": authorized(Survey),
     }
 
@@ -152,7 +152,7 @@ class SurveyController(Controller):
         summary="Aggregate response metrics (no personal data)",
     )
     async def get_response_metrics(
-        self, survey: NamedDependency[Survey], db_session: NamedDependency[AsyncSession]
+        self, survey: NamedDependency[Survey], metrics_service: NamedDependency[MetricsService]
     ) -> SurveyMetrics:
-        """Totals, completion, per-day counts and per-question distributions; counts of 1-4 read "<5"."""
-        return await survey_metrics(db_session, survey)
+        """Totals, completion, per-day counts and per-question distributions; exact if you may read the responses."""
+        return await metrics_service.of(survey)

@@ -15,7 +15,7 @@ from tabular.schemas.common import wire
 from tabular.schemas.items import DashboardDetail, DashboardView, ReportView
 from tabular.services.actor import Service
 from tabular.services.common import in_organization, page
-from tabular.services.metrics import survey_metrics
+from tabular.services.metrics import MetricsService
 from tabular.vocabulary import Resource
 
 if TYPE_CHECKING:
@@ -100,11 +100,12 @@ class DashboardService(WorkspaceItems[Dashboard, DashboardView]):
     resource = Resource.DASHBOARD
 
     async def detail(self, dashboard: Dashboard) -> DashboardDetail:
-        """The dashboard with aggregate metrics only: a client sees numbers, never a survey or a response."""
+        """The dashboard with aggregate metrics only, as the caller may see them: never a response."""
         wanted = [UUID(survey_id) for survey_id in dashboard.survey_ids]
         in_workspace = select(Survey).where(Survey.id.in_(wanted), Survey.workspace_id == dashboard.workspace_id)
         surveys = {survey.id: survey for survey in await self.session.scalars(in_workspace)} if wanted else {}
-        metrics = [await survey_metrics(self.session, surveys[s]) for s in wanted if s in surveys]
+        of = MetricsService(self.actor).of
+        metrics = [await of(surveys[s]) for s in wanted if s in surveys]
         return wire(DashboardDetail, dashboard, metrics=metrics)
 
 
