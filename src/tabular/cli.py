@@ -12,8 +12,9 @@ import click
 import msgspec
 
 from tabular.db import Tier
+from tabular.db.audit import AuditChainBrokenError, Checkpoint, verify_chain
 from tabular.db.config import make_db_config
-from tabular.db.migrations import upgrade
+from tabular.db.migrations import MigrationRefusedError, upgrade
 from tabular.errors import TabularError, readable
 from tabular.schemas.keys import ApiKeyCreate, CreatedApiKey
 from tabular.schemas.users import UserCreate
@@ -40,7 +41,7 @@ def main() -> NoReturn:
         _fail("aborted", 1)
     except click.ClickException as exc:
         _fail(exc.format_message(), exc.exit_code)
-    except (SettingsError, TabularError) as exc:
+    except (SettingsError, TabularError, MigrationRefusedError) as exc:
         _fail(str(exc.detail if isinstance(exc, TabularError) else exc), 1)
     sys.exit(0)
 
@@ -83,7 +84,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             "--workers > 1 needs TABULAR_REDIS_URL: without Redis each worker would keep its own rate-limit "
             "counters, and N workers would admit N times the limit"
         )
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, audit_key=settings.audit_key)
     uvicorn.run(
         "tabular.app:serve_app",
         factory=True,
@@ -102,7 +103,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    upgrade(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    upgrade(settings.database_url, audit_key=settings.audit_key)
     click.echo("database is up to date")
 
 
@@ -185,16 +187,45 @@ def audit() -> None:
     """The audit log."""
 
 
-@audit.command("verify")
-def audit_verify() -> None:
-    """Walk the whole hash chain in order, recomputing every hash; fail at the first event that breaks it."""
-    from tabular.db.audit import AuditChainBrokenError, verify_chain  # noqa: PLC0415
-
+def _checkpoint(_context: click.Context, _parameter: click.Parameter, value: str | None) -> Checkpoint | None:
     try:
-        count = _run_as_operator(lambda actor: verify_chain(actor.session))
+        return None if value is None else Checkpoint.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    callback=_checkpoint,
+    metavar="COUNT:HASH",
+    help="A head printed earlier by `tabular audit checkpoint`: fail if the log no longer reaches it unchanged.",
+)
+def audit_verify(checkpoint: Checkpoint | None) -> None:
+    """Walk the whole hash chain in order, recomputing every keyed hash; fail at the first event that breaks it.
+
+    The key comes from TABULAR_SECRET_KEY (or ./.tabular-secret), as the server's does. Without a checkpoint,
+    events cut off the end of the log go unnoticed: the shorter chain is whole.
+    """
+    head = _verified(checkpoint)
+    pinned = f"; the checkpoint's {checkpoint.count} events unchanged" if checkpoint else ""
+    click.echo(f"audit chain intact: {head.count} events{pinned}")
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verify the chain, then print its head as COUNT:HASH, to keep where the database's writers cannot reach.
+
+    `tabular audit verify --checkpoint COUNT:HASH` later fails if events up to that one were removed or rewritten.
+    """
+    click.echo(str(_verified(None)))
+
+
+def _verified(checkpoint: Checkpoint | None) -> Checkpoint:
+    try:
+        return _run_as_operator(lambda actor: verify_chain(actor.session, checkpoint))
     except AuditChainBrokenError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"audit chain intact: {count} events")
 
 
 @cli.group()
@@ -275,7 +306,7 @@ def _describe(data: DemoData) -> str:
 def _run_as_operator(work: Callable[[Actor], Awaitable[_T]]) -> _T:
     """Run `work` as the operator, in one committed transaction on the migrated configured database."""
     settings = Settings.from_env()
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, audit_key=settings.audit_key)
 
     async def run() -> _T:
         config = make_db_config(settings)

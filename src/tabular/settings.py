@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -24,6 +26,8 @@ _T = TypeVar("_T")
 DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///tabular.db"
 DEFAULT_SECRET_FILE: Final = ".tabular-secret"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH: Final = 32
+_AUDIT_KEY_PURPOSE: Final = b"tabular audit chain v1"
+"""What the audit chain's key is derived for: a label no other use of `secret_key` shares."""
 
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE_PATTERN: Final = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -81,6 +85,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_cluster: bool = False
     """`redis_url` names one node of a Redis Cluster; the client discovers the others and routes each key."""
     secret_key: str
+    """Signs session tokens; the audit chain's key is derived from it (`audit_key`), so changing it leaves the
+    events written before unverifiable."""
     cors_origins: tuple[str, ...] = ()
     rate_limit: RateSpec = DEFAULT_RATE_LIMIT
     auth_rate_limit: RateSpec = DEFAULT_AUTH_RATE_LIMIT
@@ -128,6 +134,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             access_log=read("ACCESS_LOG", _boolean, True),  # noqa: FBT003
             max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
         )
+
+    @property
+    def audit_key(self) -> bytes:
+        """The audit chain's HMAC key: `secret_key` run through HMAC-SHA256 with a purpose label.
+
+        The chain never uses the token signing key itself, and knowing this key (say, from a database-side
+        tool that verifies the chain) signs no session.
+        """
+        return hmac.new(self.secret_key.encode(), _AUDIT_KEY_PURPOSE, hashlib.sha256).digest()
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,15 +1,20 @@
+import functools
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from anyio import to_thread
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tabular.db import metadata
-from tabular.db.migrations import compare_type, downgrade, upgrade
+from tabular.db import AuditEvent, metadata
+from tabular.db.audit import verify_chain
+from tabular.db.migrations import MigrationRefusedError, compare_type, downgrade, upgrade
+from tabular.demo import DemoData
+from tests.support.db import committed_session
+from tests.support.settings import make_settings
 
 
 async def _run(database_url: str, work: Any) -> Any:
@@ -48,3 +53,43 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
 async def test_upgrade_is_idempotent(database_url: str) -> None:
     await to_thread.run_sync(upgrade, database_url)
     assert await _run(database_url, _diff) == []
+
+
+def _columns(table: str) -> Any:
+    return lambda connection: {column["name"] for column in inspect(connection).get_columns(table)}
+
+
+@pytest.mark.anyio
+async def test_0003_re_chains_existing_events_with_the_key(database_url: str, demo: DemoData) -> None:
+    """Events written before the chain had a key are verified, numbered per organization and re-hashed."""
+    key = make_settings(database_url).audit_key
+    await to_thread.run_sync(downgrade, database_url, "0002")  # the demo's events, as 0002 chained them
+    await to_thread.run_sync(functools.partial(upgrade, database_url, audit_key=key))
+    async with committed_session(database_url) as session:
+        head = await verify_chain(session)
+        total = await session.scalar(select(func.count()).select_from(AuditEvent))
+        numbers = await session.scalars(select(AuditEvent.org_seq).order_by(AuditEvent.seq))
+    assert head.count == total == 2 * len(demo.users) + len(demo.workspaces)
+    assert list(numbers) == list(range(1, head.count + 1))  # one organization
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("demo")
+async def test_0003_refuses_events_without_the_key_and_a_chain_already_broken(database_url: str) -> None:
+    key = make_settings(database_url).audit_key
+    await to_thread.run_sync(downgrade, database_url, "0002")
+    with pytest.raises(MigrationRefusedError, match="a bare `alembic upgrade` has no key"):
+        await to_thread.run_sync(upgrade, database_url)
+
+    async with committed_session(database_url) as session:
+        original = await session.scalar(text("SELECT client_ip FROM audit_event WHERE seq = 3"))
+        await session.execute(text("UPDATE audit_event SET client_ip = '10.9.9.9' WHERE seq = 3"))
+    with pytest.raises(MigrationRefusedError, match="already broken at seq 3"):
+        await to_thread.run_sync(functools.partial(upgrade, database_url, audit_key=key))
+    assert "org_seq" not in await _run(database_url, _columns("audit_event")), "refused before any change"
+
+    async with committed_session(database_url) as session:
+        await session.execute(text("UPDATE audit_event SET client_ip = :ip WHERE seq = 3"), {"ip": original})
+    await to_thread.run_sync(functools.partial(upgrade, database_url, audit_key=key))
+    async with committed_session(database_url) as session:
+        assert (await verify_chain(session)).count >= 3

@@ -22,15 +22,21 @@ if TYPE_CHECKING:
 SESSION_DEPENDENCY_KEY: Final = "db_session"
 KEEP_ON_REFUSAL: Final = "tabular.keep_on_refusal"
 """Set in a session's `info` by a service whose work must outlive a 4xx answer (see `Actor.keep_on_refusal`)."""
+AUDIT_KEY: Final = "tabular.audit_key"
+"""In every session's `info`: the key the audit chain is appended and verified with (`Settings.audit_key`)."""
 
 logger = logging.getLogger(__name__)
 
 
 def make_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
-    """One config for the app and the CLI; a request's session commits or rolls back in `transaction_end`."""
+    """One config for the app and the CLI; a request's session commits or rolls back in `transaction_end`.
+
+    Every session it makes carries the audit chain's key, so whoever may write to the database through the
+    application (a request, an operator, a background task) appends events the same way.
+    """
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
+        session_config=AsyncSessionConfig(expire_on_commit=False, info={AUDIT_KEY: settings.audit_key}),
         engine_config=EngineConfig(pool_pre_ping=not settings.is_sqlite),
         session_dependency_key=SESSION_DEPENDENCY_KEY,
         set_default_exception_handler=False,

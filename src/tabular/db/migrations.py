@@ -34,9 +34,23 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database to `revision`; safe to run on every start (a no-op when current)."""
-    command.upgrade(alembic_config(database_url), revision)
+class MigrationRefusedError(RuntimeError):
+    """A migration step will not run on this database as it stands; the message says why and what to do."""
+
+
+AUDIT_KEY_ATTRIBUTE = "tabular.audit_key"
+"""Where a migration that hashes audit events finds the key (`Settings.audit_key`), in the config's attributes."""
+
+
+def upgrade(database_url: str, revision: str = "head", *, audit_key: bytes | None = None) -> None:
+    """Bring the database to `revision`; safe to run on every start (a no-op when current).
+
+    `audit_key` is needed only by a step that re-hashes existing audit events (0003, on a log that is not
+    empty); such a step refuses to run without it.
+    """
+    config = alembic_config(database_url)
+    config.attributes[AUDIT_KEY_ATTRIBUTE] = audit_key
+    command.upgrade(config, revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:

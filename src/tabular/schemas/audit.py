@@ -21,7 +21,7 @@ class AuditFilter(msgspec.Struct, frozen=True):
 
 
 class AuditEventView(msgspec.Struct, frozen=True):
-    """One event; `seq` orders the whole chain, `data` never holds a secret."""
+    """One event; `seq` numbers the organization's events 1, 2, 3… (no other tenant's), `data` never holds a secret."""
 
     id: UUID
     seq: int

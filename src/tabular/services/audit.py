@@ -25,7 +25,11 @@ class AuditService(Service):
     """Reads the caller's organization's events; nothing writes through it."""
 
     async def listing(self, where: AuditFilter, pagination: Pagination) -> Page[AuditEventView]:
-        """The organization's events matching `where`, newest first (by `seq`, the chain's own order)."""
+        """The organization's events matching `where`, newest first.
+
+        Numbered by `org_seq`, the organization's own count: the chain's `seq` would show how much every other
+        tenant did in between.
+        """
         query = select(AuditEvent).where(visible(self.actor.caller, Resource.AUDIT_EVENT))
         if where.actor_id is not None:
             query = query.where(AuditEvent.actor_user_id == where.actor_id)
@@ -35,8 +39,10 @@ class AuditService(Service):
             query = query.where(AuditEvent.created_at >= _aware(where.since, "since"))
         if where.until is not None:
             query = query.where(AuditEvent.created_at < _aware(where.until, "until"))
-        ordered = query.order_by(AuditEvent.seq.desc())
-        return await page(self.session, ordered, pagination, lambda row: wire(AuditEventView, row[0]))
+        ordered = query.order_by(AuditEvent.org_seq.desc())
+        return await page(
+            self.session, ordered, pagination, lambda row: wire(AuditEventView, row[0], seq=row[0].org_seq)
+        )
 
 
 def _aware(moment: dt.datetime, field: str) -> dt.datetime:

@@ -1,5 +1,6 @@
 """`/api/audit` and `tabular audit verify` end to end: the organization's events newest first, filters,
-pagination, bad input, and the hash chain holding after real traffic and breaking after a hand edit.
+pagination, bad input, and the keyed hash chain holding after real traffic and concurrent appends, breaking
+after a hand edit, and pinned by a checkpoint.
 """
 
 from __future__ import annotations
@@ -7,19 +8,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
+import anyio
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 
 from tabular.db import AuditEvent
-from tabular.db.audit import AuditChainBrokenError, verify_chain
+from tabular.db.audit import AuditChainBrokenError, AuditEventType, record, verify_chain
 from tests.support.cli import invoke_in_thread
 from tests.support.clients import Client, api_key, assert_problem, key, ok, user, user_id
-from tests.support.db import committed_session
+from tests.support.db import committed_session, open_database
+from tests.support.settings import TEST_SECRET
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from tabular.demo import DemoData
+    from tests.support.cli import Result
     from tests.support.factories import Tenant
 
 pytestmark = pytest.mark.anyio
@@ -30,6 +36,13 @@ EVENT_FIELDS = {"id", "seq", "event", "actor_user_id", "target_type", "target_id
 async def audit(client: Client, headers: dict[str, str], **params: Any) -> dict[str, Any]:
     page: dict[str, Any] = ok(await client.get("/api/audit", params=params, headers=headers))
     return page
+
+
+async def tabular_audit(database_url: str, cwd: Path, *args: str) -> Result:
+    """`tabular audit ARGS` on the test database with the test application's secret (the chain's key)."""
+    return await invoke_in_thread(
+        "audit", *args, cwd=cwd, TABULAR_DATABASE_URL=database_url, TABULAR_SECRET_KEY=TEST_SECRET
+    )
 
 
 async def organization_event_count(database_url: str, organization_id: str) -> int:
@@ -162,13 +175,13 @@ async def test_audit_verify_passes_after_traffic_and_fails_after_a_row_edit(
     async with committed_session(database_url) as session:
         total = await session.scalar(select(func.count()).select_from(AuditEvent))
 
-    intact = await invoke_in_thread("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    intact = await tabular_audit(database_url, tmp_path, "verify")
     assert intact.returncode == 0, intact.stderr
     assert intact.stdout.strip() == f"audit chain intact: {total} events"
 
     async with committed_session(database_url) as session:
         await session.execute(text("""UPDATE audit_event SET data = '{"name": "forged"}' WHERE seq = 3"""))
-    broken = await invoke_in_thread("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    broken = await tabular_audit(database_url, tmp_path, "verify")
     assert broken.returncode == 1
     assert broken.stdout == ""
     assert broken.stderr.strip() == "tabular: error: audit chain broken at seq 3: the content does not match its hash"
@@ -186,10 +199,95 @@ async def test_verify_names_the_first_broken_event(
     demo: DemoData, database_url: str, statement: str, seq: int, reason: str
 ) -> None:
     async with committed_session(database_url) as session:
-        assert await verify_chain(session) >= len(demo.users)
+        assert (await verify_chain(session)).count >= len(demo.users)
         await session.execute(text(statement))
     async with committed_session(database_url) as session:
         with pytest.raises(AuditChainBrokenError) as caught:
             await verify_chain(session)
     assert caught.value.seq == seq
     assert reason in caught.value.reason
+
+
+@pytest.mark.usefixtures("demo")
+async def test_another_secret_does_not_verify_the_chain(database_url: str, tmp_path: Path) -> None:
+    """The chain is keyed: run where the server's secret is not (here, a fresh ./.tabular-secret), it breaks at once."""
+    elsewhere = await invoke_in_thread("audit", "verify", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    assert elsewhere.returncode == 1
+    assert (
+        elsewhere.stderr.strip() == "tabular: error: audit chain broken at seq 1: the content does not match its hash"
+    )
+
+
+async def test_a_checkpoint_pins_the_log_up_to_it(
+    client: Client, demo: DemoData, database_url: str, tmp_path: Path
+) -> None:
+    taken = await tabular_audit(database_url, tmp_path, "checkpoint")
+    assert taken.returncode == 0, taken.stderr
+    count, _, head = taken.stdout.strip().partition(":")
+    async with committed_session(database_url) as session:
+        newest = await session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    assert newest is not None
+    assert (int(count), head) == (newest.seq, newest.hash)
+
+    await some_traffic(client, demo)  # the log grows past the checkpoint: still the same history
+    grown = await tabular_audit(database_url, tmp_path, "verify", "--checkpoint", taken.stdout.strip())
+    assert grown.returncode == 0, grown.stderr
+    assert (
+        grown.stdout.strip()
+        == f"audit chain intact: {newest.seq + 8} events; the checkpoint's {count} events unchanged"
+    )
+
+    async with committed_session(database_url) as session:  # the key's holder rewrites the events since seq 2
+        rewritten = list(await session.scalars(select(AuditEvent).where(AuditEvent.seq >= 2).order_by(AuditEvent.seq)))
+        await session.execute(delete(AuditEvent).where(AuditEvent.seq >= 2))
+        for event in rewritten:
+            fields = {"target_type": event.target_type, "target_id": event.target_id, "data": event.data}
+            await record(session, AuditEventType(event.event), organization_id=event.organization_id, **fields)
+    assert (await tabular_audit(database_url, tmp_path, "verify")).returncode == 0, "a whole chain, by the key"
+    pinned = await tabular_audit(database_url, tmp_path, "verify", "--checkpoint", taken.stdout.strip())
+    assert pinned.returncode == 1
+    assert pinned.stderr.strip() == (
+        f"tabular: error: audit chain broken at seq {count}: the hash differs from the checkpoint's"
+    )
+
+
+@pytest.mark.parametrize("checkpoint", ["12", "12:abc", f"x:{'0' * 64}", f"0:{'1' * 64}", f"3:{'A' * 64}"])
+async def test_a_malformed_checkpoint_is_a_usage_error(database_url: str, tmp_path: Path, checkpoint: str) -> None:
+    refused = await tabular_audit(database_url, tmp_path, "verify", "--checkpoint", checkpoint)
+    assert refused.returncode == 2
+    assert "COUNT:HASH" in refused.stderr
+    assert refused.stdout == ""
+
+
+async def test_concurrent_appends_keep_one_chain_and_each_organizations_numbers(
+    demo: DemoData, database_url: str, other_tenant: Tenant
+) -> None:
+    """Writers in their own transactions, for two organizations and the operator, all at once."""
+    organizations = [UUID(demo.organization.id), other_tenant.organization_id, None]
+    async with committed_session(database_url) as session:
+        before = {org: await _count(session, org) for org in organizations}
+
+    async with open_database(database_url) as database:
+
+        async def append(organization_id: UUID | None) -> None:
+            async with database.transaction() as session:
+                await record(session, AuditEventType.LOGIN_FAILED, organization_id=organization_id)
+
+        async with anyio.create_task_group() as group:
+            for index in range(24):
+                group.start_soon(append, organizations[index % 3])
+
+    async with committed_session(database_url) as session:
+        assert (await verify_chain(session)).count == sum(before.values()) + 24
+        for organization_id in organizations:
+            numbers = await session.scalars(
+                select(AuditEvent.org_seq)
+                .where(AuditEvent.organization_id == organization_id)
+                .order_by(AuditEvent.org_seq)
+            )
+            assert list(numbers) == list(range(1, before[organization_id] + 9))
+
+
+async def _count(session: AsyncSession, organization_id: UUID | None) -> int:
+    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.organization_id == organization_id)
+    return await session.scalar(query) or 0
