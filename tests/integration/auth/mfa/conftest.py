@@ -12,7 +12,7 @@ from tabular.vocabulary import Role
 from tests.support.clients import user
 from tests.support.db import committed_session
 from tests.support.factories import new_user
-from tests.support.mfa import PASSWORD, Account, Authenticator, assert_recovery_codes, mfa_post, signed_in
+from tests.support.mfa import PASSWORD, Account, Authenticator, enrol, signed_in
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -44,13 +44,7 @@ async def token(client: Client, account: Account) -> str:
 @pytest.fixture
 async def enrolled(client: Client, account: Account, token: str) -> Account:
     """The account with MFA confirmed through the API (one code used) and its recovery codes."""
-    setup = await mfa_post(client, "setup", token)
-    assert setup.status_code == 200, setup.text
-    account.app = Authenticator(setup.json()["data"]["secret"])
-    account.recovery_codes = assert_recovery_codes(
-        await mfa_post(client, "confirm", token, {"code": account.authenticator.code()})
-    )
-    return account
+    return await enrol(client, account, token)
 
 
 @pytest.fixture
