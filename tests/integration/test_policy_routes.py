@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import uuid
 from typing import Any
 
 import pytest
@@ -73,7 +72,7 @@ async def test_every_route_answers_what_the_matrix_says(database_url: str) -> No
                     caller = world.callers[role]
                     object_id, workspace = await world.place(requirement.locate_as, situation, caller)
                     headers = await _credential(world, caller, credential, workspace, app)
-                    url = await _url(world, path, requirement, object_id, workspace)
+                    url = await world.url(path, requirement, object_id, workspace)
                 response = await client.request(method, url, headers=headers, json=bodies.get(f"{method} {path}"))
                 where = (role.value, situation.value, requirement.resource.value, requirement.action.value)
                 cell = cells[(*where, credential.value)]
@@ -118,23 +117,6 @@ async def _is_member(world: World, user: User, workspace: Workspace) -> bool:
         )
     )
     return found is not None
-
-
-async def _url(
-    world: World, path: str, requirement: Requirement, object_id: str | None, workspace: Workspace | None
-) -> str:
-    url = path
-    if requirement.by:
-        url = url.replace(f"{{{requirement.by}:uuid}}", object_id or str(uuid.uuid4()))
-    if "{user_id:uuid}" in url:  # a member to remove: someone in the workspace
-        member = await world.user(world.home)
-        if workspace is not None:
-            world.session.add(WorkspaceMembership(workspace_id=workspace.id, user_id=member.id))
-            await world.session.flush()
-        url = url.replace("{user_id:uuid}", str(member.id))
-    if requirement.workspace_query is not None:
-        url += f"?workspace_id={workspace.id if workspace else uuid.uuid4()}"
-    return url
 
 
 def test_exactly_the_expected_routes_are_public(settings: Any) -> None:

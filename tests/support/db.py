@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, select
 
 from tabular.db import AuditEvent
+from tabular.db.base import metadata
 from tabular.db.config import make_db_config
 from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Collection, Iterator
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from sqlalchemy import Engine
@@ -54,6 +55,20 @@ async def execute(database_url: str, statement: Executable) -> None:
     """Run one statement in a committed transaction (a change the API cannot make, done to the row)."""
     async with committed_session(database_url) as session:
         await session.execute(statement)
+
+
+async def every_row(database: Database, *, ignore: Collection[str] = ()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted: two of these differ exactly when something was written in between.
+
+    `ignore` names columns (`"table.column"`) left out: what the application writes off the request path.
+    """
+    snapshot: dict[str, list[tuple[Any, ...]]] = {}
+    async with database.transaction() as session:
+        for table in metadata.sorted_tables:
+            columns = [column for column in table.columns if f"{table.name}.{column.name}" not in ignore]
+            rows = (await session.execute(select(*columns))).all()
+            snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return snapshot
 
 
 async def audit_trail(database_url: str, *events: str, operators: bool = True) -> list[AuditEvent]:

@@ -101,9 +101,36 @@ async def signed_in(client: Client, email: str, password: str, otp: str | None =
 
 async def sign_in_together(settings: Settings, who: Account, code: str, times: int) -> list[int]:
     """Sorted statuses of `times` sign-ins with `code` that really overlap."""
-    body = {"email": who.email, "password": who.password, "action": "login", "otp": code}
-    responses = await at_once(settings, [("POST", "/api/auth", {}, body)] * times)
-    return sorted(response.status_code for response in responses)
+    return sorted(response.status_code for response in await sign_ins_together(settings, who, [code] * times))
+
+
+async def sign_ins_together(settings: Settings, who: Account, codes: list[str]) -> list[Response]:
+    """The answers to one sign-in per code in `codes`, sent at once so they really overlap, in `codes`' order."""
+    return await posts_together(settings, "/api/auth", [login_body(who, code) for code in codes])
+
+
+async def posts_together(
+    settings: Settings, path: str, bodies: list[Any], headers: dict[str, str] | None = None
+) -> list[Response]:
+    """The answers to one POST of each body to `path`, sent at once (`at_once`), in `bodies`' order."""
+    return await at_once(settings, [("POST", path, headers or {}, body) for body in bodies])
+
+
+def login_body(who: Account, code: str) -> dict[str, Any]:
+    return {"email": who.email, "password": who.password, "action": "login", "otp": code}
+
+
+async def enrol(client: Client, account: Account, token: str) -> Account:
+    """Set up and confirm MFA through the API with the session `token` (one code used): the account, now with
+    its authenticator, recovery codes and the new session confirming handed back (it ends every other one,
+    `token` too)."""
+    setup = await mfa_post(client, "setup", token)
+    assert setup.status_code == 200, setup.text
+    account.app = Authenticator(setup.json()["data"]["secret"])
+    confirmed = await mfa_post(client, "confirm", token, {"code": account.authenticator.code()})
+    account.recovery_codes = assert_recovery_codes(confirmed)
+    account.session = confirmed.cookies["auth_token"]
+    return account
 
 
 async def mfa_post(client: Client, action: str, token: str, body: object = None) -> Response:

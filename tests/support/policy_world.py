@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tabular.auth.passwords import DUMMY_HASH
-from tabular.db import ApiKey, Dashboard, Organization, QuestionKind, Report, Survey, User, Workspace
+from tabular.db import (
+    ApiKey,
+    Dashboard,
+    Organization,
+    QuestionKind,
+    Report,
+    Survey,
+    User,
+    Workspace,
+    WorkspaceMembership,
+)
 from tabular.policies.matrix import Situation
 from tabular.policies.placement import PLACEMENTS, Level
 from tabular.vocabulary import Resource, Role
@@ -31,6 +41,8 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.policies.requirements import Requirement
 
 T = TypeVar("T")
 
@@ -110,6 +122,23 @@ class World:
         else:
             thing = await self.in_workspace(placement.model, workspace)
         return (None if thing is None else str(thing.id)), workspace
+
+    async def url(self, path: str, requirement: Requirement, object_id: str | None, workspace: Workspace | None) -> str:
+        """`path` for a request on the object `place` made: its id (a random one for None), and where the path
+        names a member to remove, someone in that workspace; `?workspace_id=` where the route reads it."""
+        url = path
+        if requirement.by:
+            url = url.replace(f"{{{requirement.by}:uuid}}", object_id or str(uuid.uuid4()))
+        if "{user_id:uuid}" in url:  # a member to remove: someone of the workspace's organization, in it
+            away = workspace is not None and workspace.organization_id == self.away.id
+            member = await self.user(self.away if away else self.home)
+            if workspace is not None:
+                self.session.add(WorkspaceMembership(workspace_id=workspace.id, user_id=member.id))
+                await self.session.flush()
+            url = url.replace("{user_id:uuid}", str(member.id))
+        if requirement.workspace_query is not None:
+            url += f"?workspace_id={workspace.id if workspace else uuid.uuid4()}"
+        return url
 
     async def owned(self, model: type[Any], owner: User) -> Any:
         if model is User:  # the caller's account is the caller

@@ -7,13 +7,12 @@ from uuid import UUID
 
 import pytest
 
-from tabular.auth.session_backend import SESSION_COOKIE
 from tabular.db import Organization
 from tabular.vocabulary import Role
 from tests.support.clients import user
 from tests.support.db import committed_session
 from tests.support.factories import new_user
-from tests.support.mfa import PASSWORD, Account, Authenticator, assert_recovery_codes, mfa_post, signed_in
+from tests.support.mfa import PASSWORD, Account, Authenticator, enrol, signed_in
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -45,13 +44,7 @@ async def token(client: Client, account: Account) -> str:
 @pytest.fixture
 async def enrolled(client: Client, account: Account, token: str) -> Account:
     """The account with MFA confirmed through the API (one code used), its recovery codes and new session."""
-    setup = await mfa_post(client, "setup", token)
-    assert setup.status_code == 200, setup.text
-    account.app = Authenticator(setup.json()["data"]["secret"])
-    confirmed = await mfa_post(client, "confirm", token, {"code": account.authenticator.code()})
-    account.recovery_codes = assert_recovery_codes(confirmed)
-    account.session = confirmed.cookies[SESSION_COOKIE]
-    return account
+    return await enrol(client, account, token)
 
 
 @pytest.fixture
