@@ -42,13 +42,13 @@ What it prints (progress on stderr, figures on stdout):
 - the server process's VmRSS (from /proc/PID/status) at start (up, before the soak's first request), after
   the set-up and at the end (load over, connections closed), the differences, its peak (VmHWM), and its open
   file descriptors and threads at the same moments;
-- how the server stopped, anything unusual in its log, and what `tabular audit verify` says about the
-  database once the server has stopped.
+- how the server stopped, anything unusual in its log (with the exception each traceback ends in, counted),
+  and what `tabular audit verify` says about the database once the server has stopped.
 
 Run: `uv run python bench/soak.py` (5 minutes of load, plus about a minute of set-up and checks on a busy
 2-core machine; `--seconds 60` for a short run, `--rate 40` for more load, `--redis` for the Redis limiter,
-`--keep` to keep the scratch folder with the database and the server log). Exit status: 0 when nothing
-failed, 1 when the soak found a failure, 2 when it could not run.
+`--keep` to keep the scratch folder with the database and the server log, which is kept anyway when the soak
+found a failure). Exit status: 0 when nothing failed, 1 when the soak found a failure, 2 when it could not run.
 """
 
 from __future__ import annotations
@@ -775,6 +775,18 @@ def print_settings(run: Run, base: str, env: dict[str, str], load: tuple[float, 
     print(f"load average (1 min) of the machine, at start {load[0]:.2f}, at end {load[1]:.2f} ({os.cpu_count()} cores)")
 
 
+def exceptions(log: Path) -> Counter[str]:
+    """The exception each traceback in the log ends with (its last line that is not indented), counted."""
+    found: Counter[str] = Counter()
+    lines = log.read_text(errors="replace").splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last)"):
+            rest = (later for later in lines[index + 1 :] if later and not later[0].isspace())
+            last = next(rest, "(no exception line)")
+            found[last[:300]] += 1
+    return found
+
+
 def audit_verify(env: dict[str, str], workdir: Path) -> bool:
     done = subprocess.run(  # noqa: S603 - our own argv
         [BIN / "tabular", "audit", "verify"], env=env, cwd=workdir, capture_output=True, text=True, check=False
@@ -819,6 +831,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     )
     for note in notes:
         print(f"! {note}")
+    for error, count in exceptions(log).most_common():
+        print(f"! {count} x {error}")
     intact = audit_verify(env, workdir)
     failed = failures > 0 or bool(notes) or not alive or not clean or not intact
     print(f"\nverdict: {'FAILED' if failed else 'passed'}")
@@ -854,8 +868,8 @@ def main() -> None:
         say("bench/soak.py: interrupted; servers stopped")
         status = 130
     finally:
-        if args.keep:
-            say(f"scratch files kept in {workdir}")
+        if args.keep or status == 1:
+            say(f"scratch files kept in {workdir} (the database and tabular.log, the server's output)")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
         say(f"done in {time.monotonic() - started:.0f} s")
