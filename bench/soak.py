@@ -103,6 +103,7 @@ SECRET = "bench-soak-signing-secret-" + "x" * 32
 PROXY = "127.0.0.1/32"
 MAX_IN_FLIGHT = 64
 TIMEOUT = 30.0
+KEEPALIVE = 2.0
 IN_FLIGHT_SLACK = 5.0
 """Seconds a request may have been in flight: added to a quota's look-back when a 429 is judged."""
 HEADROOM = 0.5
@@ -590,7 +591,11 @@ async def soak_phase(base: str, demo: DemoData, args: argparse.Namespace, pid: i
     # Credentials travel only as each request sends them: a jar that keeps no cookie (passed as the jar itself,
     # since httpx copies an httpx.Cookies into a jar of its own, without the policy).
     cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT + 1, max_keepalive_connections=MAX_IN_FLIGHT + 1)
+    # Idle connections are dropped after KEEPALIVE s, well before uvicorn closes them (5 s): reusing one the server
+    # is closing at that very moment loses the request with no answer, a race of HTTP/1.1 keep-alive, not of the app.
+    limits = httpx.Limits(
+        max_connections=MAX_IN_FLIGHT + 1, max_keepalive_connections=MAX_IN_FLIGHT + 1, keepalive_expiry=KEEPALIVE
+    )
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=limits, cookies=cookies) as http:
         soak = Soak(http, clock=time.monotonic())
         say("set-up: quotas, demo users' sessions, survey questions, extra members")
