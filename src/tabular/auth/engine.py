@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tabular.auth.api_key_backend import ApiKeyBackend
+from tabular.auth.at_rest import AtRest
 from tabular.auth.backends import AuthBackend, Authenticator
 from tabular.auth.identities import IdentityStore
 from tabular.auth.key_usage import KeyUsage
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class AuthEngine:
-    """Token signing, live identity lookups, revocations, key-use bookkeeping and the ordered backends."""
+    """Token signing, identity lookups, revocations, key-use bookkeeping, the backends, the MFA keys at rest."""
 
     codec: TokenCodec
     tokens: SessionTokens
@@ -31,6 +32,7 @@ class AuthEngine:
     revocations: RevocationStore
     key_usage: KeyUsage
     authenticator: Authenticator
+    at_rest: AtRest
 
     @classmethod
     def build(cls, settings: Settings, session_maker: Callable[[], AsyncSession]) -> AuthEngine:
@@ -44,4 +46,5 @@ class AuthEngine:
             ApiKeyBackend(identities, key_usage),
             SessionBackend(tokens, identities, revocations),
         ]
-        return cls(codec, tokens, identities, revocations, key_usage, Authenticator(backends))
+        authenticator = Authenticator(backends)
+        return cls(codec, tokens, identities, revocations, key_usage, authenticator, AtRest(settings.secret_key))
