@@ -22,6 +22,7 @@ from sqlalchemy import event
 
 from tabular.app import create_app
 from tabular.auth.api_key_backend import hash_key
+from tabular.auth.at_rest import AtRest
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import seed_demo
@@ -78,7 +79,7 @@ async def app_figures(directory: Path) -> None:
     )
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        demo = await seed_demo(Actor(session))
+        demo = await seed_demo(Actor(session, at_rest=AtRest(settings.secret_key)))
         await UserService(session).create_user(
             organization_id=UUID(demo.organization.id),
             email=BENCH_EMAIL,

@@ -16,6 +16,7 @@ from pathlib import Path
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
+from tabular.auth.at_rest import AtRest
 from tabular.auth.principal import Principal
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
@@ -45,7 +46,7 @@ async def per_request(directory: Path) -> None:
     settings = Settings(database_url=url, secret_key="b" * 48, rate_limit=unlimited, auth_rate_limit=unlimited)
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        demo = await seed_demo(Actor(session))
+        demo = await seed_demo(Actor(session, at_rest=AtRest(settings.secret_key)))
     await config.get_engine().dispose()
     member = demo.users[1]
     headers = {"X-API-Key": member.api_key or ""}

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 import click
 import msgspec
 
+from tabular.auth.at_rest import AtRest
 from tabular.db import Tier
 from tabular.db.audit import AuditChainBrokenError, Checkpoint, verify_chain
 from tabular.db.config import make_db_config
@@ -84,7 +85,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             "--workers > 1 needs TABULAR_REDIS_URL: without Redis each worker would keep its own rate-limit "
             "counters, and N workers would admit N times the limit"
         )
-    upgrade(settings.database_url, audit_key=settings.audit_key)
+    sealed = _run_as_operator(_seal_legacy, settings)  # migrates first; the workers read with this same key
+    if sealed:
+        click.echo(f"sealed {sealed} TOTP secrets and recovery codes stored before migration 0004", err=True)
     uvicorn.run(
         "tabular.app:serve_app",
         factory=True,
@@ -303,16 +306,22 @@ def _describe(data: DemoData) -> str:
     return "\n".join(lines)
 
 
-def _run_as_operator(work: Callable[[Actor], Awaitable[_T]]) -> _T:
+async def _seal_legacy(actor: Actor) -> int:
+    from tabular.services.mfa import MfaService  # noqa: PLC0415 - only `serve` needs it
+
+    return await MfaService(actor).seal_legacy()
+
+
+def _run_as_operator(work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None) -> _T:
     """Run `work` as the operator, in one committed transaction on the migrated configured database."""
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     upgrade(settings.database_url, audit_key=settings.audit_key)
 
     async def run() -> _T:
         config = make_db_config(settings)
         try:
             async with config.get_session() as session, session.begin():
-                return await work(Actor(session))
+                return await work(Actor(session, at_rest=AtRest(settings.secret_key)))
         finally:
             await config.get_engine().dispose()
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 from sqlalchemy import select
 
-from tabular.auth import totp
 from tabular.auth.passwords import hash_password
 from tabular.db import (
     Answer,
@@ -29,11 +28,11 @@ from tabular.db import (
     Workspace,
     WorkspaceMembership,
 )
-from tabular.db.base import utcnow
 from tabular.schemas.keys import ApiKeyCreate
 from tabular.schemas.users import UserCreate
 from tabular.schemas.workspaces import WorkspaceWrite
 from tabular.services.api_keys import ApiKeyService
+from tabular.services.mfa import MfaService
 from tabular.services.organizations import OrganizationService
 from tabular.services.users import UserService
 from tabular.services.workspaces import WorkspaceService
@@ -161,10 +160,10 @@ async def seed_demo(actor: Actor) -> DemoData:
                 password=password,
                 role=user.role.value,
                 workspace_ids=[str(workspaces[index].id) for index in spec.workspaces],
-                totp_secret=user.totp_secret,
+                totp_secret=secret,
                 api_key=api_key,
             )
-            for (user, password, api_key), spec in zip(users, _USERS, strict=True)
+            for (user, password, secret, api_key), spec in zip(users, _USERS, strict=True)
         ],
         surveys=[DemoSurvey(id=str(s.id), workspace_id=str(s.workspace_id), title=s.title) for s in surveys],
     )
@@ -180,7 +179,8 @@ async def _ensure_workspace(actor: Actor, organization: Organization, name: str)
 
 async def _ensure_user(
     actor: Actor, organization: Organization, spec: _UserSpec, workspaces: list[Workspace]
-) -> tuple[User, str, str]:
+) -> tuple[User, str, str, str]:
+    """The user in its demo state: its password (new), TOTP secret (kept when it can be read) and key (new)."""
     session, users = actor.session, UserService(actor)
     password = secrets.token_urlsafe(12)
     wanted = [workspaces[index].id for index in spec.workspaces]
@@ -199,10 +199,9 @@ async def _ensure_user(
             )
         )
         session.add_all(WorkspaceMembership(workspace_id=w, user_id=user.id) for w in wanted if w not in present)
-    if not user.mfa_enabled:
-        user.totp_secret, user.mfa_enabled_at, user.totp_last_step = totp.new_secret(), utcnow(), None
+    secret = await MfaService(actor).enrol_by_operator(user)
     await session.flush()
-    return user, password, await _fresh_key(actor, user)
+    return user, password, secret, await _fresh_key(actor, user)
 
 
 async def _fresh_key(actor: Actor, user: User) -> str:

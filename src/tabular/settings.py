@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import ipaddress
 import os
 import re
@@ -13,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
 import msgspec
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -26,8 +26,8 @@ _T = TypeVar("_T")
 DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///tabular.db"
 DEFAULT_SECRET_FILE: Final = ".tabular-secret"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH: Final = 32
-_AUDIT_KEY_PURPOSE: Final = b"tabular audit chain v1"
-"""What the audit chain's key is derived for: a label no other use of `secret_key` shares."""
+AUDIT_CHAIN_LABEL: Final = b"tabular/audit-chain/v1"
+"""What the audit chain's key is derived for (`derive_key`): a label no other use of `secret_key` shares."""
 
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE_PATTERN: Final = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -137,12 +137,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def audit_key(self) -> bytes:
-        """The audit chain's HMAC key: `secret_key` run through HMAC-SHA256 with a purpose label.
+        """The audit chain's HMAC key, derived from `secret_key` for that purpose alone.
 
         The chain never uses the token signing key itself, and knowing this key (say, from a database-side
         tool that verifies the chain) signs no session.
         """
-        return hmac.new(self.secret_key.encode(), _AUDIT_KEY_PURPOSE, hashlib.sha256).digest()
+        return derive_key(self.secret_key, AUDIT_CHAIN_LABEL)
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,6 +177,15 @@ def normalize_database_url(url: str) -> str:
     if driver is None:
         raise ValueError(f"unsupported database {parsed.drivername!r}; use sqlite:///FILE or postgresql://…")
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def derive_key(server_secret: str, label: bytes) -> bytes:
+    """A 256-bit key for one purpose: HKDF-SHA256 of the server secret with the purpose's label.
+
+    The one place a key is made from the server secret, so no two uses share a key and none is the token
+    signing key itself.
+    """
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(server_secret.encode())
 
 
 def load_or_create_secret(path: Path) -> str:

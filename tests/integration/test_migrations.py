@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 import functools
-from typing import Any
+import hashlib
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -9,12 +12,18 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tabular.db import AuditEvent, metadata
+from tabular.db import AuditEvent, RecoveryCode, User, metadata
 from tabular.db.audit import verify_chain
+from tabular.db.base import utcnow
 from tabular.db.migrations import MigrationRefusedError, compare_type, downgrade, upgrade
-from tabular.demo import DemoData
 from tests.support.db import committed_session
+from tests.support.factories import new_organization, new_user
 from tests.support.settings import make_settings
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from tabular.demo import DemoData
 
 
 async def _run(database_url: str, work: Any) -> Any:
@@ -93,3 +102,32 @@ async def test_0003_refuses_events_without_the_key_and_a_chain_already_broken(da
     await to_thread.run_sync(functools.partial(upgrade, database_url, audit_key=key))
     async with committed_session(database_url) as session:
         assert (await verify_chain(session)).count >= 3
+
+
+async def _second_factor_as_0003_stored(database_url: str) -> tuple[UUID, str, str]:
+    """A user with MFA on, written while the database is at 0003: the secret in the clear, a bare SHA-256."""
+    secret, digest = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", hashlib.sha256(b"k7mp2xqahv9c").hexdigest()
+    async with committed_session(database_url) as session:
+        user = await new_user(session, await new_organization(session), mfa_enabled_at=utcnow())
+        user.totp_secret = secret
+        session.add(RecoveryCode(user_id=user.id, code_hash=digest))
+    return user.id, secret, digest
+
+
+@pytest.mark.anyio
+async def test_0004_keeps_the_second_factors_0003_stored(database_url: str) -> None:
+    await to_thread.run_sync(downgrade, database_url, "0003")
+    user_id, secret, digest = await _second_factor_as_0003_stored(database_url)
+    await to_thread.run_sync(upgrade, database_url)
+    async with committed_session(database_url) as session:
+        assert (await session.get_one(User, user_id)).totp_secret == secret
+        assert list(await session.scalars(select(RecoveryCode.code_hash))) == [digest]
+
+
+@pytest.mark.anyio
+async def test_downgrading_past_0004_is_refused_while_a_second_factor_is_sealed(database_url: str) -> None:
+    async with committed_session(database_url) as session:
+        await new_user(session, await new_organization(session), totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    with pytest.raises(RuntimeError, match="sealed under the server secret"):
+        await to_thread.run_sync(downgrade, database_url, "0003")
+    assert await _run(database_url, _diff) == [], "still at head, nothing half done"

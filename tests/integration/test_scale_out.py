@@ -20,6 +20,7 @@ import pyotp
 import pytest
 
 from tests.support.live import call, serving
+from tests.support.settings import TEST_SECRET
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -85,7 +86,7 @@ def cluster_app(
         "TABULAR_REDIS_URL": redis_cluster.url,
         "TABULAR_REDIS_CLUSTER": "true",
         "TABULAR_RATE_LIMIT": f"{LIMIT}/10m",
-        "TABULAR_SECRET_KEY": "s" * 40,
+        "TABULAR_SECRET_KEY": TEST_SECRET,  # the demo's TOTP secrets are sealed under it
     }
     log = tmp_path / "access.log"
     try:

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.clients import app_client, key, session_headers, user
 from tests.support.live import call, demo_database, serving
+from tests.support.settings import TEST_SECRET
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -94,7 +95,7 @@ async def test_behind_a_tls_terminating_proxy_the_cookie_is_secure_and_hsts_is_s
 ) -> None:
     template, demo = sqlite_demo_template
     demo_database(tmp_path, template)
-    variables = {"TABULAR_TRUSTED_PROXIES": trusted, "TABULAR_SECRET_KEY": "k" * 40}
+    variables = {"TABULAR_TRUSTED_PROXIES": trusted, "TABULAR_SECRET_KEY": TEST_SECRET}  # the demo's TOTP key
     with serving(tmp_path, **variables) as base:
         status, headers = _login(base, user(demo, "admin"), "https")
         plain_status, plain_headers = _login(base, user(demo, "member"), None)

@@ -11,6 +11,7 @@ import msgspec
 import pyotp
 
 from tests.support.live import call, demo_database, serving
+from tests.support.settings import TEST_SECRET
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -23,9 +24,10 @@ UNLIMITED = {
     "TABULAR_AUTH_RATE_LIMIT": "1000000/15m",
     "TABULAR_ACCOUNT_RATE_LIMIT": "1000000/15m",
     "TABULAR_ACCESS_LOG": "0",
-    "TABULAR_SECRET_KEY": "contract-test-signing-secret-" + "x" * 32,
+    "TABULAR_SECRET_KEY": TEST_SECRET,
 }
-"""A server whose limits never get in the way: thousands of generated requests come from one address."""
+"""A server whose limits never get in the way: thousands of generated requests come from one address; it
+holds the key the demo data's TOTP secrets were sealed under."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from tabular.db import (
 from tabular.db.audit import AuditEventType, record
 from tabular.db.base import utcnow
 from tabular.vocabulary import Role
+from tests.support.settings import TEST_AT_REST
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -83,7 +84,8 @@ async def new_user(  # noqa: PLR0913 - the columns a test sets by name
     totp_secret: str | None = None,
     **columns: Any,
 ) -> User:
-    """An active user; `password=None` is an invited user without one, `totp_secret` turns MFA on."""
+    """An active user; `password=None` is an invited user without one, `totp_secret` turns MFA on (stored
+    sealed, as the test applications read it)."""
     if password is not None:
         columns.setdefault("password_hash", await password_hash(password))
     if totp_secret is not None:
@@ -93,10 +95,13 @@ async def new_user(  # noqa: PLR0913 - the columns a test sets by name
         email=(email or f"{uuid.uuid4().hex}@example.test").strip().lower(),
         name=name,
         role=role,
-        totp_secret=totp_secret,
         **columns,
     )
-    return await _added(session, user)
+    await _added(session, user)
+    if totp_secret is not None:  # sealed for this user's id, which the flush gave it
+        user.totp_secret = TEST_AT_REST.seal(totp_secret, user.id)
+        await session.flush()
+    return user
 
 
 async def new_membership(session: AsyncSession, workspace: Workspace, user: User) -> WorkspaceMembership:

@@ -17,11 +17,16 @@ import pyotp
 import pytest
 
 from tabular.auth.totp import STEP_SECONDS
+from tabular.db import Organization
+from tabular.vocabulary import Role
 from tests.support.clients import Client, at_once, bearer
+from tests.support.db import committed_session
+from tests.support.factories import new_user
 
 if TYPE_CHECKING:
     from httpx import Response
 
+    from tabular.demo import DemoData
     from tabular.settings import Settings
 
 
@@ -34,7 +39,7 @@ ACTIONS_WITH_A_CODE = ("confirm", "disable", "recovery-codes")
 PASSWORD = "Correct-Horse-Battery-9"
 
 
-RECOVERY_CODE = re.compile(r"^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$")
+RECOVERY_CODE = re.compile(r"^[a-z2-9]{4}(-[a-z2-9]{4}){3}$")
 
 
 SAFETY_MARGIN = 10.0
@@ -81,6 +86,16 @@ class Account:
     def authenticator(self) -> Authenticator:
         assert self.app is not None, "not enrolled"
         return self.app
+
+
+async def new_member(database_url: str, demo: DemoData, email: str = "new.member@demo.tabular.test") -> Account:
+    """A fresh member of the demo organization, without MFA."""
+    async with committed_session(database_url) as session:
+        organization = await session.get_one(Organization, UUID(demo.organization.id))
+        created = await new_user(
+            session, organization, email=email, name="New Member", role=Role.MEMBER, password=PASSWORD
+        )
+    return Account(email=created.email, user_id=created.id)
 
 
 async def sign_in(client: Client, email: str, password: str, otp: str | None = None) -> Response:

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from tabular.auth.at_rest import AtRest
 from tabular.settings import RateSpec, Settings
 
 TEST_SECRET: Final = "test-signing-secret-" + "x" * 32
 """The signing secret of every test application, so a test can forge a token that differs in one thing."""
+
+TEST_AT_REST: Final = AtRest(TEST_SECRET)
+"""What the test applications seal TOTP secrets and key recovery codes with (an operator's `Actor` needs it)."""
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Test settings: identity caching off (tests change rows directly), limits out of the way and no access
     log, unless a test asks otherwise; the rate-limit tests set their own limits."""
     defaults: dict[str, Any] = {
+        "secret_key": TEST_SECRET,
         "auth_cache_ttl": 0.0,
         "access_log": False,  # its own test turns it on; elsewhere it would only fill captured output
         "rate_limit": RateSpec(limit=100_000, window=900),
         "auth_rate_limit": RateSpec(limit=100_000, window=900),
         "account_rate_limit": RateSpec(limit=100_000, window=900),
     }
-    return Settings(database_url=database_url, secret_key=TEST_SECRET, **(defaults | overrides))
+    return Settings(database_url=database_url, **(defaults | overrides))

@@ -34,7 +34,7 @@ def test_explicit_secret_wins_and_writes_no_file(tmp_path: Path) -> None:
 def test_the_audit_key_is_derived_from_the_secret_for_that_purpose_alone() -> None:
     """Pinned: a different derivation would leave every chain already written unverifiable."""
     settings = Settings(secret_key="k" * 40)
-    assert settings.audit_key.hex() == "daf8b65855e898c0f1cfec4386af738ee6b142ab321231fd064fcc3e83822f27"
+    assert settings.audit_key.hex() == "33263d254908ee030dabe57f7d5806b8015565c046bbca3fe06ccbd2a2cdfb49"
     assert Settings(secret_key="j" * 40).audit_key != settings.audit_key
     assert settings.secret_key.encode() != settings.audit_key
 

@@ -17,7 +17,7 @@ SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_800_000_010.0
 """Ten seconds into a time step."""
 CURRENT = int(NOW // totp.STEP_SECONDS)
-RECOVERY_CODE = re.compile(r"^[a-hjkmnp-z2-9]{4}-[a-hjkmnp-z2-9]{4}-[a-hjkmnp-z2-9]{4}$")
+RECOVERY_CODE = re.compile(r"^[a-hjkmnp-z2-9]{4}(-[a-hjkmnp-z2-9]{4}){3}$")
 
 
 def code_at(step: int) -> str:
@@ -127,15 +127,3 @@ def test_recovery_codes_are_ten_unique_well_formed_codes() -> None:
 
 def test_each_batch_of_recovery_codes_is_new() -> None:
     assert set(totp.new_recovery_codes()).isdisjoint(totp.new_recovery_codes())
-
-
-@pytest.mark.parametrize("typed", ["K7MP-2XQA-HV9C", "k7mp2xqahv9c", " k7mp 2xqa hv9c ", "K7mp2xQA-hv9c"])
-def test_the_recovery_code_hash_ignores_case_dashes_and_spaces(typed: str) -> None:
-    assert totp.hash_recovery_code(typed) == totp.hash_recovery_code("k7mp-2xqa-hv9c")
-
-
-def test_the_recovery_code_hash_is_sha256_hex_and_tells_codes_apart() -> None:
-    digest = totp.hash_recovery_code("k7mp-2xqa-hv9c")
-    assert re.fullmatch(r"[0-9a-f]{64}", digest)
-    assert "k7mp" not in digest
-    assert digest != totp.hash_recovery_code("k7mp-2xqa-hv9d")

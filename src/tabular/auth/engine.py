@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tabular.auth.api_key_backend import ApiKeyBackend
+from tabular.auth.at_rest import AtRest
 from tabular.auth.backends import AuthBackend, Authenticator
 from tabular.auth.identities import IdentityStore
 from tabular.auth.key_usage import KeyUsage
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class AuthEngine:
-    """Token signing, live identity lookups, revocations, key-use bookkeeping and the ordered backends.
+    """The credential engine: token signing, identities, revocations, key use, backends, the MFA keys at rest.
 
     `limiter` and `password_attempts` count password attempts per account, as the rate limiter counts requests.
     """
@@ -37,6 +38,7 @@ class AuthEngine:
     authenticator: Authenticator
     limiter: Backend
     password_attempts: Quota
+    at_rest: AtRest
 
     @classmethod
     def build(
@@ -56,5 +58,14 @@ class AuthEngine:
             ApiKeyBackend(identities, key_usage),
             SessionBackend(tokens, identities, revocations),
         ]
-        authenticator = Authenticator(backends)
-        return cls(codec, tokens, identities, revocations, key_usage, authenticator, limiter, password_attempts)
+        return cls(
+            codec=codec,
+            tokens=tokens,
+            identities=identities,
+            revocations=revocations,
+            key_usage=key_usage,
+            authenticator=Authenticator(backends),
+            limiter=limiter,
+            password_attempts=password_attempts,
+            at_rest=AtRest(settings.secret_key),
+        )

@@ -31,7 +31,8 @@ class User(Base):
     """argon2id encoded hash; None until a password is set (an invited user)."""
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     """Bumped by a password, role or activation change; sessions carrying an older version are void."""
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_secret: Mapped[str | None] = mapped_column(String(128), default=None)
+    """Sealed under a key derived from the server secret (`auth/at_rest.py`); never the secret itself."""
     mfa_enabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     """The last TOTP time step accepted, so a code is accepted at most once."""
@@ -50,10 +51,10 @@ class User(Base):
 
 
 class RecoveryCode(Base):
-    """A single-use MFA recovery code, stored only as a hash."""
+    """A single-use MFA recovery code, stored only as an HMAC under a key derived from the server secret."""
 
     __tablename__ = "recovery_code"
 
     user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(128))
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)

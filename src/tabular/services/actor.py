@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from tabular.auth.at_rest import AtRest
     from tabular.auth.engine import AuthEngine
     from tabular.auth.principal import Principal
     from tabular.db import User
@@ -33,7 +34,7 @@ class Actor:
     re-check on every request) a dataclass's fields.
     """
 
-    __slots__ = ("auth", "client_ip", "principal", "session")
+    __slots__ = ("_at_rest", "auth", "client_ip", "principal", "session")
 
     def __init__(
         self,
@@ -41,12 +42,15 @@ class Actor:
         auth: AuthEngine | None = None,
         principal: Principal | None = None,
         client_ip: str | None = None,
+        *,
+        at_rest: AtRest | None = None,
     ) -> None:
         self.session = session
         self.auth = auth
         """The app's credential engine; None for an operator, whose process serves no requests."""
         self.principal = principal
         self.client_ip = client_ip
+        self._at_rest = at_rest or (auth.at_rest if auth is not None else None)
 
     @property
     def engine(self) -> AuthEngine:
@@ -54,6 +58,13 @@ class Actor:
         if self.auth is None:
             raise RuntimeError("this step needs the app's credential engine: run it through the API")
         return self.auth
+
+    @property
+    def at_rest(self) -> AtRest:
+        """The keys of the second factor at rest: the engine's in a request, the operator's own at the CLI."""
+        if self._at_rest is None:
+            raise RuntimeError("this step needs the server secret: build the operator's Actor with at_rest=")
+        return self._at_rest
 
     @property
     def caller(self) -> Principal:

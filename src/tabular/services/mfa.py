@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING, Final, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, not_, select
 
 from tabular.auth import totp
+from tabular.auth.at_rest import UnreadableSecret, is_legacy
 from tabular.db import ApiKey, RecoveryCode, User
 from tabular.db.audit import AuditEventType
 from tabular.db.base import hold, utcnow
@@ -24,6 +26,10 @@ LOCKOUT: Final = dt.timedelta(minutes=15)
 _SECOND_FACTOR_STATE: Final = ["totp_secret", "totp_last_step", "mfa_enabled_at", "mfa_failures", "mfa_failed_at"]
 
 SecondFactor = Literal["totp", "recovery_code"]
+
+_LEGACY_SECRET: Final[ColumnElement[bool]] = not_(User.totp_secret.contains(":"))
+_LEGACY_CODE: Final[ColumnElement[bool]] = not_(RecoveryCode.code_hash.contains(":"))
+"""Stored before 0004 (see `at_rest.is_legacy`): a TOTP secret in the clear, a bare SHA-256 hash."""
 
 
 class MfaService(Service):
@@ -52,9 +58,10 @@ class MfaService(Service):
                 "MFA is already enabled; disable it first to enrol a new device.", code="mfa_already_enabled"
             )
         await PasswordService(self.actor).prove(user, password)
-        user.totp_secret, user.totp_last_step = totp.new_secret(), None
+        secret = totp.new_secret()
+        user.totp_secret, user.totp_last_step = self.actor.at_rest.seal(secret, user.id), None
         await self.session.flush()
-        return user.totp_secret, totp.provisioning_uri(user.totp_secret, user.email)
+        return secret, totp.provisioning_uri(secret, user.email)
 
     async def confirm(self, user: User, code: str, password: str | None = None) -> tuple[list[str], IssuedSession]:
         """Turn MFA on with a first valid code: ten recovery codes (shown once), and a session that proved it.
@@ -106,6 +113,33 @@ class MfaService(Service):
         await self.actor.record(AuditEventType.MFA_RECOVERY_CODES_REGENERATED, as_user=user)
         return codes
 
+    async def enrol_by_operator(self, user: User) -> str:
+        """MFA on for `user`, and its TOTP secret in the clear for the operator to hand over (the demo).
+
+        The current secret is kept when this server's key opens it; one sealed under another key cannot be
+        handed over, so it is replaced, as it is when MFA is off.
+        """
+        if user.mfa_enabled and user.totp_secret is not None:
+            with contextlib.suppress(UnreadableSecret):
+                secret = self.actor.at_rest.open(user.totp_secret, user.id)
+                await self._seal_legacy(user)
+                return secret
+        secret = totp.new_secret()
+        user.totp_secret, user.totp_last_step = self.actor.at_rest.seal(secret, user.id), None
+        user.mfa_enabled_at = user.mfa_enabled_at or utcnow()
+        return secret
+
+    async def seal_legacy(self) -> int:
+        """Seal every TOTP secret and key every recovery code stored before 0004; how many values it changed.
+
+        `tabular serve` runs it at start, with the key it serves with; until then (or for a database upgraded
+        by other means) a user's are sealed at their next second-factor check.
+        """
+        changed = 0
+        for user in await self.session.scalars(select(User).where(_LEGACY_SECRET).with_for_update()):
+            changed += await self._seal_legacy(user)
+        return changed + await self._key_legacy_codes(_LEGACY_CODE)  # any left whose secret was sealed already
+
     async def verify(self, user: User, code: str, *, allow_recovery: bool = True) -> SecondFactor:
         """Accept a TOTP code at most once, or an unused recovery code; throttle wrong ones per user.
 
@@ -113,6 +147,7 @@ class MfaService(Service):
         not undo the count. Checks of one user's codes run one at a time (see `_lock`).
         """
         await self._lock(user)
+        await self._seal_legacy(user)
         now = utcnow()
         if user.mfa_failed_at is not None and now >= user.mfa_failed_at + LOCKOUT:
             user.mfa_failures = 0  # the lockout (or the run of failures) is over: start counting afresh
@@ -145,7 +180,8 @@ class MfaService(Service):
 
     async def _match(self, user: User, code: str, *, allow_recovery: bool) -> SecondFactor | None:
         if user.totp_secret is not None:
-            step = totp.matching_step(user.totp_secret, code, user.totp_last_step)
+            secret = self.actor.at_rest.open(user.totp_secret, user.id)  # UnreadableSecret: a 500, logged
+            step = totp.matching_step(secret, code, user.totp_last_step)
             if step is not None:
                 user.totp_last_step = step
                 return "totp"
@@ -154,7 +190,7 @@ class MfaService(Service):
         recovery = await self.session.scalar(
             select(RecoveryCode).where(
                 RecoveryCode.user_id == user.id,
-                RecoveryCode.code_hash == totp.hash_recovery_code(code),
+                RecoveryCode.code_hash.in_(self.actor.at_rest.recovery_hashes(code)),
                 RecoveryCode.used_at.is_(None),
             )
         )
@@ -166,9 +202,24 @@ class MfaService(Service):
     async def _replace_recovery_codes(self, user: User) -> list[str]:
         codes = totp.new_recovery_codes()
         await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        self.session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
+        recovery_hash = self.actor.at_rest.recovery_hash
+        self.session.add_all(RecoveryCode(user_id=user.id, code_hash=recovery_hash(c)) for c in codes)
         await self.session.flush()
         return codes
+
+    async def _seal_legacy(self, user: User) -> int:
+        """Seal the user's secret left in the clear, and key the bare SHA-256 of their recovery codes with it."""
+        if user.totp_secret is None or not is_legacy(user.totp_secret):
+            return 0
+        user.totp_secret = self.actor.at_rest.seal(user.totp_secret, user.id)
+        return 1 + await self._key_legacy_codes(_LEGACY_CODE, RecoveryCode.user_id == user.id)
+
+    async def _key_legacy_codes(self, *where: ColumnElement[bool]) -> int:
+        codes = list(await self.session.scalars(select(RecoveryCode).where(*where)))
+        for code in codes:
+            code.code_hash = self.actor.at_rest.key_legacy_recovery_hash(code.code_hash)
+        await self.session.flush()
+        return len(codes)
 
     @staticmethod
     def _require_enabled(user: User) -> None:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 import pytest
 
-from tabular.db import Organization
-from tabular.vocabulary import Role
 from tests.support.clients import user
-from tests.support.db import committed_session
-from tests.support.factories import new_user
-from tests.support.mfa import PASSWORD, Account, Authenticator, enrol, signed_in
+from tests.support.mfa import Account, Authenticator, enrol, new_member, signed_in
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -22,17 +17,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 async def account(database_url: str, demo: DemoData) -> Account:
     """A fresh member of the demo organization, without MFA."""
-    async with committed_session(database_url) as session:
-        organization = await session.get_one(Organization, UUID(demo.organization.id))
-        created = await new_user(
-            session,
-            organization,
-            email="new.member@demo.tabular.test",
-            name="New Member",
-            role=Role.MEMBER,
-            password=PASSWORD,
-        )
-    return Account(email=created.email, user_id=created.id)
+    return await new_member(database_url, demo)
 
 
 @pytest.fixture

@@ -1,0 +1,103 @@
+"""The second factor at rest: TOTP secrets sealed (AES-256-GCM), recovery codes keyed (HMAC-SHA256).
+
+Both keys are derived from the server secret (`TABULAR_SECRET_KEY`) by HKDF-SHA256 with a label per purpose,
+so a copy of the database alone gives neither a TOTP secret nor an offline test of a guessed recovery code,
+and neither key is the JWT signing key. A stored value names its format (`v1:…`); a value without a prefix
+was written before migration 0004 (a TOTP secret in the clear, a bare SHA-256 of a recovery code) and is
+still read, so an upgrade locks nobody out: `MfaService` seals such values on the user's next check, and
+`tabular serve` seals every one left when it starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from typing import TYPE_CHECKING, Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from tabular.settings import derive_key
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+TOTP_SECRET_LABEL: Final = b"tabular/totp-secret/v1"
+RECOVERY_CODE_LABEL: Final = b"tabular/recovery-code/v1"
+CURRENT: Final = "v1:"
+"""Prefix of what this version stores: a sealed TOTP secret (base64url of nonce ‖ ciphertext ‖ tag), the HMAC
+of a recovery code (hex)."""
+KEYED_LEGACY: Final = "v0:"
+"""Prefix of a recovery code stored before 0004: the HMAC of its old SHA-256 hex digest."""
+_NONCE_BYTES: Final = 12
+
+
+class UnreadableSecret(Exception):
+    """A sealed TOTP secret that this server's key does not open: another key sealed it, or the row was edited."""
+
+    def __init__(self, owner: UUID) -> None:
+        super().__init__(
+            f"the TOTP secret of user {owner} does not open with this server's key: was TABULAR_SECRET_KEY changed? "
+            "Restore the key it was sealed under, or turn the user's MFA off so they enrol again"
+        )
+
+
+def is_legacy(stored: str) -> bool:
+    """Whether a stored value predates 0004: base32 secrets and hex digests never hold the prefix's colon."""
+    return ":" not in stored
+
+
+def normalise_recovery_code(code: str) -> str:
+    """The code as typed back, minus what does not matter: case, dashes, spaces."""
+    return code.strip().lower().replace("-", "").replace(" ", "")
+
+
+class AtRest:
+    """The server's keys for what it stores of a second factor, derived once per process."""
+
+    __slots__ = ("_aead", "_recovery_key")
+
+    def __init__(self, server_secret: str) -> None:
+        self._aead = AESGCM(derive_key(server_secret, TOTP_SECRET_LABEL))
+        self._recovery_key = derive_key(server_secret, RECOVERY_CODE_LABEL)
+
+    def seal(self, secret: str, owner: UUID) -> str:
+        """The stored form of `owner`'s TOTP secret; bound to the owner, so it opens in no other user's row."""
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, secret.encode(), _owner_data(owner))
+        return CURRENT + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def open(self, stored: str, owner: UUID) -> str:
+        """The TOTP secret in a stored value (one from before 0004 is the secret itself); `UnreadableSecret`."""
+        if is_legacy(stored):
+            return stored
+        version, _, body = stored.partition(":")
+        if f"{version}:" != CURRENT:
+            raise UnreadableSecret(owner)
+        try:
+            raw = base64.urlsafe_b64decode(body)
+            return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _owner_data(owner)).decode()
+        except (InvalidTag, ValueError):  # a bad tag, bad base64, a body too short
+            raise UnreadableSecret(owner) from None
+
+    def recovery_hash(self, code: str) -> str:
+        """The stored form of a recovery code."""
+        return CURRENT + self._keyed(normalise_recovery_code(code).encode())
+
+    def recovery_hashes(self, code: str) -> tuple[str, str]:
+        """What a typed recovery code may be stored as: issued by this version, or before 0004 (keyed since)."""
+        digest = hashlib.sha256(normalise_recovery_code(code).encode()).hexdigest()
+        return self.recovery_hash(code), self.key_legacy_recovery_hash(digest)
+
+    def key_legacy_recovery_hash(self, digest: str) -> str:
+        """The stored form of a recovery code kept before 0004 as its bare SHA-256 hex digest."""
+        return KEYED_LEGACY + self._keyed(digest.encode())
+
+    def _keyed(self, message: bytes) -> str:
+        return hmac.new(self._recovery_key, message, hashlib.sha256).hexdigest()
+
+
+def _owner_data(owner: UUID) -> bytes:
+    return TOTP_SECRET_LABEL + b"|" + owner.bytes
