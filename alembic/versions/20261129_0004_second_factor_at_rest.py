@@ -41,7 +41,7 @@ def downgrade() -> None:
         if sealed:
             raise RuntimeError(
                 f"{sealed} values of {table}.{column} are sealed under the server secret, which the code before "
-                "0003 cannot read: turn those users' MFA off (they enrol again) or restore a backup, then downgrade"
+                "0004 cannot read: turn those users' MFA off (they enrol again) or restore a backup, then downgrade"
             )
     for table, column, nullable in _COLUMNS:
         with op.batch_alter_table(table, schema=None) as batch_op:

@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from anyio import to_thread
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -68,10 +68,18 @@ def _columns(table: str) -> Any:
     return lambda connection: {column["name"] for column in inspect(connection).get_columns(table)}
 
 
+async def _without_sealed_second_factors(database_url: str) -> None:
+    """The demo users' MFA off, as 0004's downgrade asks: below it nothing can read a sealed secret."""
+    async with committed_session(database_url) as session:
+        await session.execute(update(User).values(totp_secret=None, mfa_enabled_at=None))
+        await session.execute(delete(RecoveryCode))
+
+
 @pytest.mark.anyio
 async def test_0003_re_chains_existing_events_with_the_key(database_url: str, demo: DemoData) -> None:
     """Events written before the chain had a key are verified, numbered per organization and re-hashed."""
     key = make_settings(database_url).audit_key
+    await _without_sealed_second_factors(database_url)
     await to_thread.run_sync(downgrade, database_url, "0002")  # the demo's events, as 0002 chained them
     await to_thread.run_sync(functools.partial(upgrade, database_url, audit_key=key))
     async with committed_session(database_url) as session:
@@ -86,6 +94,7 @@ async def test_0003_re_chains_existing_events_with_the_key(database_url: str, de
 @pytest.mark.usefixtures("demo")
 async def test_0003_refuses_events_without_the_key_and_a_chain_already_broken(database_url: str) -> None:
     key = make_settings(database_url).audit_key
+    await _without_sealed_second_factors(database_url)
     await to_thread.run_sync(downgrade, database_url, "0002")
     with pytest.raises(MigrationRefusedError, match="a bare `alembic upgrade` has no key"):
         await to_thread.run_sync(upgrade, database_url)

@@ -21,14 +21,16 @@ import pyotp
 from tests.support.clients import user
 from tests.support.live import call, demo_database, serving
 from tests.support.mfa import Authenticator
+from tests.support.settings import TEST_SECRET
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tabular.demo import DemoData
 
-VARIABLES = {"TABULAR_SECRET_KEY": "log-test-signing-secret-" + "s" * 24, "TABULAR_AUTH_RATE_LIMIT": "1000/15m"}
-"""As shipped but for a fixed signing secret and room for the campaign's sign-ins from one address."""
+VARIABLES = {"TABULAR_SECRET_KEY": TEST_SECRET, "TABULAR_AUTH_RATE_LIMIT": "1000/15m"}
+"""As shipped but for the server secret the demo data was sealed under, and room for the campaign's sign-ins
+from one address."""
 
 
 @dataclass

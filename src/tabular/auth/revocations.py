@@ -29,9 +29,16 @@ class RevocationStore:
     def __init__(self, session_maker: Callable[[], AsyncSession], ttl: float) -> None:
         self._session_maker = session_maker
         self._not_revoked: TtlCache[str, bool] = TtlCache(ttl)
+        self._revoked_here: TtlCache[str, bool] = TtlCache(ttl)
+        """Tokens this process revoked, for as long as a stale "not revoked" answer could be cached."""
 
     async def revoke(self, token_id: str, expires_at: dt.datetime) -> None:
-        """Refuse the token from now on (and purge revocations of tokens that have expired)."""
+        """Refuse the token from now on (and purge revocations of tokens that have expired).
+
+        A check of the same token that read the database just before the revocation was written may still
+        cache "not revoked" after it; `_revoked_here` outranks that answer until it would have expired.
+        """
+        self._revoked_here.put(token_id, value=True)
         self._not_revoked.invalidate(token_id)
         async with self._session_maker() as session, session.begin():
             await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
@@ -39,6 +46,8 @@ class RevocationStore:
 
     async def is_revoked(self, token_id: str) -> bool:
         """Whether the token was signed out."""
+        if self._revoked_here.get(token_id):
+            return True
         if self._not_revoked.get(token_id):
             return False
         async with self._session_maker() as session:

@@ -3,10 +3,14 @@ session, and is refused to an API key."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tabular.auth.revocations import RevocationStore
+from tabular.db.base import utcnow
+from tabular.db.config import make_db_config
 from tests.support.clients import app_client, bearer, user
 from tests.support.sessions import (
     CACHE_TTLS,
@@ -20,6 +24,7 @@ from tests.support.sessions import (
     sign_in,
     who_am_i,
 )
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -67,3 +72,18 @@ async def test_an_api_key_cannot_log_out_or_change_the_password(client: Client, 
         changed = await change_password(client, header, member.password, NEW_PASSWORD)
         assert_auth_problem(changed, 403, "api_key_not_allowed")
     assert (await who_am_i(client, {"X-API-Key": member.api_key})).json()["data"]["credential"] == "api_key"
+
+
+async def test_a_check_racing_the_logout_cannot_bring_the_token_back(database_url: str) -> None:
+    """A check that read the database just before the revocation was written caches "not revoked" just after
+    it (the soak found a signed-out token accepted for a second this way); this process's revocation wins."""
+    config = make_db_config(make_settings(database_url))
+    store = RevocationStore(config.create_session_maker(), ttl=60.0)
+    try:
+        assert not await store.is_revoked("racing-token")
+        await store.revoke("racing-token", utcnow() + dt.timedelta(hours=1))
+        store._not_revoked.put("racing-token", value=True)  # noqa: SLF001 - the late answer of the racing check
+
+        assert await store.is_revoked("racing-token")
+    finally:
+        await config.get_engine().dispose()
