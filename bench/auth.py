@@ -26,6 +26,7 @@ from tabular.auth.at_rest import AtRest
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.demo import seed_demo
+from tabular.schemas.users import UserCreate
 from tabular.services.actor import Actor
 from tabular.services.users import UserService
 from tabular.settings import RateSpec, Settings
@@ -75,18 +76,19 @@ async def app_figures(directory: Path) -> None:
     await asyncio.to_thread(upgrade, url)
     unlimited = RateSpec(limit=10**9, window=900)  # measure authentication, not the limiter
     settings = Settings(
-        database_url=url, secret_key="bench-secret-" + "x" * 40, rate_limit=unlimited, auth_rate_limit=unlimited
+        database_url=url,
+        secret_key="bench-secret-" + "x" * 40,
+        rate_limit=unlimited,
+        auth_rate_limit=unlimited,
+        account_rate_limit=unlimited,
+        access_log=False,  # the figures, not a line per request
     )
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        demo = await seed_demo(Actor(session, at_rest=AtRest(settings.secret_key)))
-        await UserService(session).create_user(
-            organization_id=UUID(demo.organization.id),
-            email=BENCH_EMAIL,
-            name="Bench",
-            role=Role.MEMBER,
-            password=BENCH_PASSWORD,
-        )
+        operator = Actor(session, at_rest=AtRest(settings.secret_key))
+        demo = await seed_demo(operator)
+        body = UserCreate(email=BENCH_EMAIL, name="Bench", role=Role.MEMBER, password=BENCH_PASSWORD)
+        await UserService(operator).create(body, organization_id=UUID(demo.organization.id))
     await config.get_engine().dispose()
     admin = demo.users[0]
     assert admin.api_key is not None

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.servers
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support.servers
 
-from tests.servers import RedisServer
+from tests.support.servers import RedisServer
 
 from tabular.ratelimit.redis_backend import RedisBackend
 from tabular.ratelimit.window import Backend, Hit, InProcessBackend, Quota

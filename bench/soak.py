@@ -548,10 +548,15 @@ OPERATIONS: dict[str, Callable[[Soak], Awaitable[None]]] = {
 
 
 async def greedy(soak: Soak) -> None:
-    """One address logging in as nobody every GREEDY_EVERY seconds: 401s, then the auth limit's 429s."""
-    body = {"email": "nobody@soak.tabular.test", "password": "not-the-password", "action": "login"}
-    ip, attempts = address(0, 0), set()
+    """One address logging in as nobody every GREEDY_EVERY seconds: 401s, then the auth limit's 429s.
+
+    Each attempt names another unknown email, so the per-address auth quota is what runs out (one email
+    tried again and again would spend its per-account quota first, which no response header states).
+    """
+    ip, attempts, tries = address(0, 0), set(), 0
     while not soak.ended:  # at a steady pace, whatever the answers' latency (argon2 queues behind other logins)
+        tries += 1
+        body = {"email": f"nobody-{tries}@soak.tabular.test", "password": "not-the-password", "action": "login"}
         attempt = asyncio.create_task(
             soak.call("over the limit: log in as nobody", "POST", "/api/auth", ip=ip, expect=401, body=body)
         )
