@@ -176,10 +176,14 @@ def keys_create(*, email: str, name: str, expires: dt.datetime | None, read_only
         from tabular.services.api_keys import ApiKeyService  # noqa: PLC0415
         from tabular.services.users import UserService  # noqa: PLC0415
 
-        user = await UserService(actor).by_email(email)
-        if user is None:
+        found = await UserService(actor).everywhere(email)
+        if not found:
             raise click.BadParameter(f"no user with email {email!r}", param_hint="--email")
-        return await ApiKeyService(actor).create(body, for_user=user.id)
+        if len(found) > 1:
+            raise click.BadParameter(
+                f"{len(found)} organizations have a user with email {email!r}", param_hint="--email"
+            )
+        return await ApiKeyService(actor).create(body, for_user=found[0].id)
 
     created = _run_as_operator(create)
     click.echo(msgspec.json.encode(created).decode() if as_json else f"{created.key}  (id {created.id}, shown once)")

@@ -184,7 +184,7 @@ async def _ensure_user(
     session, users = actor.session, UserService(actor)
     password = secrets.token_urlsafe(12)
     wanted = [workspaces[index].id for index in spec.workspaces]
-    user = await users.by_email(spec.email)
+    user = await users.by_email(spec.email, organization.id)
     if user is None:
         body = UserCreate(email=spec.email, name=spec.name, role=spec.role, password=password, workspace_ids=wanted)
         created = await users.create(body, organization_id=organization.id)

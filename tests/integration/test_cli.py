@@ -54,7 +54,7 @@ def test_users_create_makes_the_organization_and_refuses_a_duplicate(tmp_path: P
 
     duplicate = invoke(*args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert duplicate.returncode == 1
-    assert duplicate.stderr.strip() == "tabular: error: A user with this email already exists."
+    assert duplicate.stderr.strip() == "tabular: error: The organization already has a user with this email."
 
 
 @pytest.mark.parametrize(

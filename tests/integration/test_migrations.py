@@ -137,6 +137,20 @@ async def test_0004_keeps_the_second_factors_0003_stored(database_url: str) -> N
 async def test_downgrading_past_0004_is_refused_while_a_second_factor_is_sealed(database_url: str) -> None:
     async with committed_session(database_url) as session:
         await new_user(session, await new_organization(session), totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    await to_thread.run_sync(downgrade, database_url, "0004")
     with pytest.raises(RuntimeError, match="sealed under the server secret"):
         await to_thread.run_sync(downgrade, database_url, "0003")
+    await to_thread.run_sync(upgrade, database_url)
+    assert await _run(database_url, _diff) == [], "0004 refused before changing anything: back at head cleanly"
+
+
+@pytest.mark.anyio
+async def test_downgrading_past_0005_is_refused_while_an_email_has_accounts_in_two_organizations(
+    database_url: str,
+) -> None:
+    async with committed_session(database_url) as session:
+        for _ in range(2):
+            await new_user(session, await new_organization(session), email="shared@example.com")
+    with pytest.raises(RuntimeError, match="several organizations"):
+        await to_thread.run_sync(downgrade, database_url, "0004")
     assert await _run(database_url, _diff) == [], "still at head, nothing half done"

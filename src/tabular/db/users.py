@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tabular.db.base import Base, UtcDateTime, enum_column_type
@@ -20,10 +20,12 @@ class User(Base):
     """A person who signs in; belongs to one organization with one role there."""
 
     __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("organization_id", "email", name="uq_user_account_organization_id_email"),)
 
     organization_id: Mapped[UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    """Stored lower-cased; sign-in looks it up case-insensitively through this unique index."""
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    """Stored lower-cased, unique within the organization: another organization may invite the same person, and
+    learns nothing from it. Sign-in looks it up through this index and the password says which account."""
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(enum_column_type(Role))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
+from sqlalchemy.exc import MultipleResultsFound
+
 from tabular.auth.identities import load_identity
 from tabular.db import User
 from tabular.errors import TabularError
@@ -59,7 +61,10 @@ async def explain(session: AsyncSession, app: Litestar, email: str, method: str,
 
 
 async def _principal(session: AsyncSession, email: str) -> Principal:
-    identity = await load_identity(session, User.email == normalize_email(email))
+    try:
+        identity = await load_identity(session, User.email == normalize_email(email))
+    except MultipleResultsFound:
+        raise ExplainError(f"several organizations have a user with email {email!r}") from None
     if identity is None:
         raise ExplainError(f"no user with email {email!r}")
     return identity.principal(CredentialKind.SESSION, mfa_verified=identity.mfa_enabled)

@@ -19,7 +19,7 @@ from tabular.services.users import UserService
 from tabular.settings import SMALL_BODY
 from tabular.vocabulary import Action, Resource, Role
 
-EMAIL_TAKEN = "The email is in use (`email_taken`)"
+EMAIL_TAKEN = "A user of your organization has this email (`email_taken`)"
 BAD_LINK = "The link is invalid or used (`invalid_token`), or expired (`token_expired`)"
 LAST_ADMIN = "It would leave the organization without an active admin (`last_admin`)"
 

@@ -43,17 +43,22 @@ class AuthService(Service):
 
         An unknown email, a wrong password and a deactivated account give the same answer and cost the
         same argon2 verification, so neither the body nor the timing tells them apart; attempts count
-        against the account's quota (`PasswordService.check`).
+        against the account's quota (`PasswordService.matching`). An email may have an account in several
+        organizations (each its own person to the organization that invited them); the password says which.
         """
         email = normalize_email(body.email)
-        row = (await self.session.execute(_user_with_organization().where(User.email == email))).first()
-        user, organization = row if row is not None else (None, None)
-        password_ok = await PasswordService(self.actor).check(user, email, body.password)
-        if user is None or organization is None or not password_ok or not user.is_active:
-            reason = "unknown_email" if user is None else "wrong_password_or_inactive"
-            await self.actor.record(AuditEventType.LOGIN_FAILED, as_user=user, data={"reason": reason})
+        query = _user_with_organization().where(User.email == email).order_by(User.created_at, User.id)
+        accounts = (await self.session.execute(query)).tuples().all()  # oldest first
+        candidates = [candidate for candidate, _ in accounts]
+        user = await PasswordService(self.actor).matching(candidates, email, body.password)
+        if user is None or not user.is_active:
+            failed: list[User | None] = [user] if user is not None else [*candidates] or [None]
+            reason = "unknown_email" if not candidates else "wrong_password_or_inactive"
+            for who in failed:  # each organization sees the attempts on its own account
+                await self.actor.record(AuditEventType.LOGIN_FAILED, as_user=who, data={"reason": reason})
             self.actor.keep_on_refusal()
             raise Unauthorized("The email or password is incorrect.", code="invalid_credentials")
+        organization = next(organization for candidate, organization in accounts if candidate is user)
         if user.mfa_enabled:
             if body.otp is None:
                 raise Unauthorized("This account uses MFA: send the current code as `otp`.", code="mfa_required")

@@ -24,6 +24,8 @@ from tabular.services.actor import Service
 from tabular.settings import RECENT_SIGN_IN
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tabular.db import User
 
 KNOWN_ADDRESS_FOR: Final = dt.timedelta(days=30)
@@ -39,11 +41,16 @@ class PasswordService(Service):
     """The password checks of sign-in, password change and the steps that need a recent proof."""
 
     async def check(self, user: User | None, email: str, password: str) -> bool:
-        """Whether `password` is `user`'s (never for no user), at the same cost and quota either way.
+        """Whether `password` is `user`'s (never for no user), at the same cost and quota either way."""
+        return await self.matching([user] if user else [], email, password) is not None
 
-        429 `account_throttled` once the account's quota is spent, before any password is compared.
+    async def matching(self, users: Sequence[User], email: str, password: str) -> User | None:
+        """The first of `users` (the accounts with this email) whose password this is, or None.
+
+        Each is compared (one dummy comparison when there is none, so an unknown email costs what a wrong
+        password costs). 429 `account_throttled` once the email's quota is spent, before any comparison.
         """
-        if not await self._known_address(user):
+        if not await self._known_address(users):
             subject = "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
             engine = self.actor.engine
             [allowance] = await engine.limiter.hit([Hit(engine.password_attempts, subject)])
@@ -53,7 +60,14 @@ class PasswordService(Service):
                     code="account_throttled",
                     headers={"Retry-After": str(allowance.reset)},
                 )
-        return await verify_password(user.password_hash if user else None, password)
+        if not users:
+            await verify_password(None, password)
+            return None
+        found = None
+        for user in users:  # every one, even past a match: the time taken says nothing about which matched
+            if await verify_password(user.password_hash, password) and found is None:
+                found = user
+        return found
 
     async def prove(self, user: User, password: str | None) -> None:
         """The caller shows they know the password now: in the request, or by a sign-in within `RECENT_SIGN_IN`.
@@ -72,8 +86,8 @@ class PasswordService(Service):
         if not await self.check(user, user.email, password):
             raise Forbidden("The password is incorrect.", code="password_incorrect")
 
-    async def _known_address(self, user: User | None) -> bool:
-        """Whether the account signed in from this client's address within `KNOWN_ADDRESS_FOR`.
+    async def _known_address(self, users: Sequence[User]) -> bool:
+        """Whether one of the accounts signed in from this client's address within `KNOWN_ADDRESS_FOR`.
 
         Asked for an unknown email too (of nobody), so the answer costs the same either way.
         """
@@ -83,7 +97,7 @@ class PasswordService(Service):
         query = (
             select(AuditEvent.id)
             .where(
-                AuditEvent.actor_user_id == (user.id if user is not None else _NOBODY),
+                AuditEvent.actor_user_id.in_([user.id for user in users] or [_NOBODY]),
                 AuditEvent.event == AuditEventType.LOGIN_SUCCEEDED,
                 AuditEvent.client_ip == self.actor.client_ip,
                 AuditEvent.created_at > since,

@@ -59,23 +59,34 @@ class UserService(Service):
         """The user the guard authorized, with their workspaces."""
         return _view(user, (await self._workspace_ids([user.id])).get(user.id, []))
 
-    async def by_email(self, email: str) -> User | None:
-        """The user with this email, in any organization (emails are unique across organizations)."""
-        user: User | None = await self.session.scalar(select(User).where(User.email == normalize_email(email)))
+    async def by_email(self, email: str, organization_id: UUID | None = None) -> User | None:
+        """The user with this email in the organization (the caller's, or the one an operator names).
+
+        An email is unique within an organization only: another organization may have its own account for it.
+        """
+        organization_id = organization_id or self.actor.caller.organization_id
+        query = select(User).where(User.organization_id == organization_id, User.email == normalize_email(email))
+        user: User | None = await self.session.scalar(query)
         return user
+
+    async def everywhere(self, email: str) -> list[User]:
+        """Every organization's user with this email, oldest first: for an operator, who sees them all."""
+        query = select(User).where(User.email == normalize_email(email)).order_by(User.created_at, User.id)
+        return list(await self.session.scalars(query))
 
     async def create(self, body: UserCreate, organization_id: UUID | None = None) -> CreatedUser:
         """A new user of the caller's organization (an operator names one), in the given workspaces.
 
-        409 `email_taken`, 422 `weak_password`, 404 for a workspace of another organization. With a password
-        the user can sign in at once; without one the answer carries a one-time token.
+        409 `email_taken` (in this organization: another's accounts are none of its business), 422
+        `weak_password`, 404 for a workspace of another organization. With a password the user can sign in at
+        once; without one the answer carries a one-time token.
         """
         organization_id = organization_id or self.actor.caller.organization_id
         email = normalize_email(body.email)
         if body.password is not None:
             _check_password(body.password, email)
         workspace_ids = await self._own_workspaces(organization_id, body.workspace_ids)
-        if await self.by_email(email) is not None:
+        if await self.by_email(email, organization_id) is not None:
             raise _email_taken()
         password_hash = await hash_password(body.password) if body.password is not None else None
         user = User(
@@ -224,7 +235,7 @@ def _check_password(password: str, email: str) -> None:
 
 
 def _email_taken() -> Conflict:
-    return Conflict("A user with this email already exists.", code="email_taken")
+    return Conflict("The organization already has a user with this email.", code="email_taken")
 
 
 def _invalid_token() -> Unauthorized:
