@@ -130,6 +130,14 @@ class ValidationFailed(TabularError, status=422, code="validation_failed"):
     """Well-formed input that breaks a rule; `errors` points at the offending fields."""
 
 
+def no_such_workspace(field: str) -> ValidationFailed:
+    """A body names a workspace the caller's organization does not have (or another organization's: the same)."""
+    message = "no such workspace in your organization"
+    return ValidationFailed(
+        "No such workspace in your organization.", errors=[FieldError(message=message, field=field, source="body")]
+    )
+
+
 class TooManyRequests(TabularError, status=429, code="rate_limited"):
     """Too many attempts; `Retry-After` says when to try again."""
 

@@ -137,14 +137,19 @@ class ApiKeyService(Service):
         return row[0], row[1]
 
     async def _check_pin(self, user: User, workspace_id: UUID | None) -> None:
-        """A key can be pinned only to a workspace its creator can reach (another tenant's is a 404)."""
+        """A key can be pinned only to a workspace its creator can reach (another tenant's is a 422 on the field)."""
         if workspace_id is None:
             return
         workspace = await self.session.scalar(
             select(Workspace).where(Workspace.id == workspace_id, Workspace.organization_id == user.organization_id)
         )
         if workspace is None:
-            raise NotFound
+            raise ValidationFailed(
+                "No such workspace in your organization.",
+                errors=[
+                    FieldError(message="no such workspace in your organization", field="workspace_id", source="body")
+                ],
+            )
         if user.role is not Role.ADMIN:
             membership = await self.session.scalar(
                 select(WorkspaceMembership.id).where(

@@ -15,7 +15,7 @@ from tabular.auth.tokens import Audience, TokenError
 from tabular.db import Organization, User, Workspace, WorkspaceMembership
 from tabular.db.audit import AuditEventType
 from tabular.db.base import hold
-from tabular.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
+from tabular.errors import Conflict, FieldError, Unauthorized, ValidationFailed, no_such_workspace
 from tabular.policies.filters import visible
 from tabular.schemas.common import wire
 from tabular.schemas.rules import normalize_email, password_problem
@@ -78,7 +78,7 @@ class UserService(Service):
         """A new user of the caller's organization (an operator names one), in the given workspaces.
 
         409 `email_taken` (in this organization: another's accounts are none of its business), 422
-        `weak_password`, 404 for a workspace of another organization. With a password the user can sign in at
+        `weak_password`, 422 for a workspace of another organization. With a password the user can sign in at
         once; without one the answer carries a one-time token.
         """
         organization_id = organization_id or self.actor.caller.organization_id
@@ -192,7 +192,11 @@ class UserService(Service):
             )
 
     async def _own_workspaces(self, organization_id: UUID, workspace_ids: list[UUID]) -> list[UUID]:
-        """The ids, without repeats, if each is a workspace of the organization; 404 otherwise."""
+        """The ids, without repeats, if each is a workspace of the organization; 422 naming the first that is not.
+
+        Like a dashboard's `survey_ids`: an id in a body is a field that breaks a rule, not a path that names
+        nothing (another organization's workspace answers as one that does not exist).
+        """
         wanted = list(dict.fromkeys(workspace_ids))
         if not wanted:
             return []
@@ -201,8 +205,9 @@ class UserService(Service):
                 select(Workspace.id).where(Workspace.id.in_(wanted), Workspace.organization_id == organization_id)
             )
         )
-        if len(found) != len(wanted):
-            raise NotFound("No such workspace in your organization.")
+        for index, workspace_id in enumerate(workspace_ids):
+            if workspace_id not in found:
+                raise no_such_workspace(f"workspace_ids[{index}]")
         return wanted
 
     async def _workspace_ids(self, user_ids: Iterable[UUID]) -> dict[UUID, list[UUID]]:

@@ -18,6 +18,7 @@ from tests.support.clients import (
     Client,
     assert_problem,
     bearer_of,
+    fields_of,
     key,
     ok,
     password_sign_in,
@@ -179,7 +180,9 @@ async def test_creation_is_refused_for_a_taken_email_a_foreign_workspace_or_a_we
         assert_problem(await client.post("/api/users", json=user_body(email=email), headers=admin), 409, "email_taken")
     for workspace_id in (other_tenant.workspace_id, uuid.uuid4()):
         body = user_body(workspace_ids=[demo.workspaces[0].id, str(workspace_id)])
-        assert_problem(await client.post("/api/users", json=body, headers=admin), 404, "not_found")
+        refused = await client.post("/api/users", json=body, headers=admin)
+        assert_problem(refused, 422, "validation_failed")
+        assert fields_of(refused) == (422, ["workspace_ids[1]"])
     for password in ("short", "aaaaaaaaaaaa", "new.person@demo.tabular.test"):
         answer = await client.post("/api/users", json=user_body(password=password), headers=admin)
         assert_problem(answer, 422, "weak_password")

@@ -56,7 +56,10 @@ async def test_a_key_is_pinned_only_where_its_creator_can_go(
 
     for workspace_id in (foreign_id, str(uuid4())):
         response = await client.post("/api/keys", json={"name": "x", "workspace_id": workspace_id}, headers=headers)
-        assert_problem(response, 404, "not_found")
+        assert_problem(response, 422, "validation_failed")
+        assert response.json()["errors"] == [
+            {"message": "no such workspace in your organization", "field": "workspace_id", "source": "body"}
+        ]
     response = await client.post("/api/keys", json={"name": "x", "workspace_id": second}, headers=headers)
     assert_problem(response, 403, "workspace_forbidden")
     assert [k["name"] for k in await list_keys(client, headers)] == ["demo"]
