@@ -18,7 +18,7 @@ from uuid import UUID
 
 import msgspec
 from advanced_alchemy.types import JsonB
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from uuid_utils.compat import uuid7
@@ -141,13 +141,19 @@ async def record(  # noqa: PLR0913 - every field of an event, by keyword
 
     One statement reads the head and the organization's last number. Appenders take turns: on PostgreSQL
     each first waits for a transaction-scoped advisory lock, held by the one before it until that commits, so
-    it reads the head that one left; SQLite lets one writer in at a time. The unique `seq` (and organization
+    it reads the head that one left; on SQLite each first takes the database's write lock (one writer at a
+    time), for the same reason. The unique `seq` (and organization
     number) stays the guard: a writer that still read a head someone else has since built on is refused at
     the insert and reads again, a few times at most.
     """
     key = chain_key(session)
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(_APPEND_LOCK)))
+    else:  # SQLite: the database's write lock first (a write that matches nothing takes it), then the head
+        await session.execute(
+            update(AuditEvent).where(false()).values(seq=AuditEvent.seq),
+            execution_options={"synchronize_session": False},
+        )
     same_organization = aliased(AuditEvent)
     last_in_organization = (
         select(func.max(same_organization.org_seq))
