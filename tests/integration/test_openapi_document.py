@@ -147,3 +147,27 @@ async def test_a_number_past_its_range_in_a_body_is_a_422_naming_it(client: Clie
         refused = await client.post(f"/api/public/surveys/{survey}/responses", json=answers)
         assert refused.status_code == 422, (rating, refused.text)
         assert [error["field"] for error in refused.json()["errors"]] == ["answers[0].rating"]
+
+
+async def test_the_operations_that_need_a_recent_password_say_so(client: Client) -> None:
+    """The policy's `recent_password` steps, and only those, are marked; their 403 names the codes to expect."""
+    marked = {
+        (method, path): operation
+        for method, path, operation in await _operations(client)
+        if operation["x-tabular-policy"].get("recent_password")
+    }
+    assert set(marked) == {
+        ("post", "/api/auth/password"),
+        ("post", "/api/auth/mfa/setup"),
+        ("post", "/api/auth/mfa/confirm"),
+        ("post", "/api/auth/mfa/disable"),
+        ("post", "/api/auth/mfa/recovery-codes"),
+        ("post", "/api/keys"),
+        ("post", "/api/keys/{key_id}/rotate"),
+    }
+    for (method, path), operation in marked.items():
+        forbidden = operation["responses"]["403"]["description"]
+        if path == "/api/auth/password":  # the current password in its body is the proof
+            assert "current_password" in forbidden
+        else:
+            assert "`password_required`" in forbidden, f"{method} {path}"
