@@ -37,6 +37,7 @@ from tabular.routes.docs import RedocPage, SwaggerPage
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
+from tabular.typed_body import TypedBodyRequest
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -97,6 +98,7 @@ class TabularPlugin(InitPluginProtocol):
             app_config.middleware.insert(0, AccessLogMiddleware(access_log, settings.trusted_proxies))
         app_config.guards.append(policy_guard)
         app_config.before_request = require_json_body
+        app_config.request_class = TypedBodyRequest  # bodies decoded straight into their Struct
         app_config.dependencies.update(
             {
                 "settings": Provide(_provide_settings, sync_to_thread=False),

@@ -8,6 +8,7 @@ nested deeper than the decoder follows is a 400 problem, never a 500 with a trac
 from __future__ import annotations
 
 import json
+import tracemalloc
 from typing import TYPE_CHECKING
 
 import pytest
@@ -74,3 +75,32 @@ async def test_free_form_json_is_bounded_in_depth_and_size(
     assert problem in refused.text
     fine = await client.post(path, json={"name": "Fine", "widgets": {"a": [[1, 2], {"b": "c"}]}}, headers=admin)
     assert fine.status_code == 201, fine.text
+
+
+async def test_an_amplifying_body_is_refused_before_it_becomes_python_objects(client: Client, demo: DemoData) -> None:
+    """The audit's 9.9 MB `{"answers": [{}, {}, …]}` cost ~250 MB because every `{}` became a dict first.
+
+    Decoded straight into the typed Struct, the first `{}` that lacks a question id ends the decoding: what the
+    request allocates stays near the body's own size (generic decoding allocated some 25 times it).
+    """
+    path = f"/api/public/surveys/{demo.surveys[0].id}/responses"
+    body = _answers(60_000)
+    await client.post(path, content=_answers(300), headers=HEADERS)  # warm: first-request set-up is not the body's
+    tracemalloc.start()
+    try:
+        refused = await client.post(path, content=body, headers=HEADERS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(body), f"handling a {len(body):,}-byte body allocated {peak:,} bytes at its peak"
+    assert_problem(refused, 422, "validation_failed")
+    assert refused.json()["errors"][0]["field"] == "answers[0]", "the first `{}` ended the decoding"
+
+
+async def test_a_body_is_strict_json_so_a_quoted_number_is_not_a_number(client: Client, demo: DemoData) -> None:
+    """One decode into the type, strict as the OpenAPI document: `"5"` where an integer is due is a 422."""
+    path = f"/api/public/surveys/{demo.surveys[0].id}/responses"
+    answer = {"question_id": "00000000-0000-4000-8000-000000000000", "rating": "5"}
+    refused = await client.post(path, json={"answers": [answer]})
+    assert_problem(refused, 422, "validation_failed")
+    assert refused.json()["errors"][0]["field"] == "answers[0].rating"
