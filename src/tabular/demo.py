@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 from sqlalchemy import select
 
-from tabular.auth.passwords import hash_password
 from tabular.db import (
     Answer,
     ApiKey,
@@ -34,6 +33,7 @@ from tabular.schemas.workspaces import WorkspaceWrite
 from tabular.services.api_keys import ApiKeyService
 from tabular.services.mfa import MfaService
 from tabular.services.organizations import OrganizationService
+from tabular.services.passwords import PasswordService
 from tabular.services.users import UserService
 from tabular.services.workspaces import WorkspaceService
 from tabular.vocabulary import Role
@@ -191,7 +191,7 @@ async def _ensure_user(
         user = await session.get_one(User, created.id)  # in the session already: no query
     else:  # back to its demo state, with a fresh password
         user.role, user.is_active, user.organization_id = spec.role, True, organization.id
-        user.password_hash = await hash_password(password)
+        user.password_hash = await PasswordService(actor).hash(user.email, password)
         user.token_version += 1
         present = set(
             await session.scalars(

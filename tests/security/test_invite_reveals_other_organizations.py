@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tabular.auth.passwords import argon2_runs
 from tabular.vocabulary import Role
 from tests.support.clients import assert_problem, bearer
 from tests.support.db import committed_session
@@ -67,6 +68,32 @@ async def test_each_organizations_account_signs_in_with_its_own_password(client:
     assert ours.json()["data"]["organization_name"] == ours_name
     assert neither.status_code == 401
     assert neither.json()["code"] == "invalid_credentials"
+
+
+async def _argon2_runs_to_sign_in(client: Client, password: str) -> int:
+    before = argon2_runs()
+    await client.post("/api/auth", json=login_body(TARGET, password))
+    return argon2_runs() - before
+
+
+async def test_signing_in_costs_the_same_whether_other_organizations_have_the_email(
+    client: Client, database_url: str
+) -> None:
+    """An admin who invites an email with a password they chose, then times sign-ins with it, learns nothing.
+
+    Comparing the password with each account of the email cost one argon2 run per organization holding it:
+    the inviter's sign-in took a quarter of a second longer when another organization had the email. All
+    accounts of an email share one keyed salt, so a sign-in hashes once and compares strings. Counted, not
+    timed: the runs are what the time is made of.
+    """
+    (ours_admin, _), (theirs_admin, _) = await _admin(database_url), await _admin(database_url)
+    assert (await _invite(client, ours_admin, OUR_PASSWORD))[0] == 201
+    alone = [await _argon2_runs_to_sign_in(client, password) for password in (OUR_PASSWORD, "Wrong-passphrase-4")]
+
+    assert (await _invite(client, theirs_admin, THEIR_PASSWORD))[0] == 201
+    shared = [await _argon2_runs_to_sign_in(client, password) for password in (OUR_PASSWORD, "Wrong-passphrase-4")]
+
+    assert alone == shared == [1, 1]
 
 
 async def test_an_email_is_still_taken_within_one_organization(client: Client, database_url: str) -> None:

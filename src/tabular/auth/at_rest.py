@@ -1,11 +1,12 @@
-"""The second factor at rest: TOTP secrets sealed (AES-256-GCM), recovery codes keyed (HMAC-SHA256).
+"""Credentials at rest: TOTP secrets sealed (AES-256-GCM), recovery codes keyed (HMAC-SHA256), password salts.
 
-Both keys are derived from the server secret (`TABULAR_SECRET_KEY`) by HKDF-SHA256 with a label per purpose,
+The keys are derived from the server secret (`TABULAR_SECRET_KEY`) by HKDF-SHA256 with a label per purpose,
 so a copy of the database alone gives neither a TOTP secret nor an offline test of a guessed recovery code,
-and neither key is the JWT signing key. A stored value names its format (`v1:…`); a value without a prefix
-was written before migration 0004 (a TOTP secret in the clear, a bare SHA-256 of a recovery code) and is
-still read, so an upgrade locks nobody out: `MfaService` seals such values on the user's next check, and
-`tabular serve` seals every one left when it starts.
+and no key is the JWT signing key; a password's argon2 salt is keyed by its email (see `password_salt`).
+A stored value names its format (`v1:…`); a value without a prefix was written before migration 0004 (a
+TOTP secret in the clear, a bare SHA-256 of a recovery code) and is still read, so an upgrade locks nobody
+out: `MfaService` seals such values on the user's next check, and `tabular serve` seals every one left
+when it starts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 TOTP_SECRET_LABEL: Final = b"tabular/totp-secret/v1"
 RECOVERY_CODE_LABEL: Final = b"tabular/recovery-code/v1"
+PASSWORD_SALT_LABEL: Final = b"tabular/password-salt/v1"
+PASSWORD_SALT_BYTES: Final = 16
 CURRENT: Final = "v1:"
 """Prefix of what this version stores: a sealed TOTP secret (base64url of nonce ‖ ciphertext ‖ tag), the HMAC
 of a recovery code (hex)."""
@@ -57,11 +60,21 @@ def normalise_recovery_code(code: str) -> str:
 class AtRest:
     """The server's keys for what it stores of a second factor, derived once per process."""
 
-    __slots__ = ("_aead", "_recovery_key")
+    __slots__ = ("_aead", "_recovery_key", "_salt_key")
 
     def __init__(self, server_secret: str) -> None:
         self._aead = AESGCM(derive_key(server_secret, TOTP_SECRET_LABEL))
         self._recovery_key = derive_key(server_secret, RECOVERY_CODE_LABEL)
+        self._salt_key = derive_key(server_secret, PASSWORD_SALT_LABEL)
+
+    def password_salt(self, email: str) -> bytes:
+        """The argon2 salt of every password of accounts with `email` (normalised), in any organization.
+
+        One salt per email lets sign-in hash a typed password once and compare it with each account of the
+        email, so the time it takes says nothing about how many organizations have that email. Keyed with
+        the server secret, so no one can precompute a table for an email without it.
+        """
+        return hmac.new(self._salt_key, email.encode(), hashlib.sha256).digest()[:PASSWORD_SALT_BYTES]
 
     def seal(self, secret: str, owner: UUID) -> str:
         """The stored form of `owner`'s TOTP secret; bound to the owner, so it opens in no other user's row."""

@@ -9,6 +9,7 @@ running at a lower priority, so the event loop keeps the CPU it needs and other 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import threading
@@ -18,7 +19,14 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-__all__ = ["DUMMY_HASH", "hash_password", "needs_rehash", "verify_password"]
+__all__ = [
+    "DUMMY_HASH",
+    "argon2_runs",
+    "hash_password",
+    "needs_rehash",
+    "salted_with",
+    "verify_password",
+]
 
 _hasher: Final = PasswordHasher()  # argon2id, RFC 9106 "low memory" profile: t=3, m=64 MiB, p=4
 ARGON2_THREADS: Final = max(1, len(os.sched_getaffinity(0)) - 1)
@@ -43,9 +51,16 @@ DUMMY_HASH: Final = _hasher.hash("tabular: no such user")
 """Verified against when the email is unknown, so both failures cost the same time."""
 
 
-async def hash_password(password: str) -> str:
-    """The argon2id encoded hash of `password`."""
-    return await asyncio.get_running_loop().run_in_executor(_pool, _hasher.hash, password)
+async def hash_password(password: str, salt: bytes | None = None) -> str:
+    """The argon2id encoded hash of `password`: with `salt`, the same string each time; a random salt without."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, _hash, password, salt)
+
+
+def salted_with(encoded: str, salt: bytes) -> bool:
+    """Whether `encoded` was made with today's parameters and `salt`: what `hash_password(…, salt)` makes."""
+    if needs_rehash(encoded):
+        return False
+    return encoded.rpartition("$")[0].endswith("$" + base64.b64encode(salt).decode().rstrip("="))
 
 
 async def verify_password(encoded: str | None, password: str) -> bool:
@@ -60,7 +75,21 @@ def needs_rehash(encoded: str) -> bool:
     return _hasher.check_needs_rehash(encoded)
 
 
+def argon2_runs() -> int:
+    """How many argon2 computations this process made: sign-in's cost is counted, not timed, by its tests."""
+    return _runs[0]
+
+
+_runs = [0]
+
+
+def _hash(password: str, salt: bytes | None) -> str:
+    _runs[0] += 1
+    return _hasher.hash(password, salt=salt)
+
+
 def _verify(encoded: str, password: str, real: bool) -> bool:  # noqa: FBT001
+    _runs[0] += 1
     try:
         return _hasher.verify(encoded, password) and real
     except (VerificationError, InvalidHashError):

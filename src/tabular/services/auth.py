@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 
-from tabular.auth.passwords import hash_password, needs_rehash
 from tabular.db import Organization, User
 from tabular.db.audit import AuditEventType
 from tabular.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -50,7 +49,8 @@ class AuthService(Service):
         query = _user_with_organization().where(User.email == email).order_by(User.created_at, User.id)
         accounts = (await self.session.execute(query)).tuples().all()  # oldest first
         candidates = [candidate for candidate, _ in accounts]
-        user = await PasswordService(self.actor).matching(candidates, email, body.password)
+        passwords = PasswordService(self.actor)
+        user = await passwords.matching(candidates, email, body.password)
         if user is None or not user.is_active:
             failed: list[User | None] = [user] if user is not None else [*candidates] or [None]
             reason = "unknown_email" if not candidates else "wrong_password_or_inactive"
@@ -63,8 +63,7 @@ class AuthService(Service):
             if body.otp is None:
                 raise Unauthorized("This account uses MFA: send the current code as `otp`.", code="mfa_required")
             await MfaService(self.actor).verify(user, body.otp)
-        if user.password_hash is not None and needs_rehash(user.password_hash):
-            user.password_hash = await hash_password(body.password)
+        await passwords.upgrade(user, body.password)
         issued = self.actor.engine.tokens.issue(
             user.id, user.token_version, mfa_verified=user.mfa_enabled, remember=body.remember_me
         )
@@ -100,7 +99,7 @@ class AuthService(Service):
             raise ValidationFailed(
                 problem, code="weak_password", errors=[FieldError(message=problem, field="new_password", source="body")]
             )
-        user.password_hash = await hash_password(new)
+        user.password_hash = await PasswordService(self.actor).hash(user.email, new)
         user.token_version += 1
         self.actor.forget(user_ids=[user.id])
         await self.actor.record(AuditEventType.PASSWORD_CHANGED)

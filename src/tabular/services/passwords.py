@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 from typing import TYPE_CHECKING, Final
 from uuid import UUID
 
 from sqlalchemy import select
 
-from tabular.auth.passwords import verify_password
+from tabular.auth.passwords import hash_password, salted_with, verify_password
 from tabular.db.audit import AuditEvent, AuditEventType
 from tabular.db.base import utcnow
 from tabular.errors import Forbidden, TooManyRequests
@@ -40,6 +41,16 @@ _NOBODY: Final = UUID(int=0)
 class PasswordService(Service):
     """The password checks of sign-in, password change and the steps that need a recent proof."""
 
+    async def hash(self, email: str, password: str) -> str:
+        """What an account with `email` stores of `password`: argon2id under the email's keyed salt."""
+        return await hash_password(password, self.actor.at_rest.password_salt(email))
+
+    async def upgrade(self, user: User, password: str) -> None:
+        """After a sign-in that proved `password`: rehash it if it predates today's parameters or keyed salts."""
+        stored = user.password_hash
+        if stored is None or not salted_with(stored, self.actor.at_rest.password_salt(user.email)):
+            user.password_hash = await self.hash(user.email, password)
+
     async def check(self, user: User | None, email: str, password: str) -> bool:
         """Whether `password` is `user`'s (never for no user), at the same cost and quota either way."""
         return await self.matching([user] if user else [], email, password) is not None
@@ -47,8 +58,11 @@ class PasswordService(Service):
     async def matching(self, users: Sequence[User], email: str, password: str) -> User | None:
         """The first of `users` (the accounts with this email) whose password this is, or None.
 
-        Each is compared (one dummy comparison when there is none, so an unknown email costs what a wrong
-        password costs). 429 `account_throttled` once the email's quota is spent, before any comparison.
+        The typed password is hashed once under the email's salt and compared with each account's hash, so
+        an unknown email, a wrong password and an email that other organizations have too all cost one
+        argon2 run. An account whose hash predates keyed salts is verified alone instead (one run each, so an
+        email with one account still costs one) until its next sign-in rehashes it (`upgrade`).
+        429 `account_throttled` once the email's quota is spent, before any comparison.
         """
         if not await self._known_address(users):
             subject = "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
@@ -60,12 +74,17 @@ class PasswordService(Service):
                     code="account_throttled",
                     headers={"Retry-After": str(allowance.reset)},
                 )
-        if not users:
-            await verify_password(None, password)
-            return None
+        salt = self.actor.at_rest.password_salt(email)
+        older = {user.id for user in users if user.password_hash and not salted_with(user.password_hash, salt)}
+        # the one argon2 run for every account under the email's salt (and for no account at all)
+        typed = await self.hash(email, password) if len(older) < len(users) or not users else ""
         found = None
         for user in users:  # every one, even past a match: the time taken says nothing about which matched
-            if await verify_password(user.password_hash, password) and found is None:
+            if user.id in older:  # hashed before salts were keyed, or under older parameters: a run of its own
+                matches = await verify_password(user.password_hash, password)
+            else:
+                matches = user.password_hash is not None and hmac.compare_digest(user.password_hash, typed)
+            if matches and found is None:
                 found = user
         return found
 

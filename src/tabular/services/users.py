@@ -10,7 +10,6 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tabular.auth.passwords import hash_password
 from tabular.auth.tokens import Audience, TokenError
 from tabular.db import Organization, User, Workspace, WorkspaceMembership
 from tabular.db.audit import AuditEventType
@@ -22,6 +21,7 @@ from tabular.schemas.rules import normalize_email, password_problem
 from tabular.schemas.users import CreatedUser, UserView
 from tabular.services.actor import Service
 from tabular.services.common import page
+from tabular.services.passwords import PasswordService
 from tabular.vocabulary import Resource, Role
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ class UserService(Service):
         workspace_ids = await self._own_workspaces(organization_id, body.workspace_ids)
         if await self.by_email(email, organization_id) is not None:
             raise _email_taken()
-        password_hash = await hash_password(body.password) if body.password is not None else None
+        password = body.password
+        password_hash = None if password is None else await PasswordService(self.actor).hash(email, password)
         user = User(
             organization_id=organization_id, email=email, name=body.name, role=body.role, password_hash=password_hash
         )
@@ -161,7 +162,7 @@ class UserService(Service):
         if user is None or not user.is_active or user.token_version != claims.version:
             raise _invalid_token()
         _check_password(body.password, user.email)
-        user.password_hash = await hash_password(body.password)
+        user.password_hash = await PasswordService(self.actor).hash(user.email, body.password)
         user.token_version += 1  # spends the link, and ends any session the user had
         self.actor.forget(user_ids=[user.id])
         await self.actor.record(
