@@ -25,6 +25,8 @@ from tabular.auth.principal import Principal  # noqa: TC001 - as above
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import TabularError, exception_handlers
+from tabular.idempotency.middleware import IdempotencyMiddleware
+from tabular.idempotency.stores import DatabaseStore, RedisStore, ResilientStore
 from tabular.policies.contract import HEADERS, DescribedStructs, operation_id
 from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
@@ -42,6 +44,7 @@ from tabular.typed_body import TypedBodyRequest
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.config.app import AppConfig
 
 
@@ -90,6 +93,7 @@ class TabularPlugin(InitPluginProtocol):
             SecurityHeadersMiddleware(settings.trusted_proxies),  # outside the limiter: its 429 gets them too
             AuthenticationMiddleware(auth_engine.authenticator),
             RateLimitMiddleware(limiter, settings),
+            IdempotencyMiddleware(_idempotency_store(redis, db_config), settings.trusted_proxies),
         ]
         if settings.access_log:
             access_log = AccessLog()
@@ -201,6 +205,11 @@ def _initializer(cluster: RedisCluster) -> Callable[[], Awaitable[object]]:
         await cluster.initialize()
 
     return initialize
+
+
+def _idempotency_store(redis: Redis | RedisCluster | None, db_config: SQLAlchemyAsyncConfig) -> ResilientStore:
+    """Where answers to `Idempotency-Key`s are kept: Redis when configured (the database in an outage), else it."""
+    return ResilientStore(RedisStore(redis) if redis else None, DatabaseStore(db_config.create_session_maker()))
 
 
 def _limiter_backend(redis: Redis | RedisCluster | None) -> ResilientBackend:

@@ -151,6 +151,8 @@ async def test_downgrading_past_0005_is_refused_while_an_email_has_accounts_in_t
     async with committed_session(database_url) as session:
         for _ in range(2):
             await new_user(session, await new_organization(session), email="shared@example.com")
+    await to_thread.run_sync(downgrade, database_url, "0005")
     with pytest.raises(RuntimeError, match="several organizations"):
         await to_thread.run_sync(downgrade, database_url, "0004")
-    assert await _run(database_url, _diff) == [], "still at head, nothing half done"
+    await to_thread.run_sync(upgrade, database_url)
+    assert await _run(database_url, _diff) == [], "0005 refused before changing anything: back at head cleanly"

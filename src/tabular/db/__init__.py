@@ -5,6 +5,7 @@ from __future__ import annotations
 from tabular.db.api_keys import ApiKey
 from tabular.db.audit import AuditEvent
 from tabular.db.base import metadata
+from tabular.db.idempotency import IdempotencyRecord
 from tabular.db.items import Dashboard, Report
 from tabular.db.organizations import Organization, Tier
 from tabular.db.responses import Answer, Response
@@ -18,6 +19,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Dashboard",
+    "IdempotencyRecord",
     "Organization",
     "Question",
     "QuestionKind",

@@ -42,6 +42,9 @@ HEADERS: Final[dict[str, OpenAPIHeader]] = {
     "RateLimit": OpenAPIHeader(schema=_STRING, description='What is left of each quota, e.g. `"general";r=999;t=900`'),
     "Retry-After": OpenAPIHeader(schema=_INTEGER, description="Seconds to wait before trying again"),
     "WWW-Authenticate": OpenAPIHeader(schema=_STRING, description='`Bearer realm="tabular"`: send a session or a key'),
+    "Idempotent-Replayed": OpenAPIHeader(
+        schema=_STRING, description="`true`: the answer kept for an earlier request with this `Idempotency-Key`"
+    ),
     "Set-Cookie": OpenAPIHeader(
         schema=_STRING,
         description="`auth_token` (HttpOnly: the session) and `csrf_token` (readable: echo it in X-CSRF-Token)",
@@ -69,6 +72,19 @@ _DESCRIPTIONS: Final[Mapping[int, str]] = {
 }
 
 
+IDEMPOTENCY_KEY: Final = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe: the first 2xx answer under a key is kept 24 hours and replayed to the same request "
+        "(`Idempotent-Replayed: true`), creating nothing more"
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
+_KEY_IN_USE: Final = "a request with the same `Idempotency-Key` is still running (`idempotency_key_in_use`)"
+_KEY_REUSED: Final = "; `idempotency_key_reused`: the `Idempotency-Key` was used for another request"
+
 _STALE_SIGN_IN: Final = (
     "`password_required` when the session did not sign in recently and the body has no `password`, "
     "`password_incorrect` for a wrong one"
@@ -83,12 +99,20 @@ def operation_id(handler: HTTPRouteHandler, _method: Method, _path: list[Any]) -
 
 def complete(operation: dict[str, Any], declaration: Declaration) -> dict[str, Any]:
     """The operation's schema with every answer it can give, and only those, documented."""
+    creates = "201" in operation["responses"]  # the middleware's `creates`: the handler answers 201 Created
+    if creates:
+        operation = operation | {"parameters": [*operation.get("parameters", []), IDEMPOTENCY_KEY]}
     problems = _problems(operation, declaration)
+    if creates:
+        problems[409] = f"{problems[409]}; or {_KEY_IN_USE}" if 409 in problems else _KEY_IN_USE.capitalize()  # noqa: PLR2004
+        problems[422] += _KEY_REUSED
     responses = {code: answer for code, answer in operation["responses"].items() if not 400 <= int(code) < 500}  # noqa: PLR2004
     for code, answer in responses.items():
         headers = {**(_refs(_RATE_LIMIT_HEADERS) if declaration.rate_limited else {}), **answer.get("headers", {})}
         if declaration.sets_cookies and int(code) < 300:  # noqa: PLR2004
             headers |= _refs(["Set-Cookie"])
+        if creates and int(code) < 300:  # noqa: PLR2004
+            headers |= _refs(["Idempotent-Replayed"])
         if headers:
             answer["headers"] = headers
     for status in sorted(problems):
