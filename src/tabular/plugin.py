@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 from litestar.params import QueryParameter
 from litestar.plugins import InitPluginProtocol
+from litestar.plugins.prometheus import PrometheusConfig
 from redis.asyncio import Redis, RedisCluster
 
 from tabular import __version__
@@ -36,6 +37,7 @@ from tabular.ratelimit.window import InProcessBackend, Quota
 from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
 from tabular.routes.docs import RedocPage, SwaggerPage
+from tabular.routes.prometheus import prometheus_metrics
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
@@ -100,6 +102,10 @@ class TabularPlugin(InitPluginProtocol):
             app_config.on_startup.append(access_log.start)
             app_config.on_shutdown.append(access_log.stop)
             app_config.middleware.insert(0, AccessLogMiddleware(access_log, settings.trusted_proxies))
+        if settings.metrics:  # requests by route template and status, around everything else
+            app_config.route_handlers.append(prometheus_metrics)
+            prometheus = PrometheusConfig(app_name="tabular", prefix="tabular", group_path=True, exclude=["^/metrics$"])
+            app_config.middleware.insert(0, prometheus.middleware)
         app_config.guards.append(policy_guard)
         app_config.before_request = require_json_body
         app_config.request_class = TypedBodyRequest  # bodies decoded straight into their Struct

@@ -66,6 +66,8 @@ class RateSpec(msgspec.Struct, frozen=True):
         return f"{self.limit}/{self.window}s"
 
 
+LOOPBACK: Final = ("127.0.0.0/8", "::1/128")
+
 SMALL_BODY: Final = 65_536
 """Bytes a body may have where anyone can send one (`/api/auth…`, `/api/public/…`, set-password)."""
 
@@ -105,6 +107,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """One JSON line per request on standard output, written by a thread (`TABULAR_ACCESS_LOG=0`: none)."""
     max_body_size: int = 1_048_576
     """Bytes a request body may have (a 413 beyond); sign-in and public routes allow only `SMALL_BODY`."""
+    metrics: bool = False
+    """Serve Prometheus metrics at `/metrics` (`TABULAR_METRICS=true`), to `metrics_allow` only."""
+    metrics_allow: tuple[str, ...] = LOOPBACK
+    """CIDRs whose clients may read `/metrics` (`TABULAR_METRICS_ALLOW`); others get a 404."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
@@ -133,6 +139,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             debug=read("DEBUG", _boolean, False),  # noqa: FBT003,
             access_log=read("ACCESS_LOG", _boolean, True),  # noqa: FBT003
             max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
+            metrics=read("METRICS", _boolean, False),  # noqa: FBT003
+            metrics_allow=read("METRICS_ALLOW", _networks, LOOPBACK),
         )
 
     @property

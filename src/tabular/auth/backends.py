@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tabular.auth.principal import AuthFailure
+from tabular.telemetry import AUTHENTICATIONS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,6 +38,8 @@ class Authenticator:
 
     def __init__(self, backends: Sequence[AuthBackend]) -> None:
         self.backends = tuple(backends)
+        self._accepted = {backend.name: AUTHENTICATIONS.labels(backend.name, "ok") for backend in self.backends}
+        self._anonymous = AUTHENTICATIONS.labels("none", "anonymous")
 
     async def authenticate(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -46,9 +49,12 @@ class Authenticator:
             try:
                 principal = await backend.authenticate(connection)
             except InvalidCredential as rejected:
+                AUTHENTICATIONS.labels(backend.name, rejected.failure.code).inc()
                 return None, rejected.failure
             if principal is not None:
+                self._accepted[backend.name].inc()
                 return principal, None
+        self._anonymous.inc()
         return None, None
 
 

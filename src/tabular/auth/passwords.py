@@ -19,6 +19,8 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from tabular.telemetry import ARGON2_SECONDS
+
 __all__ = [
     "DUMMY_HASH",
     "argon2_runs",
@@ -85,12 +87,14 @@ _runs = [0]
 
 def _hash(password: str, salt: bytes | None) -> str:
     _runs[0] += 1
-    return _hasher.hash(password, salt=salt)
+    with ARGON2_SECONDS.time():
+        return _hasher.hash(password, salt=salt)
 
 
 def _verify(encoded: str, password: str, real: bool) -> bool:  # noqa: FBT001
     _runs[0] += 1
     try:
-        return _hasher.verify(encoded, password) and real
+        with ARGON2_SECONDS.time():
+            return _hasher.verify(encoded, password) and real
     except (VerificationError, InvalidHashError):
         return False

@@ -21,6 +21,7 @@ from tabular.errors import FieldError, Forbidden, NotFound, TabularError, Unauth
 from tabular.policies.authorize import Address, Located, authorize
 from tabular.policies.lookup import TenantLookup
 from tabular.policies.requirements import POLICY_OPT_KEY, PUBLIC, WORKSPACE_PARAMETER, Public, WorkspaceQuery
+from tabular.telemetry import POLICY_REFUSALS
 from tabular.vocabulary import Reason, Resource
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ async def policy_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
 
     outcome = await authorize(principal, requirement.resource, requirement.action, address, locate)
     if not outcome.decision.allowed:
+        POLICY_REFUSALS.labels(outcome.decision.reason.value).inc()
         raise refusal(outcome.decision)
     if outcome.located is not None:
         connection.scope[AUTHORIZED_SCOPE_KEY] = outcome.located  # type: ignore[typeddict-unknown-key]

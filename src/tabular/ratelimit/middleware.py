@@ -19,9 +19,11 @@ from tabular.auth.client_ip import client_ip, rate_subject
 from tabular.errors import PROBLEM_MEDIA_TYPE, problem, under_auth
 from tabular.policies.requirements import POLICY_OPT_KEY
 from tabular.ratelimit.window import Allowance, Hit, Quota
+from tabular.telemetry import RATE_LIMIT_DECISIONS
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from prometheus_client import Counter
 
     from tabular.auth.principal import Principal
     from tabular.ratelimit.window import Backend
@@ -54,6 +56,8 @@ class RateLimitMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Decide, then answer 429 or pass on with the headers added to whatever the route answers."""
         allowances = await self.backend.hit(self.hits(scope))
+        for allowance in allowances:
+            _decisions(allowance.quota.name, allowance.allowed).inc()
         headers = rate_limit_headers(allowances)
         refused = [allowance for allowance in allowances if not allowance.allowed]
         if refused:
@@ -87,6 +91,12 @@ def rate_limit_headers(allowances: list[Allowance]) -> list[tuple[bytes, bytes]]
         (b"ratelimit-policy", _policy_field(tuple(d.quota for d in allowances))),
         (b"ratelimit", ", ".join(f'"{d.quota.name}";r={d.remaining};t={d.reset}' for d in allowances).encode()),
     ]
+
+
+@functools.cache
+def _decisions(quota: str, allowed: bool) -> Counter:  # noqa: FBT001 - a cache key
+    """The counter of one quota's admitted or refused requests (resolved once per pair)."""
+    return RATE_LIMIT_DECISIONS.labels(quota, "admitted" if allowed else "refused")
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from redis.asyncio import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from tabular.ratelimit.window import MICROS, Allowance, Hit, InProcessBackend
+from tabular.telemetry import RATE_LIMIT_FALLBACKS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -149,7 +150,10 @@ class ResilientBackend:
 
     async def hit(self, hits: Sequence[Hit]) -> list[Allowance]:
         """Ask Redis unless it failed in the last `retry_after` seconds."""
-        if self.primary is None or time.monotonic() < self._down_until:
+        if self.primary is None:
+            return await self.fallback.hit(hits)
+        if time.monotonic() < self._down_until:
+            RATE_LIMIT_FALLBACKS.inc()
             return await self.fallback.hit(hits)
         try:
             allowances = await self.primary.hit(hits)
@@ -157,6 +161,7 @@ class ResilientBackend:
             if self._down_until == 0.0:
                 logger.warning("rate limiter: Redis unavailable (%s); counting in this process until it returns", exc)
             self._down_until = time.monotonic() + self.retry_after
+            RATE_LIMIT_FALLBACKS.inc()
             return await self.fallback.hit(hits)
         if self._down_until:
             logger.warning("rate limiter: Redis is back; counting in Redis again")
