@@ -40,6 +40,7 @@ from tabular.routes.docs import RedocPage, SwaggerPage
 from tabular.routes.prometheus import prometheus_metrics
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
+from tabular.services.health import StateChanges, announce
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 from tabular.typed_body import TypedBodyRequest
 
@@ -84,7 +85,7 @@ class TabularPlugin(InitPluginProtocol):
         auth_engine = AuthEngine.build(settings, db_config.create_session_maker(), limiter, password_attempts)
         app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
         app_config.on_shutdown.insert(0, auth_engine.key_usage.close)  # before the engine is disposed
-        app_config.state.update({"redis": redis, "rate_limiter": limiter})
+        app_config.state.update({"redis": redis, "rate_limiter": limiter, "readiness_changes": StateChanges()})
         if redis is not None:
             if isinstance(redis, RedisCluster):
                 app_config.on_startup.append(_initializer(redis))
@@ -122,6 +123,7 @@ class TabularPlugin(InitPluginProtocol):
             }
         )
         app_config.on_startup.append(check_inventory)
+        app_config.on_startup.append(_announcer(settings, db_config, limiter, app_config.state["readiness_changes"]))
         app_config.exception_handlers.update(exception_handlers)
         app_config.openapi_config = OpenAPIConfig(
             title="Tabular",
@@ -211,6 +213,17 @@ def _initializer(cluster: RedisCluster) -> Callable[[], Awaitable[object]]:
         await cluster.initialize()
 
     return initialize
+
+
+def _announcer(
+    settings: Settings, db_config: SQLAlchemyAsyncConfig, limiter: ResilientBackend, changes: StateChanges
+) -> Callable[[], Awaitable[str]]:
+    """The start-up hook that says what this process runs on (`services.health.announce`)."""
+
+    async def start_up() -> str:
+        return await announce(settings, db_config.get_engine(), limiter, changes)
+
+    return start_up
 
 
 def _idempotency_store(redis: Redis | RedisCluster | None, db_config: SQLAlchemyAsyncConfig) -> ResilientStore:

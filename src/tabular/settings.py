@@ -89,6 +89,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str
     """Signs session tokens; the audit chain's key is derived from it (`audit_key`), so changing it leaves the
     events written before unverifiable."""
+    secret_source: str = "settings"  # noqa: S105 - where the secret came from, not a secret
+    """Where `secret_key` came from (`TABULAR_SECRET_KEY`, or the file it was kept in), said at start-up."""
     cors_origins: tuple[str, ...] = ()
     rate_limit: RateSpec = DEFAULT_RATE_LIMIT
     auth_rate_limit: RateSpec = DEFAULT_AUTH_RATE_LIMIT
@@ -123,11 +125,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         env = os.environ if environ is None else environ
         read = _Reader(env)
         secret = read("SECRET_KEY", _secret_key, None)
+        secret_file = (secret_dir or Path.cwd()) / DEFAULT_SECRET_FILE
         return cls(
             database_url=read("DATABASE_URL", normalize_database_url, DEFAULT_DATABASE_URL),
             redis_url=read("REDIS_URL", _redis_url, None),
             redis_cluster=read("REDIS_CLUSTER", _boolean, False),  # noqa: FBT003
-            secret_key=secret or load_or_create_secret((secret_dir or Path.cwd()) / DEFAULT_SECRET_FILE),
+            secret_key=secret or load_or_create_secret(secret_file),
+            secret_source="TABULAR_SECRET_KEY" if secret else str(secret_file),
             cors_origins=read("CORS_ORIGINS", _origins, ()),
             rate_limit=read("RATE_LIMIT", RateSpec.parse, DEFAULT_RATE_LIMIT),
             auth_rate_limit=read("AUTH_RATE_LIMIT", RateSpec.parse, DEFAULT_AUTH_RATE_LIMIT),

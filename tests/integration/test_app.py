@@ -1,3 +1,7 @@
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +16,7 @@ from tabular.db import Survey
 from tabular.policies.guard import authorized
 from tabular.policies.inventory import UndeclaredRouteError
 from tabular.policies.requirements import requires
+from tabular.services.health import StateChanges, announce
 from tabular.settings import Settings
 from tabular.vocabulary import Action, Resource
 from tests.support.servers import RedisServer, free_port
@@ -147,3 +152,63 @@ def _find(error: BaseException, kind: type[BaseException]) -> BaseException | No
 def test_redis_server_fixture_is_a_real_process(redis_server: RedisServer) -> None:
     with redis.Redis.from_url(redis_server.url) as client:
         assert client.info("server")["redis_version"]
+
+
+@contextlib.contextmanager
+def said_by(name: str) -> Iterator[list[logging.LogRecord]]:
+    """The records logger `name` emits at INFO and above meanwhile (Litestar reconfigures the root logger at
+    start-up, so pytest's `caplog` handler on it may be gone by then)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append  # type: ignore[method-assign]
+    chosen = logging.getLogger(name)
+    level, chosen.level = chosen.level, logging.INFO
+    chosen.addHandler(handler)
+    try:
+        yield records
+    finally:
+        chosen.removeHandler(handler)
+        chosen.setLevel(level)
+
+
+async def test_readiness_logs_a_change_of_state_once_not_every_probe(database_url: str, tmp_path: Path) -> None:
+    """Probed every few seconds through an outage, the log gets one line down and one line back, no traceback."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        async with AsyncTestClient(create_app(make_settings(database_url, redis_url=server.url))) as client:
+            with said_by("tabular.services.health") as records:
+                states = [(await client.get("/api/ready")).json()["redis"]]
+                server.stop()
+                states += [(await client.get("/api/ready")).json()["redis"] for _ in range(3)]
+                server.start()
+                states.append((await client.get("/api/ready")).json()["redis"])
+    finally:
+        server.stop()
+    assert states == ["ok", "down", "down", "down", "ok"]
+    lines = [record for record in records if record.levelno == logging.WARNING]
+    assert [record.getMessage().split(" (")[0] for record in lines] == [
+        "readiness: redis is down",
+        "readiness: redis answers again",
+    ]
+    assert all(record.exc_info is None for record in lines), "one line each, no traceback"
+
+
+async def test_the_start_up_line_says_what_the_process_runs_on(database_url: str) -> None:
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    with said_by("tabular.services.health") as records:
+        async with AsyncTestClient(create_app(make_settings(database_url, redis_url=unreachable))):
+            pass
+    [line] = [record.getMessage() for record in records if record.getMessage().startswith("tabular ")]
+    assert "at revision 0006" in line
+    assert "secret from settings" in line
+    assert "rate limiter in_process_fallback (Redis did not answer)" in line
+
+
+async def test_the_start_up_line_never_shows_the_database_password(database_url: str) -> None:
+    app = create_app(make_settings(database_url))
+    secret = make_settings("postgresql://tabular:s3cret-pw@db.internal/tabular")
+    line = await announce(secret, app.state.db_config.get_engine(), app.state.rate_limiter, StateChanges())
+    assert "s3cret-pw" not in line
+    assert "postgresql://tabular:***@db.internal/tabular" in line
+    await app.state.db_config.get_engine().dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tabular.policies.requirements import public
 from tabular.ratelimit.redis_backend import ResilientBackend
 from tabular.schemas.health import Health, Readiness, ReadinessStatus
-from tabular.services.health import check_database, check_redis, limiter_mode
+from tabular.services.health import StateChanges, check_database, check_redis, limiter_mode
 
 
 class HealthController(Controller):
@@ -37,9 +38,11 @@ class HealthController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         rate_limiter: NamedDependency[ResilientBackend],
+        state: State,
     ) -> Response[Readiness]:
         """503 while the database is down, so traffic is routed elsewhere; 200 `degraded` without Redis."""
-        database, cache = await check_database(db_session), await check_redis(rate_limiter.redis)
+        changes: StateChanges = state.readiness_changes
+        database, cache = await check_database(db_session, changes), await check_redis(rate_limiter.redis, changes)
         status: ReadinessStatus = "unavailable" if database == "down" else "degraded" if cache == "down" else "ready"
         body = Readiness(status=status, database=database, redis=cache, limiter=limiter_mode(rate_limiter, cache))
         return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE if database == "down" else HTTP_200_OK)
