@@ -28,7 +28,9 @@ def test_export_csv_and_json_list_every_cell(tmp_path: Path) -> None:
     assert as_csv.stdout.count("\n") == cells + 1
     assert as_csv.stdout.startswith("role,situation,resource,action,credential,status,code,rule\n")
     invoke("policy", "export", "--output", str(tmp_path / "m.json"), cwd=tmp_path)
-    assert len(json.loads((tmp_path / "m.json").read_text())) == cells
+    exported = json.loads((tmp_path / "m.json").read_text())
+    assert len(exported["matrix"]) == cells
+    assert {"rules", "denied", "routes"} <= set(exported)
 
 
 def test_explain_says_what_decided(tmp_path: Path, database_url: str, demo: DemoData) -> None:
