@@ -107,7 +107,7 @@ def policy_test(files: tuple[Path, ...]) -> None:
     total = 0
     for file in files:
         try:
-            outcomes = asyncio.run(run(app, load(file.read_bytes(), str(file))))
+            outcomes = asyncio.run(run(app, load(file.read_bytes())))
         except PolicyTestError as exc:
             raise click.ClickException(f"{file}: {exc}") from None
         total += len(outcomes)
@@ -125,7 +125,7 @@ def _failure_table(failed: list[tuple[Path, Outcome]]) -> str:
         verdict = outcome.verdict
         got = "allow" if verdict.allowed else f"{verdict.status} {verdict.code}"
         case = f"{file.name}#{outcome.number}" + (f" {outcome.case.name}" if outcome.case.name else "")
-        rows.append((case, outcome.case.subject, outcome.case.request, outcome.case.expect, got, verdict.rule))
+        rows.append((case, outcome.case.subject, outcome.case.request, str(outcome.case.expect), got, verdict.rule))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
                      for row in rows)  # fmt: skip

@@ -92,7 +92,8 @@ async def resolve(
     except MultipleResultsFound:
         raise UnknownSubjectError(field, f"several organizations have a user with email {who.email!r}") from None
     if identity is None:
-        raise UnknownSubjectError(field, f"no user with {field} {who.email if who.user_id is None else who.user_id}")
+        named = f"email {who.email!r}" if who.user_id is None else f"id {who.user_id}"
+        raise UnknownSubjectError(field, f"no user with {named}")
     shape = shape or CredentialShape()
     refusal = key_refusal(identity) if shape.is_key else session_refusal(identity)
     return Subject(refusal or shape.principal(identity), identity.user_id, identity.email, identity.role, shape)

@@ -84,7 +84,8 @@ class Case(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     subject: str = msgspec.field(name="as")
     request: str
-    expect: str
+    expect: str | int
+    """`allow`, a status (`404`), or a status and a reason code (`403 not_a_member`)."""
     name: str | None = None
 
 
@@ -105,12 +106,12 @@ class Outcome:
     passed: bool
 
 
-def load(text: str | bytes, where: str = "the file") -> PolicyTestFile:
+def load(text: str | bytes) -> PolicyTestFile:
     """A test file from its YAML text."""
     try:
         return msgspec.yaml.decode(text, type=PolicyTestFile)
     except (msgspec.ValidationError, msgspec.DecodeError) as error:
-        raise PolicyTestError(f"{where}: {error}") from None
+        raise PolicyTestError(str(error)) from None
 
 
 class World:
@@ -212,7 +213,7 @@ class WorldLookup:
 
 def expected(case: Case, verdict: Verdict) -> bool:
     """Whether `verdict` is what `case` expects: `allow`, a status, or a status and reason code."""
-    wanted = case.expect.split()
+    wanted = str(case.expect).split()
     if wanted == ["allow"]:
         return verdict.allowed
     if not wanted or not wanted[0].isdigit() or len(wanted) > 2:  # noqa: PLR2004 - a status and a code at most
@@ -225,9 +226,12 @@ async def run(app: Litestar, test: PolicyTestFile) -> list[Outcome]:
     world = World(test.world)
     outcomes = []
     for number, case in enumerate(test.cases, start=1):
-        method, url = world.url(case.request)
-        verdict = await check(app, method, url, world.caller(case.subject), world.locator)
-        outcomes.append(Outcome(number, case, verdict, expected(case, verdict)))
+        try:
+            method, url = world.url(case.request)
+            verdict = await check(app, method, url, world.caller(case.subject), world.locator)
+            outcomes.append(Outcome(number, case, verdict, expected(case, verdict)))
+        except PolicyTestError as error:
+            raise PolicyTestError(f"case {number}: {error}") from None
     return outcomes
 
 
