@@ -201,3 +201,37 @@ async def test_get_policy_is_the_export(database_url: str) -> None:
         exported.json()["routes"]
     )
     assert (refused.status_code, refused.json()["code"]) == (403, "role_forbidden")
+
+
+async def test_the_guards_other_steps_answer_as_the_request_does(database_url: str) -> None:
+    """Routing (404, 405), a repeated or malformed parameter (400, 422), a public route, a refused credential."""
+    app = create_app(make_settings(database_url))
+    async with open_database(database_url) as database, AsyncTestClient(app) as client:
+        async with database.transaction() as session:
+            world = await build_world(session, roles=(Role.ADMIN, Role.MEMBER))
+            member = world.callers[Role.MEMBER]
+            workspace = await world.workspace(world.home, member)
+            admin, _ = await world.credential(world.callers[Role.ADMIN], Credential.SESSION, None, app)
+            headers, subject = await world.credential(member, Credential.SESSION, None, app)
+            revoked, secret = await world.key(member, revoked_at=dt.datetime.now(dt.UTC))
+        asked = [
+            (headers, subject, "GET", "/api/surveys/not-a-uuid"),
+            (headers, subject, "PUT", "/api/surveys"),
+            (headers, subject, "GET", "/api/nothing-here"),
+            (headers, subject, "GET", f"/api/surveys?workspace_id={workspace.id}&workspace_id={workspace.id}"),
+            (headers, subject, "GET", "/api/surveys?workspace_id=nope"),
+            (headers, subject, "POST", "/api/surveys"),
+            (headers, subject, "GET", f"/api/surveys?workspace_id={workspace.id}"),
+            ({"X-API-Key": secret}, {"api_key_id": str(revoked.id)}, "GET", "/api/surveys"),
+            ({"X-API-Key": secret}, {"api_key_id": str(revoked.id)}, "GET", "/api/health"),
+        ]
+        said, got = [], []
+        for credential, who, method, path in asked:
+            question = {"subject": who, "method": method, "path": path}
+            answer = (await client.post("/api/policy/check", json=question, headers=admin)).json()
+            said.append((method, path, answer["status"], answer["code"]))
+            response = await client.request(method, path, headers=credential)
+            code = response.json().get("code", "allowed") if response.status_code >= 400 else "allowed"
+            got.append((method, path, 200 if code == "allowed" else response.status_code, code))
+    assert said == got
+    assert [status for _, _, status, _ in said] == [404, 405, 404, 400, 422, 422, 200, 401, 200]

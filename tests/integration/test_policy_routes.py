@@ -51,6 +51,7 @@ def situations_for(requirement: Requirement) -> list[Situation]:
     return list(Situation)
 
 
+@pytest.mark.timeout(600)  # ~95 s alone on SQLite; it grows with every route, and the machine is shared
 async def test_every_route_answers_what_the_matrix_says(database_url: str) -> None:
     app = create_app(make_settings(database_url))
     cells = {(r.role, r.situation, r.resource, r.action, r.credential): r for r in matrix.build()}

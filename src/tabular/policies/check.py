@@ -8,9 +8,11 @@ Nothing here writes: a check loads rows and decides.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl, urlsplit
+from uuid import UUID
 
 from tabular.auth.principal import AuthFailure
 from tabular.errors import TabularError
@@ -22,12 +24,15 @@ from tabular.vocabulary import Reason
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from uuid import UUID
 
     from litestar import Litestar
+    from litestar.handlers import BaseRouteHandler
 
     from tabular.auth.principal import Principal
     from tabular.policies.authorize import Locator
+
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+_UUID_PARAMETER: Final = re.compile(r"\{(\w+):uuid\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +64,10 @@ async def check(
     """Decide METHOD URL (path and query string) for `caller`; `locator(organization_id)` finds objects."""
     parts = urlsplit(url)
     method = method.upper()
-    matched = match_route(app, method, parts.path)
-    if matched is None:
-        return Verdict(404, "not_found", "routing", f"no route serves {method} {parts.path}")
-    handler, parameters = matched
-    route = f"{method} {_route_path(app, handler)}"
+    routed = _routed(app, method, parts.path)
+    if isinstance(routed, Verdict):
+        return routed
+    handler, parameters, route = routed
     try:
         query = single_values(parse_qsl(parts.query, keep_blank_values=True))
     except TabularError as error:
@@ -93,6 +97,27 @@ async def check(
     )  # fmt: skip
 
 
-def _route_path(app: Litestar, handler: object) -> str:
+def _routed(app: Litestar, method: str, path: str) -> tuple[BaseRouteHandler, dict[str, str], str] | Verdict:
+    """The handler, its raw path parameters and `METHOD /declared/path`; or the router's 404 or 405."""
+    matched = match_route(app, method, path)
+    declared = None if matched is None else _route_path(app, matched[0])
+    if matched is None or declared is None or not _typed(declared, matched[1]):
+        if matched is None and any(match_route(app, other, path) for other in _METHODS - {method}):
+            return Verdict(405, "method_not_allowed", "routing", f"{path} is not served for {method}")
+        return Verdict(404, "not_found", "routing", f"no route serves {method} {path}")
+    return matched[0], matched[1], f"{method} {declared}"
+
+
+def _route_path(app: Litestar, handler: object) -> str | None:
     """The declared path of the route `handler` serves (`/api/surveys/{survey_id:uuid}`)."""
-    return next(route.path for route in app.routes if handler in getattr(route, "route_handlers", ()))
+    return next((route.path for route in app.routes if handler in getattr(route, "route_handlers", ())), None)
+
+
+def _typed(path: str, parameters: dict[str, str]) -> bool:
+    """Whether each `{name:uuid}` parameter is a UUID: the router serves no route to one that is not (404)."""
+    for name in _UUID_PARAMETER.findall(path):
+        try:
+            UUID(parameters[name])
+        except ValueError:
+            return False
+    return True
