@@ -28,6 +28,8 @@ class Resource(StrEnum):
     API_KEY = "api_key"
     ACCOUNT = "account"
     """The caller's own account: who-am-I, password, MFA."""
+    POLICY = "policy"
+    """The policy itself, as data: its table and matrix, and its decisions asked without making the request."""
 
 
 class Action(StrEnum):

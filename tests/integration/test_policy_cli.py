@@ -28,7 +28,9 @@ def test_export_csv_and_json_list_every_cell(tmp_path: Path) -> None:
     assert as_csv.stdout.count("\n") == cells + 1
     assert as_csv.stdout.startswith("role,situation,resource,action,credential,status,code,rule\n")
     invoke("policy", "export", "--output", str(tmp_path / "m.json"), cwd=tmp_path)
-    assert len(json.loads((tmp_path / "m.json").read_text())) == cells
+    exported = json.loads((tmp_path / "m.json").read_text())
+    assert len(exported["matrix"]) == cells
+    assert {"rules", "denied", "routes"} <= set(exported)
 
 
 def test_explain_says_what_decided(tmp_path: Path, database_url: str, demo: DemoData) -> None:
@@ -66,3 +68,35 @@ def test_openapi_export_carries_the_policy(tmp_path: Path) -> None:
     assert document["openapi"].startswith("3.1")
     operation = document["paths"]["/api/reports"]["get"]
     assert operation["x-tabular-policy"]["roles"] == ["admin", "member"]
+
+
+def test_explain_knows_every_credential_shape(tmp_path: Path, database_url: str, demo: DemoData) -> None:
+    member = next(user for user in demo.users if user.role == "member")
+    admin = next(user for user in demo.users if user.role == "admin")
+    own = member.workspace_ids[0]
+    other = next(w.id for w in demo.workspaces if w.id not in member.workspace_ids)
+
+    def explain(*args: str) -> str:
+        result = invoke("policy", "explain", *args, cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    read_only = explain("--email", member.email, "--read-only", "POST", f"/api/reports?workspace_id={own}")
+    assert "(member, read-only key)" in read_only
+    assert "refused: 403 read_only_key, decided by member.report" in read_only
+    pinned = explain("--email", member.email, "--pinned", other, "GET", f"/api/reports?workspace_id={own}")
+    assert "refused: 403 outside_pinned_workspace" in pinned
+    assert "refused: 403 api_key_not_allowed" in explain("--email", member.email, "--key", "POST", "/api/keys")
+    without_mfa = explain("--email", member.email, "--without-mfa", "GET", f"/api/reports?workspace_id={own}")
+    assert "(member, session without MFA)" in without_mfa
+    assert "allowed" in without_mfa
+    created = invoke("keys", "create", "--email", admin.email, "--name", "explained", "--read-only", "--json",
+                     cwd=tmp_path, TABULAR_DATABASE_URL=database_url)  # fmt: skip
+    key_id = json.loads(created.stdout)["id"]
+    as_key = explain("--key-id", key_id, "DELETE", f"/api/workspaces/{own}")
+    assert "(admin, read-only key)" in as_key
+    assert "refused: 403 read_only_key, decided by admin.workspace" in as_key
+    assert "allowed" in explain("--key-id", key_id, "GET", "/api/users")
+    both = invoke("policy", "explain", "--key-id", key_id, "--read-only", "GET", "/api/users", cwd=tmp_path,
+                  TABULAR_DATABASE_URL=database_url)  # fmt: skip
+    assert both.returncode != 0

@@ -16,14 +16,8 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
 
 from tabular.app import create_app
-from tabular.db import (
-    User,
-    Workspace,
-    WorkspaceMembership,
-)
 from tabular.policies import matrix
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Credential, Situation
@@ -31,7 +25,7 @@ from tabular.policies.placement import is_collection
 from tabular.policies.requirements import POLICY_OPT_KEY, Requirement
 from tabular.vocabulary import Action, Reason, Resource, Role
 from tests.support.db import open_database
-from tests.support.policy_world import World, bodies_for_routes, build_world
+from tests.support.policy_world import bodies_for_routes, build_world
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.anyio
@@ -57,6 +51,7 @@ def situations_for(requirement: Requirement) -> list[Situation]:
     return list(Situation)
 
 
+@pytest.mark.timeout(600)  # ~95 s alone on SQLite; it grows with every route, and the machine is shared
 async def test_every_route_answers_what_the_matrix_says(database_url: str) -> None:
     app = create_app(make_settings(database_url))
     cells = {(r.role, r.situation, r.resource, r.action, r.credential): r for r in matrix.build()}
@@ -71,7 +66,7 @@ async def test_every_route_answers_what_the_matrix_says(database_url: str) -> No
                     world = await build_world(session, roles=(role,))
                     caller = world.callers[role]
                     object_id, workspace = await world.place(requirement.locate_as, situation, caller)
-                    headers = await _credential(world, caller, credential, workspace, app)
+                    headers, _ = await world.credential(caller, credential, workspace, app)
                     url = await world.url(path, requirement, object_id, workspace)
                 response = await client.request(method, url, headers=headers, json=bodies.get(f"{method} {path}"))
                 where = (role.value, situation.value, requirement.resource.value, requirement.action.value)
@@ -91,32 +86,6 @@ def _outcome(response: Any) -> str:
         if code in POLICY_CODES:
             return f"{response.status_code} {code}"
     return "allowed"
-
-
-async def _credential(
-    world: World, caller: User, credential: Credential, workspace: Workspace | None, app: Litestar
-) -> dict[str, str]:
-    if credential is Credential.SESSION:
-        issued = app.state.auth_engine.tokens.issue(caller.id, caller.token_version, mfa_verified=True)
-        return {"Authorization": f"Bearer {issued.token}"}
-    scope: dict[str, Any] = {}
-    if credential is Credential.READ_ONLY_KEY:
-        scope["read_only"] = True
-    if credential is Credential.PINNED_KEY:
-        home_workspace = workspace if workspace is not None and workspace.organization_id == world.home.id else None
-        pin = home_workspace if home_workspace and await _is_member(world, caller, home_workspace) else None
-        scope["workspace_id"] = (pin or await world.workspace(world.home, caller)).id
-    _, secret = await world.key(caller, **scope)
-    return {"X-API-Key": secret}
-
-
-async def _is_member(world: World, user: User, workspace: Workspace) -> bool:
-    found = await world.session.scalar(
-        select(WorkspaceMembership.id).where(
-            WorkspaceMembership.user_id == user.id, WorkspaceMembership.workspace_id == workspace.id
-        )
-    )
-    return found is not None
 
 
 def test_exactly_the_expected_routes_are_public(settings: Any) -> None:

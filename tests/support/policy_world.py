@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import select
+
 from tabular.auth.passwords import DUMMY_HASH
 from tabular.db import (
     ApiKey,
@@ -22,7 +24,7 @@ from tabular.db import (
     Workspace,
     WorkspaceMembership,
 )
-from tabular.policies.matrix import Situation
+from tabular.policies.matrix import Credential, Situation
 from tabular.policies.placement import PLACEMENTS, Level
 from tabular.vocabulary import Resource, Role
 from tests.support.db import committed_session
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
     from uuid import UUID
 
+    from litestar import Litestar
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.policies.requirements import Requirement
@@ -139,6 +142,33 @@ class World:
         if requirement.workspace_query is not None:
             url += f"?workspace_id={workspace.id if workspace else uuid.uuid4()}"
         return url
+
+    async def credential(
+        self, caller: User, credential: Credential, workspace: Workspace | None, app: Litestar
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Headers authenticating `caller` as `credential` (a key pinned to the situation's workspace when the
+        caller belongs to it, else to one of their own), and the subject naming that credential in a policy
+        check (the user for a session, the key by id)."""
+        if credential is Credential.SESSION:
+            issued = app.state.auth_engine.tokens.issue(caller.id, caller.token_version, mfa_verified=True)
+            return {"Authorization": f"Bearer {issued.token}"}, {"user_id": str(caller.id)}
+        scope: dict[str, Any] = {}
+        if credential is Credential.READ_ONLY_KEY:
+            scope["read_only"] = True
+        if credential is Credential.PINNED_KEY:
+            home = workspace if workspace is not None and workspace.organization_id == self.home.id else None
+            pin = home if home and await self.is_member(caller, home) else None
+            scope["workspace_id"] = (pin or await self.workspace(self.home, caller)).id
+        key, secret = await self.key(caller, **scope)
+        return {"X-API-Key": secret}, {"api_key_id": str(key.id)}
+
+    async def is_member(self, user: User, workspace: Workspace) -> bool:
+        found = await self.session.scalar(
+            select(WorkspaceMembership.id).where(
+                WorkspaceMembership.user_id == user.id, WorkspaceMembership.workspace_id == workspace.id
+            )
+        )
+        return found is not None
 
     async def owned(self, model: type[Any], owner: User) -> Any:
         if model is User:  # the caller's account is the caller

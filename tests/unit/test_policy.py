@@ -33,6 +33,7 @@ MAY: dict[Role, dict[Resource, set[Action]]] = {
         Resource.REPORT: EVERYTHING,
         Resource.USER: {Action.LIST, Action.READ, Action.CREATE, Action.UPDATE},  # deactivate, never delete
         Resource.AUDIT_EVENT: READS,  # "read the organization's audit events"
+        Resource.POLICY: {Action.LIST},  # "POST /api/policy/check and GET /api/policy — admin"
     },
     Role.MEMBER: {  # "surveys, responses, dashboards and reports in the workspaces they belong to"
         Resource.WORKSPACE: READS,  # "/api/workspaces — list own"
@@ -56,8 +57,8 @@ SESSIONS_ONLY = {
     (Resource.API_KEY, Action.UPDATE),
     (Resource.ACCOUNT, Action.UPDATE),
 }
-ORGANIZATION_COLLECTIONS = {Resource.WORKSPACE, Resource.USER, Resource.AUDIT_EVENT, Resource.API_KEY}
-NOT_IN_A_WORKSPACE = {Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP}
+ORGANIZATION_COLLECTIONS = {Resource.WORKSPACE, Resource.USER, Resource.AUDIT_EVENT, Resource.API_KEY, Resource.POLICY}
+NOT_IN_A_WORKSPACE = {Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP, Resource.POLICY}
 
 
 def expected(  # noqa: C901, PLR0911 - the product's rules, one line each

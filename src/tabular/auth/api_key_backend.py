@@ -11,20 +11,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from tabular.auth.backends import InvalidCredential, bearer_token
+from tabular.auth.principal import AuthFailure
+from tabular.auth.subjects import CredentialShape, key_refusal
 from tabular.db.base import utcnow
 from tabular.vocabulary import CredentialKind
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
-    from tabular.auth.identities import IdentityStore
+    from tabular.auth.identities import IdentityStore, KeyRecord
     from tabular.auth.key_usage import KeyUsage
     from tabular.auth.principal import Principal
 
 KEY_PREFIX: Final = "tp_"
 KEY_BODY_LENGTH: Final = 48
 DISPLAY_PREFIX_LENGTH: Final = 10
-PAID_TIER_REQUIRED: Final = "API keys need a paid tier (pro, team or organisation)."
 """`tp_` and the first 7 characters: enough to recognise a key in a list, far too few to guess it."""
 
 _ALPHABET: Final = string.ascii_letters + string.digits
@@ -79,21 +80,20 @@ class ApiKeyBackend:
         record = await self.identities.key_by_hash(key_hash)
         if record is None or not hmac.compare_digest(record.key_hash, key_hash):
             raise InvalidCredential("invalid_api_key")
-        now = utcnow()
-        if record.revoked_at is not None:
-            raise InvalidCredential("api_key_revoked")
-        if record.expires_at is not None and record.expires_at <= now:
-            raise InvalidCredential("api_key_expired")
         identity = await self.identities.identity(record.user_id)
-        if identity is None or not identity.is_active:
-            raise InvalidCredential("account_disabled")
-        if not identity.tier.is_paid:  # API access is a paid feature: a key rests while the tier is free
-            raise InvalidCredential("paid_tier_required", status=403, detail=PAID_TIER_REQUIRED)
+        refusal = key_refusal(identity, revoked_at=record.revoked_at, expires_at=record.expires_at, now=utcnow())
+        if refusal is not None or identity is None:
+            failure = refusal or AuthFailure("account_disabled")
+            raise InvalidCredential(failure.code, status=failure.status, detail=failure.detail)
         self.key_usage.note(record.id)
-        return identity.principal(
-            CredentialKind.API_KEY,
-            mfa_verified=True,  # a key can only be created from a session with a second factor
-            key_id=record.id,
-            read_only=record.read_only,
-            pinned_workspace_id=record.workspace_id,
-        )
+        return shape_of(record).principal(identity)
+
+
+def shape_of(record: KeyRecord) -> CredentialShape:
+    """The credential a key row is: its id and down-scope."""
+    return CredentialShape(
+        CredentialKind.API_KEY,
+        key_id=record.id,
+        read_only=record.read_only,
+        pinned_workspace_id=record.workspace_id,
+    )

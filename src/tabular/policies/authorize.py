@@ -1,9 +1,9 @@
-"""decide → locate → decide, written once: the guard, `tabular policy explain` and the matrix all call it.
+"""decide → locate → decide, written once: the guard, the check API, `explain`, test files and the matrix call it.
 
-They differ only in how they locate: the guard and `explain` ask the database (`policies/lookup.py`),
-the matrix asks its imagined situations. Refusals that need no lookup (role, credential, key scope)
-come first, so nothing is looked up for a caller who could never be allowed — the same answer for
-every id, leaking nothing.
+They differ only in how they locate: the guard, the check API and `explain` ask the database
+(`policies/lookup.py`), a policy test file its declared world, the matrix its imagined situations.
+Refusals that need no lookup (role, credential, key scope) come first, so nothing is looked up for a
+caller who could never be allowed — the same answer for every id, leaking nothing.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The decision: one pure function from (principal, resource, action, target) to allow or a reason.
 
-The guard, the list filters, the exported matrix and `tabular policy explain` all call this; nothing else
-decides. Order matters and is fixed: authentication (401), then what the role may ever do and with which
-credential (403, the same for every id, leaking nothing), then the tenant (404: another organization's
-object is indistinguishable from a missing one), then scope inside the organization (403).
+The guard, the list filters, the exported matrix, the check API, `tabular policy explain` and policy test
+files all call this; nothing else decides. Order matters and is fixed: authentication (401), then what the
+role may ever do and with which credential (403, the same for every id, leaking nothing), then the tenant
+(404: another organization's object is indistinguishable from a missing one), then scope inside the
+organization (403).
 """
 
 from __future__ import annotations

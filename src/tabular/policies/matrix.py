@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from tabular.auth.identities import Identity
+from tabular.auth.subjects import CredentialShape
 from tabular.db import Tier
 from tabular.policies.authorize import Address, Authorization, Located, authorize
 from tabular.policies.decision import Decision, Target
@@ -87,14 +88,14 @@ def principal_for(role: Role, credential: Credential) -> Principal:
         organization_name="matrix",
     )
     if credential is Credential.SESSION:
-        return identity.principal(CredentialKind.SESSION, mfa_verified=True)
-    return identity.principal(
+        return CredentialShape().principal(identity)  # signed in with the second factor the caller has
+    shape = CredentialShape(
         CredentialKind.API_KEY,
-        mfa_verified=True,
         key_id=uuid.UUID(int=1000),
         read_only=credential is Credential.READ_ONLY_KEY,
         pinned_workspace_id=OWN_WORKSPACE if credential is Credential.PINNED_KEY else None,
     )
+    return shape.principal(identity)
 
 
 @dataclass(frozen=True, slots=True)

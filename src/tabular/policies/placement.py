@@ -16,6 +16,7 @@ from tabular.db import (
     ApiKey,
     AuditEvent,
     Dashboard,
+    Organization,
     Report,
     Response,
     Survey,
@@ -98,6 +99,7 @@ PLACEMENTS: Final[dict[Resource, Placement]] = {
         ApiKey, Level.OWNER, User.organization_id, owner=ApiKey.user_id, tenant=(User, User.id == ApiKey.user_id)
     ),
     Resource.ACCOUNT: Placement(User, Level.OWNER, User.organization_id, owner=User.id),
+    Resource.POLICY: Placement(Organization, Level.ORGANIZATION, Organization.id),  # one policy, the organization's
 }
 
 

@@ -11,6 +11,7 @@ from tabular.routes.docs import assets_router, landing
 from tabular.routes.health import HealthController
 from tabular.routes.keys import ApiKeyController
 from tabular.routes.mfa import MfaController
+from tabular.routes.policy import PolicyController
 from tabular.routes.public import PublicSurveyController
 from tabular.routes.reports import ReportController
 from tabular.routes.surveys import SurveyController
@@ -36,4 +37,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     DashboardController,
     ReportController,
+    PolicyController,
 ]

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import select
 
-from tabular.auth.api_key_backend import PAID_TIER_REQUIRED, generate_key
+from tabular.auth.api_key_backend import generate_key
+from tabular.auth.subjects import PAID_TIER_REQUIRED
 from tabular.db import ApiKey, Organization, User, Workspace, WorkspaceMembership
 from tabular.db.audit import AuditEventType
 from tabular.db.base import utcnow

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 import click
 import msgspec
 
-from tabular.auth.at_rest import AtRest
+from tabular.cli.common import run_as_operator, write
+from tabular.cli.policy import policy
 from tabular.db import Tier
 from tabular.db.audit import AuditChainBrokenError, Checkpoint, verify_chain
-from tabular.db.config import make_db_config
 from tabular.db.migrations import MigrationRefusedError, upgrade
 from tabular.errors import TabularError, readable
 from tabular.schemas.keys import ApiKeyCreate, CreatedApiKey
 from tabular.schemas.users import UserCreate
-from tabular.services.actor import Actor
 from tabular.settings import Settings, SettingsError
 from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from tabular.demo import DemoData
+    from tabular.services.actor import Actor
 
-_T = TypeVar("_T")
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
 def main() -> NoReturn:
     """Entry point: every failure is one line on stderr and a non-zero exit, never a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        status = cli.main(standalone_mode=False)  # a command's `click.exceptions.Exit` comes back as its status
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -44,7 +39,7 @@ def main() -> NoReturn:
         _fail(exc.format_message(), exc.exit_code)
     except (SettingsError, TabularError, MigrationRefusedError) as exc:
         _fail(str(exc.detail if isinstance(exc, TabularError) else exc), 1)
-    sys.exit(0)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -85,7 +80,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             "--workers > 1 needs TABULAR_REDIS_URL: without Redis each worker would keep its own rate-limit "
             "counters, and N workers would admit N times the limit"
         )
-    sealed = _run_as_operator(_seal_legacy, settings)  # migrates first; the workers read with this same key
+    sealed = run_as_operator(_seal_legacy, settings)  # migrates first; the workers read with this same key
     if sealed:
         click.echo(f"sealed {sealed} TOTP secrets and recovery codes stored before migration 0004", err=True)
     uvicorn.run(
@@ -96,6 +91,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers,
         **SERVER_OPTIONS,
     )
+
+
+cli.add_command(policy)
 
 
 @cli.group()
@@ -141,7 +139,7 @@ def users_create(  # noqa: PLR0913, PLR0917 - one parameter per option
         user = await UserService(actor).create(body, organization_id=org.id)
         return f"created {user.role.value} {user.email} ({user.id}) in {org.name} [{org.tier.value}]"
 
-    click.echo(_run_as_operator(create))
+    click.echo(run_as_operator(create))
 
 
 def _decoded(kind: type[_S], fields: dict[str, Any]) -> _S:
@@ -185,7 +183,7 @@ def keys_create(*, email: str, name: str, expires: dt.datetime | None, read_only
             )
         return await ApiKeyService(actor).create(body, for_user=found[0].id)
 
-    created = _run_as_operator(create)
+    created = run_as_operator(create)
     click.echo(msgspec.json.encode(created).decode() if as_json else f"{created.key}  (id {created.id}, shown once)")
 
 
@@ -230,44 +228,9 @@ def audit_checkpoint() -> None:
 
 def _verified(checkpoint: Checkpoint | None) -> Checkpoint:
     try:
-        return _run_as_operator(lambda actor: verify_chain(actor.session, checkpoint))
+        return run_as_operator(lambda actor: verify_chain(actor.session, checkpoint))
     except AuditChainBrokenError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-@cli.group()
-def policy() -> None:
-    """The permission policy: the full matrix, and why a request is allowed or refused."""
-
-
-@policy.command("export")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "md"]), default="json", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
-def policy_export(fmt: str, output: str | None) -> None:
-    """Role x situation x resource x action x credential: status, reason and rule."""
-    from tabular.policies import matrix  # noqa: PLC0415
-
-    text = matrix.to_markdown() if fmt == "md" else (matrix.to_csv if fmt == "csv" else matrix.to_json)(matrix.build())
-    _write(text, output)
-
-
-@policy.command("explain")
-@click.option("--email", required=True, help="The user making the request (as a session).")
-@click.argument("method")
-@click.argument("path")
-def policy_explain(email: str, method: str, path: str) -> None:
-    """Say what the guard decides for METHOD PATH (e.g. GET '/api/surveys/ID'), and which rule decided."""
-    from tabular.app import create_app  # noqa: PLC0415
-    from tabular.policies.explain import ExplainError, explain  # noqa: PLC0415
-
-    async def run(actor: Actor) -> str:
-        app = create_app(Settings.from_env())  # after the migrations: the app configures logging
-        try:
-            return (await explain(actor.session, app, email, method, path))[1]
-        except ExplainError as exc:
-            raise click.UsageError(str(exc)) from None
-
-    click.echo(_run_as_operator(run))
 
 
 @cli.command()
@@ -278,14 +241,7 @@ def openapi(output: str | None) -> None:
 
     app = create_app(Settings.from_env())
     document = app.openapi_schema.to_schema()
-    _write(msgspec.json.format(msgspec.json.encode(document).decode(), indent=2) + "\n", output)
-
-
-def _write(text: str, output: str | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
+    write(msgspec.json.format(msgspec.json.encode(document).decode(), indent=2) + "\n", output)
 
 
 @cli.command()
@@ -294,7 +250,7 @@ def demo(*, as_json: bool) -> None:
     """Create (or refresh) a demo organization; prints its users' credentials."""
     from tabular.demo import seed_demo  # noqa: PLC0415
 
-    data = _run_as_operator(seed_demo)
+    data = run_as_operator(seed_demo)
     click.echo(msgspec.json.encode(data).decode() if as_json else _describe(data))
 
 
@@ -314,20 +270,3 @@ async def _seal_legacy(actor: Actor) -> int:
     from tabular.services.mfa import MfaService  # noqa: PLC0415 - only `serve` needs it
 
     return await MfaService(actor).seal_legacy()
-
-
-def _run_as_operator(work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None) -> _T:
-    """Run `work` as the operator, in one committed transaction on the migrated configured database."""
-    settings = settings or Settings.from_env()
-    upgrade(settings.database_url, audit_key=settings.audit_key)
-
-    async def run() -> _T:
-        config = make_db_config(settings)
-        try:
-            async with config.get_session() as session, session.begin():
-                return await work(Actor(session, at_rest=AtRest(settings.secret_key)))
-        finally:
-            await config.get_engine().dispose()
-
-    result: _T = asyncio.run(run())
-    return result

@@ -1,0 +1,45 @@
+"""What the `tabular` commands share: running work as the operator on the migrated database, writing output."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from tabular.auth.at_rest import AtRest
+from tabular.db.config import make_db_config
+from tabular.db.migrations import upgrade
+from tabular.services.actor import Actor
+from tabular.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+_T = TypeVar("_T")
+
+
+def write(text: str, output: str | None) -> None:
+    """`text` to stdout, or to the file `output`."""
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+def run_as_operator(work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None) -> _T:
+    """Run `work` as the operator, in one committed transaction on the migrated configured database."""
+    settings = settings or Settings.from_env()
+    upgrade(settings.database_url, audit_key=settings.audit_key)
+
+    async def run() -> _T:
+        config = make_db_config(settings)
+        try:
+            async with config.get_session() as session, session.begin():
+                return await work(Actor(session, at_rest=AtRest(settings.secret_key)))
+        finally:
+            await config.get_engine().dispose()
+
+    result: _T = asyncio.run(run())
+    return result
