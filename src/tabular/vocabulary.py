@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, auto
+
+# A member's value is its name in lower case (what `auto()` gives a StrEnum): the word the API, the database and
+# POLICY.md carry.
 
 
 class Role(StrEnum):
     """A user's role in their organization; one per user."""
 
-    ADMIN = "admin"
-    MEMBER = "member"
-    CLIENT = "client"
+    ADMIN = auto()
+    MEMBER = auto()
+    CLIENT = auto()
 
 
 class Resource(StrEnum):
     """What a route acts on."""
 
-    WORKSPACE = "workspace"
-    MEMBERSHIP = "membership"
-    SURVEY = "survey"
-    RESPONSE = "response"
-    METRICS = "metrics"
-    DASHBOARD = "dashboard"
-    REPORT = "report"
-    USER = "user"
-    AUDIT_EVENT = "audit_event"
-    API_KEY = "api_key"
-    ACCOUNT = "account"
+    WORKSPACE = auto()
+    MEMBERSHIP = auto()
+    SURVEY = auto()
+    RESPONSE = auto()
+    METRICS = auto()
+    DASHBOARD = auto()
+    REPORT = auto()
+    USER = auto()
+    AUDIT_EVENT = auto()
+    API_KEY = auto()
+    ACCOUNT = auto()
     """The caller's own account: who-am-I, password, MFA."""
     POLICY = "policy"
     """The policy itself, as data: its table and matrix, and its decisions asked without making the request."""
@@ -35,11 +38,11 @@ class Resource(StrEnum):
 class Action(StrEnum):
     """What a route does to its resource."""
 
-    LIST = "list"
-    READ = "read"
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
+    LIST = auto()
+    READ = auto()
+    CREATE = auto()
+    UPDATE = auto()
+    DELETE = auto()
 
     @property
     def is_write(self) -> bool:
@@ -50,25 +53,25 @@ class Action(StrEnum):
 class Scope(StrEnum):
     """Where a rule reaches."""
 
-    ORGANIZATION = "organization"
+    ORGANIZATION = auto()
     """Everything in the caller's organization."""
-    MEMBER_WORKSPACES = "member_workspaces"
+    MEMBER_WORKSPACES = auto()
     """Objects in workspaces the caller belongs to."""
-    OWN = "own"
+    OWN = auto()
     """Objects that belong to the caller (their keys, their account)."""
 
 
 class Reason(StrEnum):
     """Why a decision came out as it did: the stable `code` of a refusal, with its status and message here."""
 
-    ALLOWED = "allowed"
-    UNAUTHENTICATED = "unauthenticated"
-    ROLE_FORBIDDEN = "role_forbidden"
-    API_KEY_NOT_ALLOWED = "api_key_not_allowed"
-    READ_ONLY_KEY = "read_only_key"
-    OUTSIDE_PINNED_WORKSPACE = "outside_pinned_workspace"
-    NOT_A_MEMBER = "not_a_member"
-    NOT_FOUND = "not_found"
+    ALLOWED = auto()
+    UNAUTHENTICATED = auto()
+    ROLE_FORBIDDEN = auto()
+    API_KEY_NOT_ALLOWED = auto()
+    READ_ONLY_KEY = auto()
+    OUTSIDE_PINNED_WORKSPACE = auto()
+    NOT_A_MEMBER = auto()
+    NOT_FOUND = auto()
 
     @property
     def status(self) -> int:
@@ -97,5 +100,5 @@ _MESSAGES: dict[Reason, str] = {
 class CredentialKind(StrEnum):
     """How the caller proved who they are."""
 
-    SESSION = "session"
-    API_KEY = "api_key"
+    SESSION = auto()
+    API_KEY = auto()

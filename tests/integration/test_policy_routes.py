@@ -35,7 +35,6 @@ EXPECTED_PUBLIC = {
     "GET /",  # the landing page, and the documentation pages' scripts and styles
     "GET /schema/assets/{file_path:path}",
     "HEAD /schema/assets/{file_path:path}",
-    "OPTIONS /schema/assets/{file_path:path}",
     "GET /api/health",
     "GET /api/ready",
     "POST /api/auth",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tabular.cli.common import run_as_operator, write
+from tabular.cli.as_operator import run_as_operator, write
 from tabular.settings import Settings
 
 if TYPE_CHECKING:

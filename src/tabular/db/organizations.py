@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, auto
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -13,10 +13,10 @@ from tabular.db.base import Base, enum_column_type
 class Tier(StrEnum):
     """Billing tier; API keys need a paid one."""
 
-    FREE = "free"
-    PRO = "pro"
-    TEAM = "team"
-    ORGANISATION = "organisation"
+    FREE = auto()
+    PRO = auto()
+    TEAM = auto()
+    ORGANISATION = auto()
 
     @property
     def is_paid(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import Any
 from uuid import UUID
 
@@ -16,18 +16,18 @@ from tabular.db.base import Base, enum_column_type
 class SurveyStatus(StrEnum):
     """Lifecycle: only a published survey accepts public responses."""
 
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    CLOSED = "closed"
+    DRAFT = auto()
+    PUBLISHED = auto()
+    CLOSED = auto()
 
 
 class QuestionKind(StrEnum):
     """The four kinds of question a survey can ask."""
 
-    SINGLE_CHOICE = "single_choice"
-    MULTIPLE_CHOICE = "multiple_choice"
-    RATING = "rating"
-    TEXT = "text"
+    SINGLE_CHOICE = auto()
+    MULTIPLE_CHOICE = auto()
+    RATING = auto()
+    TEXT = auto()
 
 
 class Survey(Base):

@@ -10,7 +10,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import StrEnum, auto
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -33,19 +33,19 @@ if TYPE_CHECKING:
 class Situation(StrEnum):
     """Where the target is, relative to the caller."""
 
-    OWN_WORKSPACE = "own_workspace"
-    OTHER_WORKSPACE = "other_workspace"
-    OTHER_ORGANIZATION = "other_organization"
-    NONEXISTENT = "nonexistent"
+    OWN_WORKSPACE = auto()
+    OTHER_WORKSPACE = auto()
+    OTHER_ORGANIZATION = auto()
+    NONEXISTENT = auto()
 
 
 class Credential(StrEnum):
     """How the caller authenticates, and with which down-scope."""
 
-    SESSION = "session"
-    FULL_KEY = "full_key"
-    READ_ONLY_KEY = "read_only_key"
-    PINNED_KEY = "pinned_key"
+    SESSION = auto()
+    FULL_KEY = auto()
+    READ_ONLY_KEY = auto()
+    PINNED_KEY = auto()
 
 
 ORGANIZATION: Final = uuid.UUID(int=1)

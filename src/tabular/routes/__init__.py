@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tabular.routes.audit import AuditController
 from tabular.routes.auth import AuthController
 from tabular.routes.dashboards import DashboardController
-from tabular.routes.docs import assets_router, landing
+from tabular.routes.docs import asset, landing
 from tabular.routes.health import HealthController
 from tabular.routes.keys import ApiKeyController
 from tabular.routes.mfa import MfaController
@@ -25,7 +25,7 @@ __all__ = ["ROUTE_HANDLERS"]
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     landing,
-    assets_router(),
+    asset,
     HealthController,
     AuthController,
     MfaController,

@@ -11,10 +11,9 @@ from litestar.status_codes import HTTP_200_OK
 
 from tabular.auth.identities import IdentityStore
 from tabular.auth.principal import Principal
-from tabular.auth.session_backend import clear_session_cookies, session_cookies
 from tabular.policies.guard import rejection
 from tabular.policies.requirements import public, requires
-from tabular.routes.dependencies import over_tls, service
+from tabular.routes.dependencies import SESSION_COOKIES, SessionCookies, service
 from tabular.schemas.auth import (
     AuthRequest,
     LoggedOut,
@@ -50,7 +49,7 @@ class AuthController(Controller):
     path = "/api/auth"
     request_max_body_size = SMALL_BODY  # anyone may send one: small
     tags = ["auth"]  # noqa: RUF012
-    dependencies = {"auth_service": service(AuthService)}  # noqa: RUF012
+    dependencies = {"auth_service": service(AuthService), "session_cookies": SESSION_COOKIES}  # noqa: RUF012
 
     @post(
         "",
@@ -63,9 +62,9 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[AuthRequest],
         auth_service: NamedDependency[AuthService],
+        session_cookies: NamedDependency[SessionCookies],
     ) -> Response[LoginResponse | LogoutResponse]:
         """Login sets the HttpOnly `auth_token` cookie (and a readable `csrf_token`); logout revokes the token."""
-        secure = over_tls(request)
         if isinstance(data, LoginRequest):
             signed_in = await auth_service.login(data)
             user = signed_in.user
@@ -75,11 +74,11 @@ class AuthController(Controller):
                 user_email=user.email,
                 organization_name=signed_in.organization.name,
             )
-            return Response(LoginResponse(data=body), cookies=session_cookies(signed_in.session, secure=secure))
+            return Response(LoginResponse(data=body), cookies=session_cookies.issue(signed_in.session))
         if request.user is None:  # public for login; logging out needs the session it ends
             raise rejection(request.auth)
         await auth_service.logout()
-        return Response(LogoutResponse(data=LoggedOut()), cookies=clear_session_cookies(secure=secure))
+        return Response(LogoutResponse(data=LoggedOut()), cookies=session_cookies.clear())
 
     @get(
         "",
@@ -100,14 +99,14 @@ class AuthController(Controller):
     )
     async def change_password(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[PasswordChange],
         auth_service: NamedDependency[AuthService],
+        session_cookies: NamedDependency[SessionCookies],
     ) -> Response[PasswordChangeResponse]:
         """Ends every session of the user; this one continues with the new token set in the cookie.
 
         API keys keep working: the answer lists the active ones, to revoke any you do not recognise.
         """
         issued, active_keys = await auth_service.change_password(data.current_password, data.new_password)
-        cookies = session_cookies(issued, secure=over_tls(request))
-        return Response(PasswordChangeResponse(data=PasswordChanged(active_keys=active_keys)), cookies=cookies)
+        body = PasswordChangeResponse(data=PasswordChanged(active_keys=active_keys))
+        return Response(body, cookies=session_cookies.issue(issued))

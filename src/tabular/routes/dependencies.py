@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from litestar import Request
@@ -10,10 +11,15 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tabular.auth.client_ip import client_ip, is_https
+from tabular.auth.session_backend import clear_session_cookies, session_cookies
 from tabular.services.actor import Actor, Service
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from litestar.datastructures import Cookie
+
+    from tabular.auth.session_backend import IssuedSession
 
 ServiceT = TypeVar("ServiceT", bound=Service)
 
@@ -37,6 +43,24 @@ def service(kind: Callable[[Actor], ServiceT]) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
-def over_tls(request: Request[Any, Any, Any]) -> bool:
-    """Whether the client reached us over TLS (a trusted proxy may say so): session cookies are then `Secure`."""
-    return is_https(request.scope, request.app.state.settings.trusted_proxies)
+@dataclass(frozen=True, slots=True)
+class SessionCookies:
+    """The cookies that carry a session, for this request's answer: `Secure` when the client came over TLS."""
+
+    secure: bool
+
+    def issue(self, issued: IssuedSession) -> list[Cookie]:
+        """The HttpOnly session cookie and its CSRF companion."""
+        return session_cookies(issued, secure=self.secure)
+
+    def clear(self) -> list[Cookie]:
+        """Both cookies, expired."""
+        return clear_session_cookies(secure=self.secure)
+
+
+def _provide_session_cookies(request: Request[Any, Any, Any], state: State) -> SessionCookies:
+    return SessionCookies(secure=is_https(request.scope, state.settings.trusted_proxies))  # a trusted proxy may say
+
+
+SESSION_COOKIES = Provide(_provide_session_cookies, sync_to_thread=False)
+"""The `session_cookies` dependency of the routes that start or end a session."""

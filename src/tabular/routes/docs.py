@@ -2,24 +2,31 @@
 
 Their scripts and styles are files of this package (`docs_assets/`, with their licences), so the pages
 work on a network that reaches nothing but this server; nothing is fetched from a CDN or a font host.
+The bundles are stored gzip-compressed (2.5 MB of minified code as 0.7 MB) and sent as stored.
 `GET /` is a small landing page that links them.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import mimetypes
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from litestar import MediaType, Response, get
+import anyio.to_thread
+from litestar import HttpMethod, MediaType, Response, get, route
 from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import OpenAPIRenderPlugin
-from litestar.static_files import create_static_files_router
+from litestar.params import FromPath
+from litestar.response import File
 
 from tabular.policies.requirements import public
 
 if TYPE_CHECKING:
-    from litestar import Request, Router
+    from litestar import Request
 
 ASSETS: Final = Path(__file__).resolve().parent.parent / "docs_assets"
 ASSETS_PATH: Final = "/schema/assets"
@@ -67,15 +74,63 @@ class SwaggerPage(OpenAPIRenderPlugin):
         return _PAGE.format(title="Tabular API (Swagger UI)", head=head, body=body).encode()
 
 
-def assets_router() -> Router:
-    """The pages' scripts, styles and licences, cached for a day (their names change with their versions)."""
-    return create_static_files_router(
-        path=ASSETS_PATH,
-        directories=[ASSETS],
-        include_in_schema=False,
-        cache_control=CacheControlHeader(max_age=86400, public=True),
-        opt=public(),
+def _served_files(root: Path) -> dict[str, Path]:
+    """Each file under `root` by the path it is served at: a bundle stored as `x.js.gz` is served as `x.js`.
+
+    Only these paths are ever opened, so no request path reaches outside the folder.
+    """
+    return {file.relative_to(root).as_posix().removesuffix(".gz"): file for file in root.rglob("*") if file.is_file()}
+
+
+SERVED: Final = _served_files(ASSETS)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether a request's `Accept-Encoding` admits gzip (RFC 9110 §12.5.3: no header admits any coding)."""
+    if accept_encoding is None:
+        return True
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, *parameters = (part.strip() for part in item.split(";"))
+        q = next((p.partition("=")[2] for p in parameters if p.lower().replace(" ", "").startswith("q=")), "1")
+        try:
+            weights[coding.lower()] = float(q)
+        except ValueError:
+            weights[coding.lower()] = 0.0
+    return weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0))) > 0
+
+
+@cache
+def _unpacked(file: Path) -> bytes:
+    return gzip.decompress(file.read_bytes())
+
+
+@route(
+    f"{ASSETS_PATH}/{{file_path:path}}",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    **public(),
+    include_in_schema=False,
+    cache_control=CacheControlHeader(max_age=86400, public=True),
+)
+async def asset(request: Request[Any, Any, Any], file_path: FromPath[str]) -> File | Response[bytes]:
+    """The pages' scripts, styles and licences, cached for a day (their names change with their versions).
+
+    A compressed bundle goes as stored, with `Content-Encoding: gzip`, to every client that accepts it (every
+    browser does); one that refuses gzip gets it unpacked.
+    """
+    file = SERVED.get(file_path.lstrip("/"))
+    if file is None:
+        raise NotFoundException
+    media_type = mimetypes.guess_type(file_path)[0] or MediaType.TEXT  # LICENSE, NOTICE: plain text
+    as_stored = partial(
+        File, file, media_type=media_type, content_disposition_type="inline", filename=Path(file_path).name
     )
+    if file.suffix != ".gz":
+        return as_stored()
+    vary = {"Vary": "Accept-Encoding"}
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        return as_stored(headers={**vary, "Content-Encoding": "gzip"})
+    return Response(await anyio.to_thread.run_sync(_unpacked, file), media_type=media_type, headers=vary)
 
 
 @get("/", **public(), include_in_schema=False, media_type=MediaType.HTML)

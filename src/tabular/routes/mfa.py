@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from tabular.auth.session_backend import session_cookies
 from tabular.db import User
 from tabular.policies.requirements import requires
-from tabular.routes.dependencies import over_tls, service
+from tabular.routes.dependencies import SESSION_COOKIES, SessionCookies, service
 from tabular.schemas.mfa import (
     MfaCode,
     MfaSetup,
@@ -49,6 +46,7 @@ class MfaController(Controller):
     dependencies = {  # noqa: RUF012
         "mfa_service": service(MfaService),
         "user": Provide(provide_own_user),
+        "session_cookies": SESSION_COOKIES,
     }
 
     @post(
@@ -75,15 +73,15 @@ class MfaController(Controller):
     )
     async def confirm_mfa(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[MfaCode],
         user: NamedDependency[User],
         mfa_service: NamedDependency[MfaService],
+        session_cookies: NamedDependency[SessionCookies],
     ) -> Response[RecoveryCodesResponse]:
         """Turns MFA on and ends every other session; this one, which just proved the factor, gets a new token."""
         codes, issued = await mfa_service.confirm(user, data.code, data.password)
         body = RecoveryCodesResponse(data=RecoveryCodes(recovery_codes=codes))
-        return Response(body, cookies=session_cookies(issued, secure=over_tls(request)))
+        return Response(body, cookies=session_cookies.issue(issued))
 
     @post(
         "/disable",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
+from enum import StrEnum, auto
 from uuid import UUID
 
 import msgspec
@@ -18,9 +18,9 @@ class Disclosure(StrEnum):
     else: clients.
     """
 
-    EXACT = "exact"
+    EXACT = auto()
     """Every figure exact: for members and admins, who may read the responses themselves."""
-    CONTROLLED = "controlled"
+    CONTROLLED = auto()
     """Disclosure control: for clients, who see numbers and must never single out a respondent."""
 
 

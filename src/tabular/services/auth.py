@@ -12,6 +12,7 @@ from tabular.db import Organization, User
 from tabular.db.audit import AuditEventType
 from tabular.errors import FieldError, Forbidden, NotFound, TabularError, Unauthorized, ValidationFailed
 from tabular.schemas.auth import WhoAmI
+from tabular.schemas.common import wire
 from tabular.schemas.rules import normalize_email, password_problem
 from tabular.services.actor import Service
 from tabular.services.api_keys import ApiKeyService
@@ -125,21 +126,14 @@ async def who_am_i(identities: IdentityStore, principal: Principal) -> WhoAmI:
     identity = await identities.identity(principal.user_id)
     if identity is None:
         raise NotFound
-    return WhoAmI(
-        user_id=identity.user_id,
+    return wire(
+        WhoAmI,
+        principal,
         user_name=identity.name,
         user_email=identity.email,
-        organization_id=identity.organization_id,
         organization_name=identity.organization_name,
         tier=identity.tier,
-        role=principal.role,
         workspace_ids=sorted(principal.reachable_workspace_ids),
-        credential=principal.credential,
-        key_id=principal.key_id,
-        read_only=principal.read_only,
-        pinned_workspace_id=principal.pinned_workspace_id,
-        mfa_enabled=principal.mfa_enabled,
-        mfa_verified=principal.mfa_verified,
     )
 
 
