@@ -14,6 +14,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 from litestar.params import QueryParameter
 from litestar.plugins import InitPluginProtocol
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
 from redis.asyncio import Redis, RedisCluster
 
 from tabular import __version__
@@ -34,6 +36,7 @@ from tabular.ratelimit.window import InProcessBackend, Quota
 from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
 from tabular.routes.docs import RedocPage, SwaggerPage
+from tabular.routes.pages.rendering import TEMPLATES
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
@@ -109,6 +112,7 @@ class TabularPlugin(InitPluginProtocol):
                 "pagination": Provide(_provide_pagination, sync_to_thread=False),
             }
         )
+        app_config.template_config = TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine)
         app_config.on_startup.append(check_inventory)
         app_config.exception_handlers.update(exception_handlers)
         app_config.openapi_config = OpenAPIConfig(

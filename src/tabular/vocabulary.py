@@ -28,6 +28,8 @@ class Resource(StrEnum):
     API_KEY = "api_key"
     ACCOUNT = "account"
     """The caller's own account: who-am-I, password, MFA."""
+    ORGANIZATION_KEY = "organization_key"
+    """Any API key of the organization, as its admins review them (listed by owner, revoked)."""
 
 
 class Action(StrEnum):

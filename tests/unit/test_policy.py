@@ -33,6 +33,7 @@ MAY: dict[Role, dict[Resource, set[Action]]] = {
         Resource.REPORT: EVERYTHING,
         Resource.USER: {Action.LIST, Action.READ, Action.CREATE, Action.UPDATE},  # deactivate, never delete
         Resource.AUDIT_EVENT: READS,  # "read the organization's audit events"
+        Resource.ORGANIZATION_KEY: {Action.LIST, Action.DELETE},  # "lists every key ... by owner and can revoke any"
     },
     Role.MEMBER: {  # "surveys, responses, dashboards and reports in the workspaces they belong to"
         Resource.WORKSPACE: READS,  # "/api/workspaces — list own"
@@ -56,8 +57,10 @@ SESSIONS_ONLY = {
     (Resource.API_KEY, Action.UPDATE),
     (Resource.ACCOUNT, Action.UPDATE),
 }
-ORGANIZATION_COLLECTIONS = {Resource.WORKSPACE, Resource.USER, Resource.AUDIT_EVENT, Resource.API_KEY}
-NOT_IN_A_WORKSPACE = {Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP}
+ORGANIZATION_COLLECTIONS = {
+    Resource.WORKSPACE, Resource.USER, Resource.AUDIT_EVENT, Resource.API_KEY, Resource.ORGANIZATION_KEY
+}  # fmt: skip
+NOT_IN_A_WORKSPACE = {Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP, Resource.ORGANIZATION_KEY}
 
 
 def expected(  # noqa: C901, PLR0911 - the product's rules, one line each
@@ -84,7 +87,7 @@ def expected(  # noqa: C901, PLR0911 - the product's rules, one line each
         return 404, "not_found"  # "another tenant's resource and a nonexistent one must be indistinguishable"
     if owned:
         return (200, "allowed") if situation is Situation.OWN_WORKSPACE else (404, "not_found")
-    if resource in {Resource.USER, Resource.AUDIT_EVENT}:
+    if resource in {Resource.USER, Resource.AUDIT_EVENT, Resource.ORGANIZATION_KEY}:
         return 200, "allowed"  # admin only, organization-wide
     if situation is Situation.OTHER_WORKSPACE and role is not Role.ADMIN:
         return 403, "not_a_member"  # "a member on a workspace they do not belong to"

@@ -98,6 +98,9 @@ PLACEMENTS: Final[dict[Resource, Placement]] = {
         ApiKey, Level.OWNER, User.organization_id, owner=ApiKey.user_id, tenant=(User, User.id == ApiKey.user_id)
     ),
     Resource.ACCOUNT: Placement(User, Level.OWNER, User.organization_id, owner=User.id),
+    Resource.ORGANIZATION_KEY: Placement(
+        ApiKey, Level.ORGANIZATION, User.organization_id, tenant=(User, User.id == ApiKey.user_id)
+    ),
 }
 
 

@@ -71,6 +71,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("admin.report", Role.ADMIN, Resource.REPORT, ALL, Scope.ORGANIZATION),
     Rule("admin.user", Role.ADMIN, Resource.USER, ALL - {Action.DELETE}, Scope.ORGANIZATION),
     Rule("admin.audit_event", Role.ADMIN, Resource.AUDIT_EVENT, READS, Scope.ORGANIZATION),
+    Rule("admin.organization_key", Role.ADMIN, Resource.ORGANIZATION_KEY, frozenset({Action.LIST, Action.DELETE}),
+         Scope.ORGANIZATION),
     *_own_account_rules(Role.ADMIN),
     # member: surveys, responses, dashboards and reports in the workspaces they belong to
     Rule("member.workspace", Role.MEMBER, Resource.WORKSPACE, READS, Scope.MEMBER_WORKSPACES),
@@ -93,6 +95,11 @@ DENIED_TO_ALL: Final[tuple[Denial, ...]] = (
     Denial(Resource.USER, frozenset({Action.DELETE}), "users are deactivated, never deleted"),
     Denial(Resource.AUDIT_EVENT, ALL - READS, "the audit log is append-only, written by the system"),
     Denial(Resource.ACCOUNT, frozenset({Action.LIST, Action.CREATE, Action.DELETE}), "one account per caller"),
+    Denial(
+        Resource.ORGANIZATION_KEY,
+        ALL - {Action.LIST, Action.DELETE},
+        "keys are made and rotated by their owners; admins review (list) and revoke them",
+    ),
 )
 
 

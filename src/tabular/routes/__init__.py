@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 from tabular.routes.audit import AuditController
 from tabular.routes.auth import AuthController
 from tabular.routes.dashboards import DashboardController
-from tabular.routes.docs import assets_router, landing
+from tabular.routes.docs import assets_router
 from tabular.routes.health import HealthController
 from tabular.routes.keys import ApiKeyController
 from tabular.routes.mfa import MfaController
+from tabular.routes.organization_keys import OrganizationKeyController
+from tabular.routes.pages import PAGE_HANDLERS
 from tabular.routes.public import PublicSurveyController
 from tabular.routes.reports import ReportController
 from tabular.routes.surveys import SurveyController
@@ -23,12 +25,12 @@ if TYPE_CHECKING:
 __all__ = ["ROUTE_HANDLERS"]
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
-    landing,
     assets_router(),
     HealthController,
     AuthController,
     MfaController,
     ApiKeyController,
+    OrganizationKeyController,
     WorkspaceController,
     UserController,
     AuditController,
@@ -36,4 +38,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     DashboardController,
     ReportController,
+    *PAGE_HANDLERS,
 ]

@@ -2,7 +2,7 @@
 
 Their scripts and styles are files of this package (`docs_assets/`, with their licences), so the pages
 work on a network that reaches nothing but this server; nothing is fetched from a CDN or a font host.
-`GET /` is a small landing page that links them.
+The landing page (`GET /`, `routes/pages/`) links them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from litestar import MediaType, Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -76,16 +75,3 @@ def assets_router() -> Router:
         cache_control=CacheControlHeader(max_age=86400, public=True),
         opt=public(),
     )
-
-
-@get("/", **public(), include_in_schema=False, media_type=MediaType.HTML)
-async def landing() -> Response[str]:
-    """What a person opening the server's address finds: where the documentation and the API are."""
-    links = (
-        '<li><a href="/schema/redoc">API reference (ReDoc)</a></li>'
-        '<li><a href="/schema/swagger">Try the API (Swagger UI)</a></li>'
-        f'<li><a href="{SCHEMA_URL}">OpenAPI document (JSON)</a></li>'
-        '<li><a href="/api/health">Health</a></li>'
-    )
-    body = f"<h1>Tabular</h1><p>The REST API of a survey platform.</p><ul>{links}</ul>"
-    return Response(_PAGE.format(title="Tabular", head="", body=body), media_type=MediaType.HTML)
