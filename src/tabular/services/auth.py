@@ -79,10 +79,11 @@ class AuthService(Service):
             claims = engine.tokens.read_pending(pending)
         except InvalidCredential:
             raise expired from None
-        row = (await self.session.execute(_user_with_organization().where(User.id == claims.user_id))).first()
+        query = _user_with_organization().where(User.id == claims.user_id)
+        row = (await self.session.execute(query)).tuples().first()
         if row is None:
             raise expired
-        user, organization = row.tuple()
+        user, organization = row
         if not user.is_active or user.token_version != claims.version or not user.mfa_enabled:
             raise expired
         await MfaService(self.actor).verify(user, code)

@@ -38,11 +38,11 @@ class KeysContext:
 
     def __init__(
         self,
-        principal: Principal,
-        identities: IdentityStore,
-        keys: ApiKeyService,
-        workspaces: WorkspaceService,
-        passwords: PasswordService,
+        principal: NamedDependency[Principal],
+        identities: NamedDependency[IdentityStore],
+        keys: NamedDependency[ApiKeyService],
+        workspaces: NamedDependency[WorkspaceService],
+        passwords: NamedDependency[PasswordService],
     ) -> None:
         self.principal, self.identities, self.keys = principal, identities, keys
         self.workspaces, self.passwords = workspaces, passwords

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -51,9 +52,13 @@ class SignInPages(PageController):
         return render("landing.html", request)
 
     @get("/login", **public())
-    async def login_page(self, request: Request[Any, Any, Any], next: str | None = None) -> Template:  # noqa: A002
+    async def login_page(
+        self,
+        request: Request[Any, Any, Any],
+        target: Annotated[str | None, QueryParameter(name="next", description="An account page")] = None,
+    ) -> Template:
         """The sign-in form, with a fresh login-CSRF token in it and in a cookie."""
-        return _login_form(request, next_page(next))
+        return _login_form(request, next_page(target))
 
     @post("/login", **public(), opt=_CREDENTIALS)
     async def login(self, request: Request[Any, Any, Any], auth_service: NamedDependency[AuthService]) -> Response[Any]:
