@@ -5,17 +5,19 @@ a strict Content-Security-Policy, the auth quota on forms that submit credential
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING
 
+import pyotp
 import pytest
 
 from tabular.settings import RateSpec
 from tests.support.api_keys import x_api_key
 from tests.support.clients import Client, api_key, app_client, assert_problem, otp, user
-from tests.support.sessions import PASSWORD, new_account, set_cookies
+from tests.support.sessions import NEW_PASSWORD, PASSWORD, new_account, set_cookies
 
 if TYPE_CHECKING:
-    from tabular.demo import DemoData
+    from tabular.demo import DemoData, DemoUser
 
 pytestmark = pytest.mark.anyio
 
@@ -136,3 +138,82 @@ async def test_past_the_auth_quota_a_sign_in_form_answers_a_page_not_a_problem(d
     assert refused.headers["content-type"].startswith("text/html")
     assert "Too many requests came from your address" in refused.text
     assert "retry-after" in refused.headers
+
+
+async def signed_in_by_cookie(client: Client, who: DemoUser) -> str:
+    """Sign `who` in through the API, leaving the session cookies in the client; the CSRF token its forms carry."""
+    body = {"action": "login", "email": who.email, "password": who.password, "otp": otp(who.totp_secret)}
+    response = await client.post("/api/auth", json=body)
+    assert response.status_code == 200
+    return str(response.cookies["csrf_token"])
+
+
+async def test_a_key_made_in_the_page_has_the_forms_expiry_and_limits_and_rotates_with_its_grace_shown(
+    demo: DemoData, client: Client
+) -> None:
+    admin = user(demo, "admin")
+    csrf = await signed_in_by_cookie(client, admin)
+    workspace = demo.workspaces[1].id
+    form = {
+        "csrf_token": csrf,
+        "name": "page key",
+        "expires_on": "2099-01-31",
+        "read_only": "on",
+        "workspace_id": workspace,
+    }
+    created = await client.post("/account/api-keys", data=form, headers=HTML)
+    assert created.status_code == 200
+    found = re.search(r'id="new-key" class="secret">(tp_\w+)<', created.text)
+    assert found is not None
+    who = (await client.get("/api/auth", headers=x_api_key(found.group(1)))).json()["data"]
+    assert (who["read_only"], str(who["pinned_workspace_id"])) == (True, workspace)
+    [made] = [
+        k for k in (await client.get("/api/keys", headers=api_key(admin))).json()["items"] if k["name"] == "page key"
+    ]
+    assert made["expires_at"].startswith("2099-02-01T00:00:00")
+    rotated = await client.post(f"/account/api-keys/{made['id']}/rotate", data={"csrf_token": csrf}, headers=HTML)
+    assert rotated.status_code == 200
+    assert "keeps working until" in rotated.text
+    assert "(24 hours)" in rotated.text
+
+
+async def test_recovery_codes_are_renewed_and_mfa_turned_off_in_the_page(demo: DemoData, client: Client) -> None:
+    member = user(demo, "member")
+    csrf = await signed_in_by_cookie(client, member)
+    codes = pyotp.TOTP(member.totp_secret or "")
+    step = int(time.time()) // 30
+    renewed = await client.post(
+        "/account/security/mfa/recovery-codes",
+        data={"csrf_token": csrf, "code": codes.at((step + 1) * 30)},
+        headers=HTML,
+    )
+    assert renewed.status_code == 200
+    recovery = re.findall(r"\b[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}\b", renewed.text)
+    assert len(set(recovery)) == 10
+    off = await client.post(
+        "/account/security/mfa/disable", data={"csrf_token": csrf, "code": recovery[0]}, headers=HTML
+    )
+    assert off.status_code == 200
+    assert "MFA is off" in off.text
+    assert member.api_key is not None
+    assert (await client.get("/api/auth", headers=x_api_key(member.api_key))).status_code == 401
+
+
+async def test_the_password_changes_in_the_page_and_a_wrong_current_one_is_named(
+    database_url: str, client: Client
+) -> None:
+    account = await new_account(database_url, "pages-password@example.test")
+    signed_in = await client.post("/api/auth", json={"action": "login", "email": account.email, "password": PASSWORD})
+    csrf = signed_in.cookies["csrf_token"]
+    wrong = {"csrf_token": csrf, "current_password": "not-" + PASSWORD, "new_password": NEW_PASSWORD}
+    refused = await client.post("/account/security/password", data=wrong, headers=HTML)
+    assert refused.status_code == 422
+    assert 'id="current_password" name="current_password" type="password" value="" required' in refused.text
+    assert 'aria-invalid="true"' in refused.text
+    right = wrong | {"current_password": PASSWORD}
+    changed = await client.post("/account/security/password", data=right, headers=HTML)
+    assert changed.status_code == 200
+    assert "Your password is changed" in changed.text
+    assert set_cookies(changed)["csrf_token"].value != csrf
+    old = await client.post("/api/auth", json={"action": "login", "email": account.email, "password": PASSWORD})
+    assert old.status_code == 401
