@@ -68,6 +68,9 @@ async def test_a_pages_form_needs_the_sessions_csrf_token_as_a_field(demo: DemoD
     path = f"/account/api-keys/{own['id']}/revoke"
     assert_problem(await client.post(path, data={"csrf_token": "not-" + csrf}), 403, "csrf_failed")
     assert_problem(await client.post(path, data={}), 403, "csrf_failed")
+    stale = await client.post(path, data={"csrf_token": "not-" + csrf}, headers=HTML)
+    assert stale.status_code == 403
+    assert "This form has expired" in stale.text
     assert (await client.get("/api/auth", headers=x_api_key(member.api_key))).status_code == 200
     response = await client.post(path, data={"csrf_token": csrf}, headers=HTML)
     assert response.status_code == 200

@@ -47,6 +47,7 @@ _FIELD_OF_CODE: Final = {
     "mfa_throttled": "code",
     "invalid_credentials": "password",
 }
+_STALE_FORM: Final = "This form has expired, or did not come from this site: reload the page and try again."
 _AT_FIELD: Final = re.compile(r"at `\$\.(\w+)")
 
 StructT = TypeVar("StructT", bound=msgspec.Struct)
@@ -143,7 +144,8 @@ def refused_page(request: Request[Any, Any, Any], error: Exception) -> Response[
     A client that did not ask for HTML gets the problem document the API would answer, unchanged.
     """
     handler = exception_handlers[TabularError if isinstance(error, TabularError) else HTTPException]
-    if not wants_html(request):
+    status = getattr(error, "status_code", 500)
+    if not wants_html(request) or status >= 500:  # noqa: PLR2004 - a server error is logged by the API's handler
         return handler(request, error)
     if isinstance(error, TabularError):
         if error.status_code == 401:  # noqa: PLR2004
@@ -152,8 +154,9 @@ def refused_page(request: Request[Any, Any, Any], error: Exception) -> Response[
                 f"/login?next={quote(target)}" if target in PAGES else "/login", status_code=HTTP_303_SEE_OTHER
             )
         failure = Failure.of(error)
+        if error.code == "csrf_failed":  # the API's words name a header; a person sent a form
+            failure = Failure(_STALE_FORM, failure.status, failure.code)
     else:
-        status = error.status_code if isinstance(error, HTTPException) else 500
         failure = Failure(str(getattr(error, "detail", "")) or "The request was refused.", status, "error")
     return render("error.html", request, failure=failure)
 
