@@ -14,7 +14,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, Reference, SecurityScheme
 from litestar.params import QueryParameter
 from litestar.plugins import InitPluginProtocol
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.template import TemplateConfig
 from redis.asyncio import Redis, RedisCluster
 
 from tabular import __version__
@@ -37,6 +39,7 @@ from tabular.ratelimit.window import InProcessBackend, Quota
 from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
 from tabular.routes.docs import RedocPage, SwaggerPage
+from tabular.routes.pages.rendering import TEMPLATES
 from tabular.routes.prometheus import prometheus_metrics
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
@@ -122,6 +125,7 @@ class TabularPlugin(InitPluginProtocol):
                 "pagination": Provide(_provide_pagination, sync_to_thread=False),
             }
         )
+        app_config.template_config = TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine)
         app_config.on_startup.append(check_inventory)
         app_config.on_startup.append(_announcer(settings, db_config, limiter, app_config.state["readiness_changes"]))
         app_config.exception_handlers.update(exception_handlers)

@@ -33,6 +33,8 @@ class Resource(StrEnum):
     """The caller's own account: who-am-I, password, MFA."""
     POLICY = "policy"
     """The policy itself, as data: its table and matrix, and its decisions asked without making the request."""
+    ORGANIZATION_KEY = "organization_key"
+    """Any API key of the organization, as its admins review them (listed by owner, revoked)."""
 
 
 class Action(StrEnum):

@@ -34,6 +34,7 @@ MAY: dict[Role, dict[Resource, set[Action]]] = {
         Resource.USER: {Action.LIST, Action.READ, Action.CREATE, Action.UPDATE},  # deactivate, never delete
         Resource.AUDIT_EVENT: READS,  # "read the organization's audit events"
         Resource.POLICY: {Action.LIST},  # "POST /api/policy/check and GET /api/policy — admin"
+        Resource.ORGANIZATION_KEY: {Action.LIST, Action.DELETE},  # "lists every key ... by owner and can revoke any"
     },
     Role.MEMBER: {  # "surveys, responses, dashboards and reports in the workspaces they belong to"
         Resource.WORKSPACE: READS,  # "/api/workspaces — list own"
@@ -57,8 +58,13 @@ SESSIONS_ONLY = {
     (Resource.API_KEY, Action.UPDATE),
     (Resource.ACCOUNT, Action.UPDATE),
 }
-ORGANIZATION_COLLECTIONS = {Resource.WORKSPACE, Resource.USER, Resource.AUDIT_EVENT, Resource.API_KEY, Resource.POLICY}
-NOT_IN_A_WORKSPACE = {Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP, Resource.POLICY}
+ORGANIZATION_COLLECTIONS = {
+    Resource.WORKSPACE, Resource.USER, Resource.AUDIT_EVENT, Resource.API_KEY, Resource.POLICY,
+    Resource.ORGANIZATION_KEY,
+}  # fmt: skip
+NOT_IN_A_WORKSPACE = {
+    Resource.USER, Resource.AUDIT_EVENT, Resource.MEMBERSHIP, Resource.POLICY, Resource.ORGANIZATION_KEY
+}  # fmt: skip
 
 
 def expected(  # noqa: C901, PLR0911 - the product's rules, one line each
@@ -85,7 +91,7 @@ def expected(  # noqa: C901, PLR0911 - the product's rules, one line each
         return 404, "not_found"  # "another tenant's resource and a nonexistent one must be indistinguishable"
     if owned:
         return (200, "allowed") if situation is Situation.OWN_WORKSPACE else (404, "not_found")
-    if resource in {Resource.USER, Resource.AUDIT_EVENT}:
+    if resource in {Resource.USER, Resource.AUDIT_EVENT, Resource.ORGANIZATION_KEY}:
         return 200, "allowed"  # admin only, organization-wide
     if situation is Situation.OTHER_WORKSPACE and role is not Role.ADMIN:
         return 403, "not_a_member"  # "a member on a workspace they do not belong to"

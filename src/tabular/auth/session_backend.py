@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from uuid import UUID
 
 import msgspec
+from litestar import Request
 from litestar.datastructures import Cookie
 
 from tabular.auth.api_key_backend import KEY_PREFIX
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
 SESSION_COOKIE: Final = "auth_token"
 CSRF_COOKIE: Final = "csrf_token"
 CSRF_HEADER: Final = "x-csrf-token"
+CSRF_FIELD: Final = "csrf_token"
+"""Where a page's form carries the same token: a form cannot set a header."""
+FORM: Final = "application/x-www-form-urlencoded"
+PENDING_COOKIE: Final = "sign_in_pending"
+PENDING_LIFETIME: Final = dt.timedelta(minutes=5)
+"""How long the sign-in page waits for the second factor after the password was right."""
 SESSION_LIFETIME: Final = dt.timedelta(days=7)
 REMEMBERED_LIFETIME: Final = dt.timedelta(days=30)
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -59,6 +66,22 @@ class SessionClaims(msgspec.Struct, frozen=True):
     def signed_in_at(self) -> dt.datetime:
         """When the password behind this session was proved (the epoch for a token older than the claim)."""
         return dt.datetime.fromtimestamp(self.signed_in, dt.UTC)
+
+
+class PendingClaims(msgspec.Struct, frozen=True):
+    """A sign-in whose password was right and whose second factor is still to come (the sign-in page's step 2)."""
+
+    user_id: UUID = msgspec.field(name="sub")
+    token_id: NonEmpty = msgspec.field(name="jti")
+    version: int = msgspec.field(name="ver")
+    remember: bool = msgspec.field(name="rem")
+    signed_in: int = msgspec.field(name="auth_time")
+    exp: int = 0
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        """When the pending sign-in lapses."""
+        return dt.datetime.fromtimestamp(self.exp, dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +127,25 @@ class SessionTokens:
         claims = msgspec.structs.replace(claims, exp=int(expires_at.timestamp()))
         return IssuedSession(token=token, claims=claims, max_age=int(lifetime.total_seconds()))
 
+    def pending(self, user_id: UUID, version: int, *, remember: bool) -> str:
+        """A short-lived token saying `user_id` proved the password now; only the second factor may follow it."""
+        claims = PendingClaims(
+            user_id=user_id,
+            token_id=uuid.uuid4().hex,
+            version=version,
+            remember=remember,
+            signed_in=int(dt.datetime.now(dt.UTC).timestamp()),
+        )
+        token, _ = self._codec.sign(Audience.SECOND_FACTOR, claims, PENDING_LIFETIME)
+        return token
+
+    def read_pending(self, token: str) -> PendingClaims:
+        """The claims of a valid pending sign-in; `InvalidCredential` (`sign_in_expired`) otherwise."""
+        try:
+            return self._codec.read(token, Audience.SECOND_FACTOR, PendingClaims)
+        except TokenError:
+            raise InvalidCredential("sign_in_expired") from None
+
     def decode(self, token: str) -> SessionClaims:
         """The claims of a valid token; `InvalidCredential` (`session_expired`, `invalid_token`) otherwise."""
         try:
@@ -116,7 +158,8 @@ class SessionBackend:
     """Authenticates a session token from `Authorization: Bearer` or, failing that, the `auth_token` cookie.
 
     A cookie is sent by browsers on their own, so an unsafe method authenticated by it must also carry the
-    session's CSRF token in `X-CSRF-Token` (double submit, bound to the token); Bearer requests need not.
+    session's CSRF token in `X-CSRF-Token` (double submit, bound to the token) or, from a page's form, in
+    its `csrf_token` field; Bearer requests need not.
     """
 
     name = "session"
@@ -143,7 +186,7 @@ class SessionBackend:
         if not identity.is_active:
             raise InvalidCredential("account_disabled")
         if via_cookie and connection.scope.get("method", "GET") not in SAFE_METHODS:
-            sent = connection.headers.get(CSRF_HEADER, "")
+            sent = connection.headers.get(CSRF_HEADER) or await _form_token(connection)
             if not hmac.compare_digest(sent.encode(), claims.csrf.encode()):
                 raise InvalidCredential("csrf_failed", status=403, detail=CSRF_NEEDED)
         return identity.principal(
@@ -154,6 +197,14 @@ class SessionBackend:
             signed_in_at=claims.signed_in_at,
             via_cookie=via_cookie,
         )
+
+
+async def _form_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The `csrf_token` field of a form body (read once: the handler gets the parsed form from the scope)."""
+    if connection.headers.get("content-type", "").partition(";")[0].strip().lower() != FORM:
+        return ""
+    value = (await Request(connection.scope, connection.receive).form()).get(CSRF_FIELD)
+    return value if isinstance(value, str) else ""
 
 
 def session_cookies(issued: IssuedSession, *, secure: bool) -> list[Cookie]:

@@ -30,6 +30,8 @@ class Audience(StrEnum):
 
     SESSION = "session"
     SET_PASSWORD = "set-password"  # noqa: S105 - a purpose, not a secret
+    SECOND_FACTOR = "second-factor"
+    """The sign-in page's proof that the password was right, carried to the step that asks for the code."""
 
 
 class TokenError(Exception):

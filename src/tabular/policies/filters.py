@@ -31,7 +31,7 @@ def visible(
     predicate: ColumnElement[bool]
     if rule.scope is Scope.OWN:
         predicate = placement.owner == principal.user_id if placement.owner is not None else false()
-    elif on_the_row:
+    elif on_the_row or placement.workspace is None:  # a joined tenant (a key's owner): the query joins it
         predicate = placement.organization == principal.organization_id
     elif rule.scope is Scope.ORGANIZATION:
         in_organization = select(Workspace.id).where(Workspace.organization_id == principal.organization_id)

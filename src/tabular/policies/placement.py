@@ -100,6 +100,9 @@ PLACEMENTS: Final[dict[Resource, Placement]] = {
     ),
     Resource.ACCOUNT: Placement(User, Level.OWNER, User.organization_id, owner=User.id),
     Resource.POLICY: Placement(Organization, Level.ORGANIZATION, Organization.id),  # one policy, the organization's
+    Resource.ORGANIZATION_KEY: Placement(
+        ApiKey, Level.ORGANIZATION, User.organization_id, tenant=(User, User.id == ApiKey.user_id)
+    ),
 }
 
 

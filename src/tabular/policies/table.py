@@ -72,6 +72,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("admin.user", Role.ADMIN, Resource.USER, ALL - {Action.DELETE}, Scope.ORGANIZATION),
     Rule("admin.audit_event", Role.ADMIN, Resource.AUDIT_EVENT, READS, Scope.ORGANIZATION),
     Rule("admin.policy", Role.ADMIN, Resource.POLICY, frozenset({Action.LIST}), Scope.ORGANIZATION),
+    Rule("admin.organization_key", Role.ADMIN, Resource.ORGANIZATION_KEY, frozenset({Action.LIST, Action.DELETE}),
+         Scope.ORGANIZATION),
     *_own_account_rules(Role.ADMIN),
     # member: surveys, responses, dashboards and reports in the workspaces they belong to
     Rule("member.workspace", Role.MEMBER, Resource.WORKSPACE, READS, Scope.MEMBER_WORKSPACES),
@@ -95,6 +97,11 @@ DENIED_TO_ALL: Final[tuple[Denial, ...]] = (
     Denial(Resource.AUDIT_EVENT, ALL - READS, "the audit log is append-only, written by the system"),
     Denial(Resource.ACCOUNT, frozenset({Action.LIST, Action.CREATE, Action.DELETE}), "one account per caller"),
     Denial(Resource.POLICY, ALL - {Action.LIST}, "the policy is code, changed by a release; its decisions are listed"),
+    Denial(
+        Resource.ORGANIZATION_KEY,
+        ALL - {Action.LIST, Action.DELETE},
+        "keys are made and rotated by their owners; admins review (list) and revoke them",
+    ),
 )
 
 

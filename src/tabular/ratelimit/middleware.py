@@ -9,7 +9,7 @@ credentials were rejected, so guessing keys is throttled. Credential-submitting 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 from litestar.enums import ScopeType
@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from tabular.auth.principal import Principal
     from tabular.ratelimit.window import Backend
     from tabular.settings import Settings
+
+
+AUTH_QUOTA_OPT_KEY: Final = "auth_quota"
+"""In a page handler's `opt`: its form submits a password or a code, so it counts against the auth quota too."""
+PAGE_OPT_KEY: Final = "page"
+"""In a page handler's `opt`: a person reads the answer, so a refusal is a sentence, not a problem document."""
 
 
 class RateLimitMiddleware(ASGIMiddleware):
@@ -61,7 +67,8 @@ class RateLimitMiddleware(ASGIMiddleware):
         headers = rate_limit_headers(allowances)
         refused = [allowance for allowance in allowances if not allowance.allowed]
         if refused:
-            await _refuse(send, headers, retry_after=max(d.reset for d in refused), path=scope["path"])
+            page = bool(scope["route_handler"].opt.get(PAGE_OPT_KEY))
+            await _refuse(send, headers, retry_after=max(d.reset for d in refused), path=scope["path"], page=page)
             return
 
         async def send_with_headers(message: Message) -> None:
@@ -76,7 +83,8 @@ class RateLimitMiddleware(ASGIMiddleware):
         ip = rate_subject(client_ip(scope, self.trusted_proxies))
         principal: Principal | None = scope.get("user")
         hits = [Hit(self.general, f"user:{principal.user_id}" if principal is not None else ip)]
-        if scope.get("method") == "POST" and under_auth(scope["path"]):
+        submits = under_auth(scope["path"]) or scope["route_handler"].opt.get(AUTH_QUOTA_OPT_KEY, False)
+        if scope.get("method") == "POST" and submits:
             hits.append(Hit(self.auth, ip))
         return hits
 
@@ -105,14 +113,30 @@ def _policy_field(quotas: tuple[Quota, ...]) -> bytes:
     return ", ".join(f'"{p.name}";q={p.limit};w={p.window}' for p in quotas).encode()
 
 
-async def _refuse(send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, path: str) -> None:
+async def _refuse(
+    send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, path: str, page: bool = False
+) -> None:
     detail = f"Rate limit exceeded; retry in {retry_after} seconds."
-    body = msgspec.json.encode(problem(429, "rate_limited", detail, path=path))
+    if page:
+        minutes = -(-retry_after // 60)
+        body = _PAGE_REFUSAL.format(minutes=minutes, s="" if minutes == 1 else "s").encode()
+    else:
+        body = msgspec.json.encode(problem(429, "rate_limited", detail, path=path))
     raw_headers = [
         *headers,
         (b"retry-after", str(retry_after).encode()),
-        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-type", b"text/html; charset=utf-8" if page else PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
     await send({"type": "http.response.start", "status": 429, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+_PAGE_REFUSAL: Final = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Too many attempts - Tabular</title>'
+    '<link rel="icon" href="/static/favicon.svg"><link rel="stylesheet" href="/static/pages.css"></head>'
+    '<body><main id="main">'
+    '<h1>Too many attempts</h1><p role="alert">Too many requests came from your address. '
+    'Try again in {minutes} minute{s}.</p><p><a href="/">Tabular</a></p></main></body></html>'
+)

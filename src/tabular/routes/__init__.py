@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 from tabular.routes.audit import AuditController
 from tabular.routes.auth import AuthController
 from tabular.routes.dashboards import DashboardController
-from tabular.routes.docs import asset, landing
+from tabular.routes.docs import asset
 from tabular.routes.health import HealthController
 from tabular.routes.keys import ApiKeyController
 from tabular.routes.mfa import MfaController
+from tabular.routes.organization_keys import OrganizationKeyController
+from tabular.routes.pages import PAGE_HANDLERS
 from tabular.routes.policy import PolicyController
 from tabular.routes.public import PublicSurveyController
 from tabular.routes.reports import ReportController
@@ -24,12 +26,12 @@ if TYPE_CHECKING:
 __all__ = ["ROUTE_HANDLERS"]
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
-    landing,
     asset,
     HealthController,
     AuthController,
     MfaController,
     ApiKeyController,
+    OrganizationKeyController,
     WorkspaceController,
     UserController,
     AuditController,
@@ -38,4 +40,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     DashboardController,
     ReportController,
     PolicyController,
+    *PAGE_HANDLERS,
 ]

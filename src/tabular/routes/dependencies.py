@@ -58,8 +58,13 @@ class SessionCookies:
         return clear_session_cookies(secure=self.secure)
 
 
-def _provide_session_cookies(request: Request[Any, Any, Any], state: State) -> SessionCookies:
-    return SessionCookies(secure=is_https(request.scope, state.settings.trusted_proxies))  # a trusted proxy may say
+def over_tls(request: Request[Any, Any, Any]) -> bool:
+    """Whether the client reached us over TLS (a trusted proxy may say so): session cookies are then `Secure`."""
+    return is_https(request.scope, request.app.state.settings.trusted_proxies)
+
+
+def _provide_session_cookies(request: Request[Any, Any, Any]) -> SessionCookies:
+    return SessionCookies(secure=over_tls(request))
 
 
 SESSION_COOKIES = Provide(_provide_session_cookies, sync_to_thread=False)

@@ -3,7 +3,7 @@
 Their scripts and styles are files of this package (`docs_assets/`, with their licences), so the pages
 work on a network that reaches nothing but this server; nothing is fetched from a CDN or a font host.
 The bundles are stored gzip-compressed (2.5 MB of minified code as 0.7 MB) and sent as stored.
-`GET /` is a small landing page that links them.
+The landing page (`GET /`, `routes/pages/`) links them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio.to_thread
-from litestar import HttpMethod, MediaType, Response, get, route
+from litestar import HttpMethod, MediaType, Response, route
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import OpenAPIRenderPlugin
@@ -131,16 +131,3 @@ async def asset(request: Request[Any, Any, Any], file_path: FromPath[str]) -> Fi
     if accepts_gzip(request.headers.get("accept-encoding")):
         return as_stored(headers={**vary, "Content-Encoding": "gzip"})
     return Response(await anyio.to_thread.run_sync(_unpacked, file), media_type=media_type, headers=vary)
-
-
-@get("/", **public(), include_in_schema=False, media_type=MediaType.HTML)
-async def landing() -> Response[str]:
-    """What a person opening the server's address finds: where the documentation and the API are."""
-    links = (
-        '<li><a href="/schema/redoc">API reference (ReDoc)</a></li>'
-        '<li><a href="/schema/swagger">Try the API (Swagger UI)</a></li>'
-        f'<li><a href="{SCHEMA_URL}">OpenAPI document (JSON)</a></li>'
-        '<li><a href="/api/health">Health</a></li>'
-    )
-    body = f"<h1>Tabular</h1><p>The REST API of a survey platform.</p><ul>{links}</ul>"
-    return Response(_PAGE.format(title="Tabular", head="", body=body), media_type=MediaType.HTML)

@@ -58,3 +58,19 @@ class ApiKeyList(msgspec.Struct, frozen=True):
     """The caller's own keys, newest first."""
 
     items: list[ApiKeyView]
+
+
+class KeyOwner(msgspec.Struct, frozen=True):
+    """Whose key it is, for an admin reviewing the organization's keys."""
+
+    id: UUID
+    name: str
+    email: str
+    is_active: bool
+
+
+class OrganizationKeyView(msgspec.Struct, frozen=True):
+    """A key of the organization as its admins see it: the owner's view, and the owner."""
+
+    key: ApiKeyView
+    owner: KeyOwner

@@ -13,11 +13,21 @@ from tabular.db import ApiKey, Organization, User, Workspace, WorkspaceMembershi
 from tabular.db.audit import AuditEventType
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from tabular.schemas.common import wire
-from tabular.schemas.keys import ApiKeyCreate, ApiKeyList, ApiKeyView, CreatedApiKey, KeyStatus
+from tabular.policies.filters import visible
+from tabular.schemas.common import Page, Pagination, wire
+from tabular.schemas.keys import (
+    ApiKeyCreate,
+    ApiKeyList,
+    ApiKeyView,
+    CreatedApiKey,
+    KeyOwner,
+    KeyStatus,
+    OrganizationKeyView,
+)
 from tabular.services.actor import Service
+from tabular.services.common import page
 from tabular.services.passwords import PasswordService
-from tabular.vocabulary import Role
+from tabular.vocabulary import Resource, Role
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -31,6 +41,27 @@ class ApiKeyService(Service):
 
     The keys are the caller's; an operator at the CLI names the user instead (`for_user`).
     """
+
+    async def list_organization(self, pagination: Pagination) -> Page[OrganizationKeyView]:
+        """Every key of the caller's organization (an admin's review), by owner's email, then newest first."""
+        query = (
+            select(ApiKey, User)
+            .join(User, User.id == ApiKey.user_id)
+            .where(visible(self.actor.caller, Resource.ORGANIZATION_KEY))
+            .order_by(User.email, ApiKey.created_at.desc(), ApiKey.id.desc())
+        )
+        return await page(self.session, query, pagination, lambda row: organization_view(row[0], row[1]))
+
+    async def revoke_in_organization(self, key: ApiKey) -> None:
+        """An admin stops any key of the organization now; audited with the owner, so they can be told why.
+
+        The guard located the key in the caller's organization; the owner's row is read again here as defence
+        in depth, so no caller can revoke another tenant's key through this path.
+        """
+        owner = await self.session.get(User, key.user_id)
+        if owner is None or owner.organization_id != self.actor.caller.organization_id:
+            raise NotFound
+        await self._revoke(key, reason="revoked_by_admin", owner=owner.id)
 
     async def list_own(self) -> ApiKeyList:
         """The caller's keys, newest first, without secrets."""
@@ -96,12 +127,7 @@ class ApiKeyService(Service):
         """Stop the key now; revoking a revoked key changes nothing. The caller's key, or any for an operator."""
         if self.actor.principal is not None:
             _own(self.actor.principal.user_id, key)
-        if key.revoked_at is not None:
-            return
-        key.revoked_at = utcnow()
-        self.actor.forget(key_hashes=[key.key_hash])
-        data = {"prefix": key.prefix} | ({"reason": reason} if reason else {})
-        await self.actor.record(AuditEventType.API_KEY_REVOKED, target=("api_key", key.id), data=data)
+        await self._revoke(key, reason=reason)
 
     async def rotate(self, old: ApiKey, password: str | None = None) -> CreatedApiKey:
         """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more.
@@ -124,6 +150,16 @@ class ApiKeyService(Service):
         old.expires_at = min(old.expires_at, grace_end) if old.expires_at else grace_end
         self.actor.forget(key_hashes=[old.key_hash])
         return created
+
+    async def _revoke(self, key: ApiKey, *, reason: str | None, owner: UUID | None = None) -> None:
+        if key.revoked_at is not None:
+            return
+        key.revoked_at = utcnow()
+        self.actor.forget(key_hashes=[key.key_hash])
+        data = (
+            {"prefix": key.prefix} | ({"reason": reason} if reason else {}) | ({"owner": str(owner)} if owner else {})
+        )
+        await self.actor.record(AuditEventType.API_KEY_REVOKED, target=("api_key", key.id), data=data)
 
     async def _user_and_organization(self, user_id: UUID) -> tuple[User, Organization]:
         row = (
@@ -170,6 +206,11 @@ def _own(user_id: UUID, key: ApiKey) -> None:
 def view(key: ApiKey) -> ApiKeyView:
     """The owner's view of a key."""
     return wire(ApiKeyView, key, status=status(key))
+
+
+def organization_view(key: ApiKey, owner: User) -> OrganizationKeyView:
+    """An admin's view of a key of the organization."""
+    return OrganizationKeyView(key=view(key), owner=wire(KeyOwner, owner))
 
 
 def status(key: ApiKey) -> KeyStatus:

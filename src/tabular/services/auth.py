@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 
+from tabular.auth.backends import InvalidCredential
 from tabular.db import Organization, User
 from tabular.db.audit import AuditEventType
 from tabular.errors import FieldError, Forbidden, NotFound, TabularError, Unauthorized, ValidationFailed
@@ -59,6 +61,50 @@ class AuthService(Service):
         against the account's quota (`PasswordService.matching`). An email may have an account in several
         organizations (each its own person to the organization that invited them); the password says which.
         """
+        user, organization = await self._password(body)
+        if user.mfa_enabled:
+            if body.otp is None:
+                raise Unauthorized("This account uses MFA: send the current code as `otp`.", code="mfa_required")
+            await MfaService(self.actor).verify(user, body.otp)
+        return await self._signed_in(user, organization, remember=body.remember_me)
+
+    async def login_in_steps(self, body: LoginRequest) -> SignedIn | str:
+        """The sign-in page's first step: a session when the account has no second factor; else a pending token.
+
+        The same checks as `login`; the token (`SessionTokens.pending`, minutes long) carries the
+        proof of the password to `second_step`, which asks for the code.
+        """
+        user, organization = await self._password(body)
+        if not user.mfa_enabled:
+            return await self._signed_in(user, organization, remember=body.remember_me)
+        return self.actor.engine.tokens.pending(user.id, user.token_version, remember=body.remember_me)
+
+    async def second_step(self, pending: str, code: str) -> SignedIn:
+        """The sign-in page's second step: a TOTP or recovery code after the password (`login_in_steps`).
+
+        A pending token that expired, or outlived a change to the account (its token version moved on), is
+        refused as `sign_in_expired`. It is not spent by a success (the page drops it): within its minutes it
+        proves only the password, and each code still counts once and is throttled like any other.
+        """
+        expired = Unauthorized("The sign-in expired; enter your email and password again.", code="sign_in_expired")
+        engine = self.actor.engine
+        try:
+            claims = engine.tokens.read_pending(pending)
+        except InvalidCredential:
+            raise expired from None
+        query = _user_with_organization().where(User.id == claims.user_id)
+        row = (await self.session.execute(query)).tuples().first()
+        if row is None:
+            raise expired
+        user, organization = row
+        if not user.is_active or user.token_version != claims.version or not user.mfa_enabled:
+            raise expired
+        await MfaService(self.actor).verify(user, code)
+        signed_in_at = dt.datetime.fromtimestamp(claims.signed_in, dt.UTC)
+        return await self._signed_in(user, organization, remember=claims.remember, signed_in_at=signed_in_at)
+
+    async def _password(self, body: LoginRequest) -> tuple[User, Organization]:
+        """The account whose password this is, rehashed if its salt or parameters are not today's; else 401."""
         email = normalize_email(body.email)
         query = _user_with_organization().where(User.email == email).order_by(User.created_at, User.id)
         accounts = (await self.session.execute(query)).tuples().all()  # oldest first
@@ -72,16 +118,16 @@ class AuthService(Service):
                 await self.actor.record(AuditEventType.LOGIN_FAILED, as_user=who, data={"reason": reason})
             self.actor.keep_on_refusal()
             raise Unauthorized("The email or password is incorrect.", code="invalid_credentials")
-        organization = next(organization for candidate, organization in accounts if candidate is user)
-        if user.mfa_enabled:
-            if body.otp is None:
-                raise Unauthorized("This account uses MFA: send the current code as `otp`.", code="mfa_required")
-            await MfaService(self.actor).verify(user, body.otp)
         await passwords.upgrade(user, body.password)
+        return user, next(organization for candidate, organization in accounts if candidate is user)
+
+    async def _signed_in(
+        self, user: User, organization: Organization, *, remember: bool, signed_in_at: dt.datetime | None = None
+    ) -> SignedIn:
         issued = self.actor.engine.tokens.issue(
-            user.id, user.token_version, mfa_verified=user.mfa_enabled, remember=body.remember_me
+            user.id, user.token_version, mfa_verified=user.mfa_enabled, remember=remember, signed_in_at=signed_in_at
         )
-        data = {"remember_me": body.remember_me, "mfa": user.mfa_enabled}
+        data = {"remember_me": remember, "mfa": user.mfa_enabled}
         await self.actor.record(AuditEventType.LOGIN_SUCCEEDED, as_user=user, data=data)
         return SignedIn(user, organization, issued)
 

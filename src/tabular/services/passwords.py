@@ -94,16 +94,20 @@ class PasswordService(Service):
         403 `password_required` without either, `password_incorrect` for a wrong one. An operator at the CLI
         (no principal) proves nothing: they hold the database.
         """
-        principal = self.actor.principal
-        if principal is None:
+        if self.actor.principal is None:
             return
         if password is None:
-            signed_in = principal.signed_in_at
-            if signed_in is not None and utcnow() - signed_in < RECENT_SIGN_IN:
+            if self.signed_in_recently():
                 return
             raise Forbidden(PASSWORD_REQUIRED, code="password_required")
         if not await self.check(user, user.email, password):
             raise Forbidden("The password is incorrect.", code="password_incorrect")
+
+    def signed_in_recently(self) -> bool:
+        """Whether the caller's session proved the password within `RECENT_SIGN_IN` (pages then ask for none)."""
+        principal = self.actor.principal
+        signed_in = principal.signed_in_at if principal is not None else None
+        return signed_in is not None and utcnow() - signed_in < RECENT_SIGN_IN
 
     async def _known_address(self, users: Sequence[User]) -> bool:
         """Whether one of the accounts signed in from this client's address within `KNOWN_ADDRESS_FOR`.
