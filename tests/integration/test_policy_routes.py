@@ -45,6 +45,7 @@ EXPECTED_PUBLIC = {
     "GET /api/health",
     "GET /api/ready",
     "POST /api/auth",
+    "GET /api/public/surveys/{survey_id:uuid}",
     "POST /api/public/surveys/{survey_id:uuid}/responses",
     "POST /api/users/set-password",
 }

@@ -30,6 +30,8 @@ class Audience(StrEnum):
 
     SESSION = "session"
     SET_PASSWORD = "set-password"  # noqa: S105 - a purpose, not a secret
+    CURSOR = "cursor"
+    """A position in a list (`?cursor=`), signed with a key of its own (`CURSOR_LABEL`), not the session key."""
 
 
 class TokenError(Exception):
@@ -43,7 +45,7 @@ class TokenError(Exception):
 class TokenCodec:
     """Signs and reads the app's tokens."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str | bytes) -> None:
         self._secret = secret
 
     def sign(self, audience: Audience, claims: msgspec.Struct, lifetime: dt.timedelta) -> tuple[str, dt.datetime]:
