@@ -28,6 +28,12 @@ def _streamed(declaration: dict[str, Any], media_types: list[str]) -> dict[str, 
             schema: dict[str, Any] = super().to_schema()
             ok = schema["responses"]["200"]
             ok["content"] = {media_type: {"schema": {"type": "string"}} for media_type in media_types}
+            ok["headers"] = ok.get("headers", {}) | {
+                "Content-Disposition": {
+                    "schema": {"type": "string"},
+                    "description": '`attachment; filename="responses-<survey id>.csv"` (or `.ndjson`)',
+                }
+            }
             return schema
 
     return declaration | {"operation_class": StreamedOperation}

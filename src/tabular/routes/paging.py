@@ -27,6 +27,7 @@ NEXT_LINK: Final = [
     ResponseHeader(
         name="Link",
         description='`<…?cursor=…>; rel="next"`: the next page (the body\'s `next`), absent on the last one',
+        value="",  # documents the header as a string; never sent as such (documentation only)
         documentation_only=True,
     )
 ]

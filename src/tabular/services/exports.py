@@ -1,7 +1,7 @@
 """A survey's responses as one file (CSV or NDJSON), written while the rows are read: memory stays flat.
 
 The request's transaction ends when the answer starts (`db.config.transaction_end`), before the body is sent,
-so the file is read in a session of its own on the same engine: one query, ordered oldest first, fetched
+so the file is read on a connection of its own from the same engine: one query, ordered oldest first, fetched
 `BATCH` rows at a time (a server-side cursor on PostgreSQL, `fetchmany` on SQLite), each batch written out
 before the next is fetched. Nothing is written to the database; the export is one request to the limiter.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tabular.db import Answer, Response
 from tabular.schemas.responses import AnswerView, ExportFormat, ResponseView
@@ -54,6 +54,7 @@ _COLUMNS: Final = (
     Answer.rating,
     Answer.text,
 )
+_QUESTION: Final = _COLUMNS.index(Answer.question_id)
 
 
 class ExportService(Service):
@@ -78,17 +79,18 @@ class ExportService(Service):
 
 async def _responses(engine: AsyncEngine, query: Select[Any]) -> AsyncIterator[list[_ResponseRows]]:
     """Each batch's responses, whole: the rows of a response cut by a batch's end wait for the next batch."""
-    async with AsyncSession(engine) as session:
-        result = await session.stream(query.execution_options(yield_per=BATCH))
+    async with engine.connect() as connection:  # Core rows: no ORM loading for a read that builds no model
+        result = await connection.stream(query.execution_options(yield_per=BATCH))
         pending: _ResponseRows | None = None
         async for batch in result.partitions(BATCH):
             done: list[_ResponseRows] = []
             for row in batch:
-                if pending is None or pending.head.id != row.id:
+                if pending is None or pending.head[0] != row[0]:  # the response's id
                     if pending is not None:
                         done.append(pending)
                     pending = _ResponseRows(row)
-                pending.add(row)
+                if row[_QUESTION] is not None:  # a response without answers joins one row of nulls
+                    pending.answers[row[_QUESTION]].append(row)
             yield done
         if pending is not None:
             yield [pending]
@@ -102,10 +104,6 @@ class _ResponseRows:
     def __init__(self, head: Row[Any]) -> None:
         self.head = head
         self.answers: defaultdict[Any, list[AnswerValue]] = defaultdict(list)
-
-    def add(self, row: Row[Any]) -> None:
-        if row.question_id is not None:  # a response without answers joins one row of nulls
-            self.answers[row.question_id].append(row)
 
     def view(self, survey_id: UUID, questions: list[Question]) -> ResponseView:
         head = self.head

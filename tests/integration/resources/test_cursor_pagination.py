@@ -155,3 +155,13 @@ async def test_a_cursor_that_is_tampered_with_or_from_elsewhere_is_a_422_naming_
     assert fields_of(both) == (422, ["offset"])
     too_long = await client.get(responses_path(survey_id), params={"cursor": "x" * 2001}, headers=admin)
     assert fields_of(too_long) == (422, ["cursor"])
+
+
+async def test_the_openapi_document_names_the_cursor_the_link_and_next(client: Client) -> None:
+    document = ok(await client.get("/schema/openapi.json"))
+    for path in ("/api/surveys/{survey_id}/responses", "/api/audit"):
+        operation = document["paths"][path]["get"]
+        assert "cursor" in {parameter["name"] for parameter in operation["parameters"]}, path
+        assert operation["responses"]["200"]["headers"]["Link"]["schema"] == {"type": "string"}, path
+        body = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert "next" in document["components"]["schemas"][body]["properties"], path

@@ -194,3 +194,14 @@ async def test_an_export_of_many_responses_is_one_request_to_the_limiter(
     assert len({json.loads(line)["id"] for line in exported.text.splitlines()}) == 2500
     remaining = [int(response.headers["RateLimit-Remaining"]) for response in (before, exported, after)]
     assert remaining == [remaining[0], remaining[0] - 1, remaining[0] - 2]
+
+
+async def test_the_openapi_document_names_both_file_types_and_the_parameters(client: Client) -> None:
+    document = ok(await client.get("/schema/openapi.json"))
+    operation = document["paths"]["/api/surveys/{survey_id}/responses/export"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {"text/csv; charset=utf-8", "application/x-ndjson"}
+    assert "Content-Disposition" in operation["responses"]["200"]["headers"]
+    assert {parameter["name"] for parameter in operation["parameters"]} == {"survey_id", "format", "since"}
+    assert {"401", "403", "404", "422", "429"} <= set(operation["responses"])
+    assert operation["x-tabular-policy"]["resource"] == "response"
+    assert operation["x-tabular-policy"]["action"] == "list"
