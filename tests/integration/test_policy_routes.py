@@ -38,6 +38,7 @@ EXPECTED_PUBLIC = {
     "GET /api/health",
     "GET /api/ready",
     "POST /api/auth",
+    "GET /api/public/surveys/{survey_id:uuid}",
     "POST /api/public/surveys/{survey_id:uuid}/responses",
     "POST /api/users/set-password",
     "GET /login",  # the account pages: signing in and out, and their stylesheet and script

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from tabular.auth.api_key_backend import ApiKeyBackend
 from tabular.auth.at_rest import AtRest
@@ -13,6 +13,9 @@ from tabular.auth.key_usage import KeyUsage
 from tabular.auth.revocations import RevocationStore
 from tabular.auth.session_backend import SessionBackend, SessionTokens
 from tabular.auth.tokens import TokenCodec
+from tabular.settings import derive_key
+
+CURSOR_LABEL: Final = b"tabular/list-cursor/v1"
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,6 +42,8 @@ class AuthEngine:
     limiter: Backend
     password_attempts: Quota
     at_rest: AtRest
+    cursors: TokenCodec
+    """Signs the positions of paged lists, with a key derived for that alone (a cursor is never a credential)."""
 
     @classmethod
     def build(
@@ -68,4 +73,5 @@ class AuthEngine:
             limiter=limiter,
             password_attempts=password_attempts,
             at_rest=AtRest(settings.secret_key),
+            cursors=TokenCodec(derive_key(settings.secret_key, CURSOR_LABEL)),
         )

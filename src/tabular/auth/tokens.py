@@ -32,6 +32,8 @@ class Audience(StrEnum):
     SET_PASSWORD = "set-password"  # noqa: S105 - a purpose, not a secret
     SECOND_FACTOR = "second-factor"
     """The sign-in page's proof that the password was right, carried to the step that asks for the code."""
+    CURSOR = "cursor"
+    """A position in a list (`?cursor=`), signed with a key of its own (`CURSOR_LABEL`), not the session key."""
 
 
 class TokenError(Exception):
@@ -45,7 +47,7 @@ class TokenError(Exception):
 class TokenCodec:
     """Signs and reads the app's tokens."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str | bytes) -> None:
         self._secret = secret
 
     def sign(self, audience: Audience, claims: msgspec.Struct, lifetime: dt.timedelta) -> tuple[str, dt.datetime]:

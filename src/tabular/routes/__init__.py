@@ -8,6 +8,7 @@ from tabular.routes.audit import AuditController
 from tabular.routes.auth import AuthController
 from tabular.routes.dashboards import DashboardController
 from tabular.routes.docs import asset
+from tabular.routes.exports import ResponseExportController
 from tabular.routes.health import HealthController
 from tabular.routes.keys import ApiKeyController
 from tabular.routes.mfa import MfaController
@@ -36,6 +37,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     UserController,
     AuditController,
     SurveyController,
+    ResponseExportController,
     PublicSurveyController,
     DashboardController,
     ReportController,

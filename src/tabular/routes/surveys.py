@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, patch, post
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -11,7 +13,8 @@ from tabular.db import Survey, SurveyStatus, Workspace
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
 from tabular.routes.dependencies import service
-from tabular.schemas.common import Page, Pagination
+from tabular.routes.paging import NEXT_LINK, Cursor, linked
+from tabular.schemas.common import CursorPage, Page, Pagination
 from tabular.schemas.metrics import SurveyMetrics
 from tabular.schemas.responses import ResponseCreate, ResponseView
 from tabular.schemas.surveys import SurveyCreate, SurveyUpdate, SurveyView
@@ -120,16 +123,23 @@ class SurveyController(Controller):
     @get(
         "/{survey_id:uuid}/responses",
         **requires(Resource.RESPONSE, Action.LIST, by="survey_id"),
+        response_headers=NEXT_LINK,
         summary="List a survey's responses (with personal data)",
     )
     async def list_responses(
         self,
+        request: Request[Any, Any, Any],
         survey: NamedDependency[Survey],
         pagination: NamedDependency[Pagination],
         response_service: NamedDependency[ResponseService],
-    ) -> Page[ResponseView]:
-        """Newest first, with the respondent's name and email and every answer."""
-        return await response_service.listing(survey, pagination)
+        cursor: Cursor = None,
+    ) -> Response[CursorPage[ResponseView]]:
+        """Newest first, with the respondent's name and email and every answer.
+
+        Page by `offset`, or by `cursor` (the previous page's `next`, also in its `Link` header): a cursor
+        neither repeats nor skips a response while new ones arrive.
+        """
+        return linked(request, await response_service.listing(survey, pagination, cursor))
 
     @post(
         "/{survey_id:uuid}/responses",

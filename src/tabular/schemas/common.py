@@ -35,6 +35,15 @@ class Page(msgspec.Struct, Generic[T], frozen=True):
         return Page(items=items, total=self.total, limit=self.limit, offset=self.offset)
 
 
+class CursorPage(Page[T], Generic[T], frozen=True):
+    """A page of a list that also pages by cursor: `next` continues after its last item (null at the end).
+
+    A cursor names a position, not a count, so rows added meanwhile neither repeat nor go missing.
+    """
+
+    next: str | None = None
+
+
 class _Merged:
     """A row's attributes, with some replaced or added, for `wire`."""
 

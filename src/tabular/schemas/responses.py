@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated, Final
 from uuid import UUID
 
@@ -63,3 +64,12 @@ class ResponseView(msgspec.Struct, frozen=True):
     respondent_name: str | None
     respondent_email: str | None
     answers: list[AnswerView]
+
+
+class ExportFormat(StrEnum):
+    """How `/responses/export` writes the responses."""
+
+    CSV = "csv"
+    """One row per response, one column per question; several choices in one cell, separated by `; `."""
+    NDJSON = "ndjson"
+    """One JSON object per line, each as the response list shows it."""

@@ -93,3 +93,22 @@ class SurveyView(msgspec.Struct, frozen=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     questions: list[QuestionView]
+
+
+class PublicQuestionView(msgspec.Struct, frozen=True):
+    """A question as a respondent needs it: its id (to answer it), kind, text and options."""
+
+    id: UUID
+    kind: QuestionKind
+    text: str
+    required: bool
+    choices: list[str] | None
+    scale: int | None
+
+
+class PublicSurveyView(msgspec.Struct, frozen=True):
+    """A published survey as anyone may read it: no id of a person, no workspace, no status or dates."""
+
+    title: str
+    description: str
+    questions: list[PublicQuestionView]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
+from uuid import UUID
 
 from sqlalchemy import select
 
@@ -11,13 +13,14 @@ from tabular.db import Answer, Question, QuestionKind, Response, Survey, SurveyS
 from tabular.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tabular.schemas.common import wire
 from tabular.schemas.responses import AnswerIn, AnswerView, ResponseCreate, ResponseCreated, ResponseView
+from tabular.schemas.surveys import PublicQuestionView, PublicSurveyView
 from tabular.services.actor import Service
-from tabular.services.common import page
+from tabular.services.common import Keyset, cursor_page
 
 if TYPE_CHECKING:
-    from uuid import UUID
+    from collections.abc import Mapping
 
-    from tabular.schemas.common import Page, Pagination
+    from tabular.schemas.common import CursorPage, Pagination
 
 BODY: Final = "body"
 
@@ -34,11 +37,18 @@ NOT_A_CHOICE: Final = "not one of the question's choices"
 class ResponseService(Service):
     """Respondents submit to published surveys only; members read responses (personal data included)."""
 
-    async def listing(self, survey: Survey, pagination: Pagination) -> Page[ResponseView]:
-        """The survey's responses, newest first (answers in one more query)."""
+    async def listing(self, survey: Survey, pagination: Pagination, cursor: str | None) -> CursorPage[ResponseView]:
+        """The survey's responses, newest first (answers in one more query), by offset or after a cursor."""
         query = select(Response).where(Response.survey_id == survey.id)
         ordered = query.order_by(Response.created_at.desc(), Response.id.desc())
-        return await page(self.session, ordered, pagination, lambda row: response_view(survey, row[0]))
+        keyset = Keyset(
+            self.actor.engine.cursors,
+            f"responses:{survey.id}",
+            (Response.created_at, Response.id),
+            (dt.datetime.fromisoformat, UUID),
+        )
+        view = lambda row: response_view(survey, row[0])  # noqa: E731
+        return await cursor_page(self.session, ordered, pagination, view, keyset=keyset, cursor=cursor)
 
     async def import_response(self, survey: Survey, body: ResponseCreate) -> ResponseView:
         """A response a member collected elsewhere; the survey must be open (published)."""
@@ -51,13 +61,23 @@ class ResponseService(Service):
 
     async def submit(self, survey_id: UUID, body: ResponseCreate) -> ResponseCreated:
         """A respondent's answers to a published survey; a draft is invisible (404), a closed one says so."""
+        survey = await self._open(survey_id)
+        response = await self._store(survey, body, submitted_by_id=None)
+        return ResponseCreated(id=response.id)
+
+    async def form(self, survey_id: UUID) -> PublicSurveyView:
+        """What a respondent needs to answer a survey, found as `submit` finds it (404 for a draft, 409 closed)."""
+        survey = await self._open(survey_id)
+        return wire(PublicSurveyView, survey, questions=[wire(PublicQuestionView, q) for q in survey.questions])
+
+    async def _open(self, survey_id: UUID) -> Survey:
+        """The survey a respondent may answer: published; a draft or unknown one is 404, a closed one 409."""
         survey = await self.session.scalar(select(Survey).where(Survey.id == survey_id))
         if survey is None or survey.status is SurveyStatus.DRAFT:
             raise NotFound
         if survey.status is SurveyStatus.CLOSED:
             raise Conflict("This survey is closed and takes no more responses.", code="survey_closed")
-        response = await self._store(survey, body, submitted_by_id=None)
-        return ResponseCreated(id=response.id)
+        return survey
 
     async def _store(self, survey: Survey, body: ResponseCreate, submitted_by_id: UUID | None) -> Response:
         answers, completed = check_answers(survey.questions, body)
@@ -157,16 +177,28 @@ def _chosen_problems(chosen: list[str], options: list[str], field: str) -> list[
     return problems
 
 
+class AnswerValue(Protocol):
+    """One stored value of an answer: an `Answer` row, or the same columns read without the ORM (an export)."""
+
+    choice: str | None
+    rating: int | None
+    text: str | None
+
+
 def response_view(survey: Survey, response: Response) -> ResponseView:
     """The member's view of a response: its answers regrouped per question, in the survey's order."""
-    rows: defaultdict[UUID, list[Answer]] = defaultdict(list)
+    rows: defaultdict[UUID, list[AnswerValue]] = defaultdict(list)
     for row in response.answers:
         rows[row.question_id].append(row)
-    answers = [_answer_view(question, rows[question.id]) for question in survey.questions if question.id in rows]
-    return wire(ResponseView, response, answers=answers)
+    return wire(ResponseView, response, answers=answers_in_order(survey.questions, rows))
 
 
-def _answer_view(question: Question, rows: list[Answer]) -> AnswerView:
+def answers_in_order(questions: list[Question], rows: Mapping[UUID, list[AnswerValue]]) -> list[AnswerView]:
+    """A response's answers, one per question it answers, in the survey's order, from its stored values."""
+    return [_answer_view(question, rows[question.id]) for question in questions if question.id in rows]
+
+
+def _answer_view(question: Question, rows: list[AnswerValue]) -> AnswerView:
     first = rows[0]
     if question.kind is QuestionKind.MULTIPLE_CHOICE:
         order = {choice: index for index, choice in enumerate(question.choices or [])}
