@@ -162,7 +162,7 @@ async def test_the_answer_names_the_rule_and_the_target(database_url: str) -> No
 
 
 async def test_subjects_of_other_organizations_are_not_found(database_url: str) -> None:
-    """Another organization's user or key is refused as a nonexistent one is: a 422 naming the field."""
+    """Another organization's user or key is refused as a nonexistent one is: a 404 naming the field."""
     app = create_app(make_settings(database_url))
     async with open_database(database_url) as database, AsyncTestClient(app) as client:
         async with database.transaction() as session:
@@ -180,10 +180,10 @@ async def test_subjects_of_other_organizations_are_not_found(database_url: str) 
         in_batch = await client.post("/api/policy/check/batch", json=batch, headers=admin)
         too_many = await client.post("/api/policy/check/batch", json={"checks": batch["checks"] * 51}, headers=admin)
     assert [fields_of(answer) for answer in answers] == [
-        (422, ["subject.user_id"]), (422, ["subject.api_key_id"]), (422, ["subject.user_id"])
+        (404, ["subject.user_id"]), (404, ["subject.api_key_id"]), (404, ["subject.user_id"])
     ]  # fmt: skip
     assert answers[0].json()["detail"] == answers[2].json()["detail"]
-    assert fields_of(in_batch) == (422, ["checks[1].subject.api_key_id"])
+    assert fields_of(in_batch) == (404, ["checks[1].subject.api_key_id"])
     assert too_many.status_code == 422
 
 

@@ -13,7 +13,7 @@ from tabular.policies.document import PolicyDocument
 from tabular.policies.requirements import requires
 from tabular.routes.dependencies import service
 from tabular.schemas.policy import PolicyAnswer, PolicyAnswers, PolicyCheck, PolicyCheckBatch
-from tabular.services.policy import PolicyService
+from tabular.services.policy import SUBJECT_NOT_FOUND, PolicyService
 from tabular.vocabulary import Action, Resource
 
 
@@ -33,7 +33,7 @@ class PolicyController(Controller):
 
     @post(
         "/check",
-        **requires(Resource.POLICY, Action.LIST),
+        **requires(Resource.POLICY, Action.LIST, problems={404: SUBJECT_NOT_FOUND}),
         status_code=HTTP_200_OK,
         summary="Would the guard let this subject make this request?",
     )
@@ -45,7 +45,7 @@ class PolicyController(Controller):
 
     @post(
         "/check/batch",
-        **requires(Resource.POLICY, Action.LIST),
+        **requires(Resource.POLICY, Action.LIST, problems={404: SUBJECT_NOT_FOUND}),
         status_code=HTTP_200_OK,
         summary="Up to 100 checks in one call",
     )

@@ -5,9 +5,9 @@ A check reads (the subject, the object the request names) and writes nothing: no
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from tabular.errors import FieldError, ValidationFailed
+from tabular.errors import FieldError, NotFound
 from tabular.policies.check import check
 from tabular.policies.document import PolicyDocument, document
 from tabular.policies.inventory import declared_routes
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from tabular.schemas.policy import PolicyCheck
 
 
+SUBJECT_NOT_FOUND: Final = "The subject is not a user or key of your organization."
+
+
 class PolicyService(Service):
     """Answers as the guard would, without making the request; only inside the caller's organization."""
 
@@ -33,10 +36,10 @@ class PolicyService(Service):
         return document(declared_routes(app))
 
     async def check(self, app: Litestar, question: PolicyCheck, field: str = "subject") -> PolicyAnswer:
-        """The answer to one question; a subject outside the caller's organization is a 422 naming `field`.
+        """The answer to one question; a subject outside the caller's organization is a 404 naming `field`.
 
-        A 422, as for every id in a body that is not the organization's: another tenant's user and a
-        nonexistent one are refused alike, and the route itself has no object to answer 404 about.
+        A 404 as everywhere an object of another organization is named: another tenant's user or key and a
+        nonexistent one are refused alike; `errors` says which subject (of a batch) it was.
         """
         organization_id = self.actor.caller.organization_id
         ref = question.subject
@@ -46,8 +49,8 @@ class PolicyService(Service):
             )
         except UnknownSubjectError as error:
             name = f"{field}.{error.field}"
-            raise ValidationFailed(
-                "The subject is not a user or key of your organization.",
+            raise NotFound(
+                SUBJECT_NOT_FOUND,
                 errors=[FieldError(message="not found in your organization", field=name, source="body")],
             ) from None
         verdict = await check(app, question.method, question.path, subject.caller, self._locator)
