@@ -193,6 +193,10 @@ async def test_recovery_codes_are_renewed_and_mfa_turned_off_in_the_page(demo: D
     assert renewed.status_code == 200
     recovery = re.findall(r"\b[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}\b", renewed.text)
     assert len(set(recovery)) == 10
+    wrong = await client.post("/account/security/mfa/disable", data={"csrf_token": csrf, "code": "0"}, headers=HTML)
+    assert 'id="disable-code-error"' in wrong.text, "the refusal shows on the form that was sent"
+    assert 'id="code-error"' not in wrong.text, "not on the recovery codes form's field of the same name"
+    assert "<details open>" in wrong.text
     off = await client.post(
         "/account/security/mfa/disable", data={"csrf_token": csrf, "code": recovery[0]}, headers=HTML
     )

@@ -62,14 +62,17 @@ class Failure:
     code: str
     fields: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    form: str = ""
+    """Which form of a page of several was refused, so its fields (not another form's of the same name) say so."""
 
     @classmethod
-    def of(cls, error: TabularError) -> Failure:
+    def of(cls, error: TabularError, form: str = "") -> Failure:
         """From the service's error: its detail, its status (so the transaction ends as it would), its fields."""
         fields = {e.field: readable(e.message) for e in error.errors or () if e.field}
         if not fields and (name := _FIELD_OF_CODE.get(error.code)):
             fields[name] = error.detail or error.code
-        return cls(error.detail or "The request was refused.", error.status_code, error.code, fields, error.headers)
+        message = error.detail or "The request was refused."
+        return cls(message, error.status_code, error.code, fields, dict(error.headers or {}), form)
 
 
 def render(

@@ -115,7 +115,7 @@ class SecurityPages(PageController):
             user = await mfa_service.own_user()
             codes = await mfa_service.regenerate_recovery_codes(user, body.code, body.password)
         except TabularError as error:
-            return await _page(request, principal, identities, passwords, Failure.of(error))
+            return await _page(request, principal, identities, passwords, Failure.of(error, form="recovery-codes"))
         return await _page(request, principal, identities, passwords, recovery_codes=codes)
 
     @post("/mfa/disable", **_UPDATE, opt=_CREDENTIALS)
@@ -133,7 +133,7 @@ class SecurityPages(PageController):
             body = parse(MfaCode, _code_form(form))
             await mfa_service.disable(await mfa_service.own_user(), body.code, body.password)
         except TabularError as error:
-            return await _page(request, principal, identities, passwords, Failure.of(error))
+            return await _page(request, principal, identities, passwords, Failure.of(error, form="disable"))
         notice = "MFA is off. Your API keys were revoked with it."
         return await _page(request, principal, identities, passwords, notice=notice, mfa_now=False)
 
