@@ -30,4 +30,4 @@ def tests(session: nox.Session) -> None:
     stays on one worker (`loadfile`), so a module's live server is started once. Two workers for the two
     cores this runs on: 6½ minutes instead of 11.
     """
-    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs)
+    session.run("pytest", "-n", "2", "--dist", "loadfile", "--durations=15", *session.posargs)

@@ -3,7 +3,7 @@
 The limiter admits exactly the limit under 64 concurrent clients; a revoked key and a signed-out session
 are refused by every worker once the identity cache's time (1 s) has passed. Which worker served a
 request is read from the access log (each line has the request's `X-Request-ID` and the worker's pid).
-Bounded: a few hundred requests, every request with a timeout, polling at most 5 s, servers stopped.
+Bounded: a few hundred requests, every request with a timeout, polling at most 15 s, servers stopped.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.postgres
 WORKERS = 4
 LIMIT = 200
 CACHE_SECONDS = 1.0  # Settings.auth_cache_ttl's default: how long a worker may trust what it cached
-POLL_SECONDS = 5.0
+POLL_SECONDS = 15.0
 
 
 class Workers:
@@ -62,8 +62,12 @@ class Workers:
         """Ask until each of the workers has answered (bounded): the statuses each worker gave."""
         answers: dict[int, set[int]] = {}
         deadline = time.monotonic() + POLL_SECONDS
-        while len(answers) < WORKERS and time.monotonic() < deadline:
-            asked = dict(self.ask(path, headers)[::-1] for _ in range(8))  # request id -> status
+        for _ in range(5):  # at most 60 requests: three calls stay within the member's LIMIT
+            if len(answers) == WORKERS or time.monotonic() > deadline:
+                break
+            # 12 at once: sent one after another, one idle worker can accept every connection on a busy machine
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                asked = dict(pool.map(lambda _: self.ask(path, headers)[::-1], range(12)))  # request id -> status
             for request_id, pid in self.pids(set(asked)).items():
                 answers.setdefault(pid, set()).add(asked[request_id])
         assert len(answers) == WORKERS, f"only {len(answers)} workers answered within {POLL_SECONDS}s"
