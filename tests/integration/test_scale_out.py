@@ -74,6 +74,14 @@ class Workers:
         return answers
 
 
+def _wait_for_every_worker(log: Path) -> None:
+    """The port answers once one worker is up; on a busy machine the others start seconds later (bounded: 60 s)."""
+    deadline = time.monotonic() + 60
+    while log.read_text().count("Application startup complete") < WORKERS:
+        assert time.monotonic() < deadline, "not every worker started within 60 s"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def cluster_app(
     tmp_path: Path,
@@ -95,6 +103,7 @@ def cluster_app(
     log = tmp_path / "access.log"
     try:
         with log.open("ab") as output, serving(tmp_path, "--workers", str(WORKERS), output=output, **variables) as base:
+            _wait_for_every_worker(log)
             yield Workers(base, log), data
     finally:
         postgres.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
