@@ -1,17 +1,18 @@
-"""What every operator command shares: running as the operator on the migrated database, options read as bodies."""
+"""What every operator command shares: acting as the operator on the migrated database, or only reading it."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 import msgspec
+from sqlalchemy import make_url, text
 
 from tabular.auth.at_rest import AtRest
 from tabular.db.config import make_db_config
-from tabular.db.migrations import upgrade
+from tabular.db.migrations import is_current, upgrade
 from tabular.errors import readable
 from tabular.services.actor import Actor
 from tabular.settings import Settings
@@ -19,8 +20,11 @@ from tabular.settings import Settings
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=msgspec.Struct)
+_READ_ONLY: Final = {"sqlite": "PRAGMA query_only = ON", "postgresql": "SET TRANSACTION READ ONLY"}
 
 
 def run_as_operator(work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None) -> _T:
@@ -33,6 +37,36 @@ def run_as_operator(work: Callable[[Actor], Awaitable[_T]], settings: Settings |
         try:
             async with config.get_session() as session, session.begin():
                 return await work(Actor(session, at_rest=AtRest(settings.secret_key)))
+        finally:
+            await config.get_engine().dispose()
+
+    result: _T = asyncio.run(run())
+    return result
+
+
+def run_read_only(work: Callable[[AsyncSession], Awaitable[_T]], *, unready: str) -> _T:
+    """Run `work` in one read-only transaction on the configured database, rolled back: it writes nothing.
+
+    Nothing is migrated (that would write): a database that does not exist or is not at this version's
+    schema fails the command with the message `unready`. The database itself refuses a write, should one
+    be attempted (a read-only transaction; `query_only` on SQLite).
+    """
+    settings = Settings.from_env()
+    path = make_url(settings.database_url).database if settings.is_sqlite else None
+    if path is not None and path != ":memory:" and not Path(path).is_file():  # connecting would create it
+        raise click.ClickException(unready)
+
+    async def run() -> _T:
+        config = make_db_config(settings)
+        try:
+            async with config.get_session() as session:
+                try:
+                    await session.execute(text(_READ_ONLY["sqlite" if settings.is_sqlite else "postgresql"]))
+                    if not await session.run_sync(lambda sync: is_current(sync.connection(), settings.database_url)):
+                        raise click.ClickException(unready)
+                    return await work(session)
+                finally:
+                    await session.rollback()
         finally:
             await config.get_engine().dispose()
 

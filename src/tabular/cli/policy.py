@@ -9,19 +9,27 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import click
 
-from tabular.cli.as_operator import run_as_operator, write
+from tabular.cli.as_operator import run_as_operator, run_read_only, write
 from tabular.settings import Settings
 
 if TYPE_CHECKING:
     from uuid import UUID
 
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from tabular.policies.document import PolicyDocument
-    from tabular.policies.testfile import Outcome
+    from tabular.policies.testfile import Named, Outcome, PolicyTestFile
     from tabular.services.actor import Actor
+
+DEMO_MISSING: Final = (
+    "`world: demo` is the organization `tabular demo` creates, and the configured database has none: "
+    "run `tabular demo` first"
+)
 
 
 @click.group()
@@ -97,26 +105,55 @@ def policy_explain(  # noqa: PLR0913 - one parameter per option
 def policy_test(files: tuple[Path, ...]) -> None:
     """Run policy test files (YAML) against the live decision function; exit 1 if any case fails.
 
-    No database and no server: each file's world is its own. See `src/tabular/policies/testfile.py`.
+    No server. A file that declares its world needs no database; `world: demo` is the organization
+    `tabular demo` creates, read (never written) in the configured database. See
+    `src/tabular/policies/testfile.py` and `demo_world.py`.
     """
     from tabular.app import create_app  # noqa: PLC0415
-    from tabular.policies.testfile import PolicyTestError, load, run  # noqa: PLC0415
+    from tabular.policies.testfile import PolicyTestError, load  # noqa: PLC0415
 
     app = create_app(Settings.from_env())
-    failed: list[tuple[Path, Outcome]] = []
-    total = 0
+    tests = []
     for file in files:
         try:
-            outcomes = asyncio.run(run(app, load(file.read_bytes())))
+            tests.append((file, load(file.read_bytes())))
         except PolicyTestError as exc:
             raise click.ClickException(f"{file}: {exc}") from None
-        total += len(outcomes)
-        failed += [(file, outcome) for outcome in outcomes if not outcome.passed]
+    if any(test.world == "demo" for _, test in tests):
+        outcomes = run_read_only(lambda session: _run(app, tests, session), unready=DEMO_MISSING)
+    else:
+        outcomes = asyncio.run(_run(app, tests))
+    failed = [(file, outcome) for file, outcome in outcomes if not outcome.passed]
     if failed:
         click.echo(_failure_table(failed))
+    total = len(outcomes)
     click.echo(f"{total - len(failed)} of {total} cases pass" + (f", {len(failed)} fail" if failed else ""))
     if failed:
         raise click.exceptions.Exit(1)
+
+
+async def _run(
+    app: Litestar, tests: list[tuple[Path, PolicyTestFile]], session: AsyncSession | None = None
+) -> list[tuple[Path, Outcome]]:
+    """Every case of every file, in its world: its own, or the demo organization read on `session`."""
+    from tabular.demo import DEMO_ORGANIZATION  # noqa: PLC0415
+    from tabular.policies.demo_world import DatabaseWorld, MissingWorldError  # noqa: PLC0415
+    from tabular.policies.testfile import PolicyTestError, World, WorldSpec, run  # noqa: PLC0415
+
+    named: dict[str, Named] = {}
+    try:
+        if session is not None:
+            named["demo"] = await DatabaseWorld.load(session, DEMO_ORGANIZATION)
+    except MissingWorldError:
+        raise click.ClickException(DEMO_MISSING) from None
+    outcomes = []
+    for file, test in tests:
+        world = World(test.world) if isinstance(test.world, WorldSpec) else named[test.world]
+        try:
+            outcomes += [(file, outcome) for outcome in await run(app, test.cases, world)]
+        except PolicyTestError as exc:
+            raise click.ClickException(f"{file}: {exc}") from None
+    return outcomes
 
 
 def _failure_table(failed: list[tuple[Path, Outcome]]) -> str:

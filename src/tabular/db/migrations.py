@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from advanced_alchemy.types import GUID
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import Column
+    from sqlalchemy import Column, Connection
     from sqlalchemy.types import TypeEngine
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -34,6 +36,10 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+VERSION_TABLE = "alembic_version"
+"""Where alembic records the revision a database is at (its default)."""
+
+
 class MigrationRefusedError(RuntimeError):
     """A migration step will not run on this database as it stands; the message says why and what to do."""
 
@@ -51,6 +57,14 @@ def upgrade(database_url: str, revision: str = "head", *, audit_key: bytes | Non
     config = alembic_config(database_url)
     config.attributes[AUDIT_KEY_ATTRIBUTE] = audit_key
     command.upgrade(config, revision)
+
+
+def is_current(connection: Connection, database_url: str) -> bool:
+    """Whether the database on `connection` is at the chain's head; it only reads (an empty one is not)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return False
+    heads = ScriptDirectory.from_config(alembic_config(database_url)).get_heads()
+    return set(connection.scalars(text(f"SELECT version_num FROM {VERSION_TABLE}"))) == set(heads)  # noqa: S608
 
 
 def downgrade(database_url: str, revision: str) -> None:

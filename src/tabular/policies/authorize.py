@@ -1,7 +1,8 @@
 """decide → locate → decide, written once: the guard, the check API, `explain`, test files and the matrix call it.
 
-They differ only in how they locate: the guard, the check API and `explain` ask the database
-(`policies/lookup.py`), a policy test file its declared world, the matrix its imagined situations.
+They differ only in how they locate: the guard, the check API, `explain` and a test file of the demo world
+ask the database (`policies/lookup.py`), a policy test file its declared world, the matrix its imagined
+situations.
 Refusals that need no lookup (role, credential, key scope) come first, so nothing is looked up for a
 caller who could never be allowed — the same answer for every id, leaking nothing.
 """

@@ -1,7 +1,8 @@
 """Policy test files: a world and the requests its people must and must not be able to make, checked offline.
 
 A file (YAML) declares a world — workspaces, users with their role and memberships, objects placed in
-workspaces or owned by users, some in another organization — and cases:
+workspaces or owned by users, some in another organization — or names one (`world: demo`, the organization
+`tabular demo` creates, read from the configured database: `policies/demo_world.py`), and cases:
 
     - as: "max read_only pinned:north"        # a user (or a role: the world's first user of it), then how they
       request: "DELETE /api/surveys/{north_survey}"   # call: session (default), no_mfa, key, read_only, pinned:WS
@@ -9,7 +10,7 @@ workspaces or owned by users, some in another organization — and cases:
 
 `{name}` in a request is the id of that workspace, user or object; `{missing}` an id nothing has. Each case is
 decided by `check` — the guard's steps and the one decision function — with the world as its locator, on the
-application's real routes: no database and no HTTP.
+application's real routes: no HTTP, and no database but the demo world's, which is only read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import msgspec
 
@@ -31,10 +32,12 @@ from tabular.policies.placement import PLACEMENTS, Level
 from tabular.vocabulary import CredentialKind, Resource, Role
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from litestar import Litestar
 
     from tabular.auth.principal import AuthFailure, Principal
-    from tabular.policies.authorize import Address
+    from tabular.policies.authorize import Address, Locator
 
 _NAMESPACE: Final = uuid.UUID("5d6c3f7e-3b7a-4c1e-9a57-0c4b3f1d2e10")
 HOME: Final = uuid.uuid5(_NAMESPACE, "organization:home")
@@ -90,10 +93,26 @@ class Case(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class PolicyTestFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A world and its cases."""
+    """A world (declared, or named: `demo`) and its cases."""
 
-    world: WorldSpec
+    world: WorldSpec | Literal["demo"]
     cases: list[Case]
+
+
+class Named(Protocol):
+    """A world cases run in: who an `as:` names, what a request's `{name}`s are, and how objects are found."""
+
+    def url(self, request: str) -> tuple[str, str]:
+        """METHOD and URL of a case's `request`, its `{name}`s replaced by ids."""
+        ...
+
+    async def caller(self, words: str) -> Principal | AuthFailure:
+        """The caller an `as:` names."""
+        ...
+
+    def locator(self, organization_id: uuid.UUID) -> Locator:
+        """Finds objects inside `organization_id` only."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +169,7 @@ class World:
         """Finds the world's objects inside `organization_id` only, as the database's lookup does."""
         return WorldLookup(self, organization_id)
 
-    def caller(self, words: str) -> Principal | AuthFailure:
+    async def caller(self, words: str) -> Principal | AuthFailure:
         """The caller an `as:` names: a user or role, then how they call."""
         name, *how = words.split()
         if name not in self.spec.users:
@@ -164,22 +183,9 @@ class World:
             token_version=0, mfa_enabled=user.mfa, tier=self.spec.tier, name=name,
             email=f"{name}@policy-test.invalid", organization_name="policy test",
         )  # fmt: skip
-        shape = self._shape(words, how)
+        shape = credential(words, how, self._workspace, key_id=_id(words))
         refusal = key_refusal(identity) if shape.is_key else session_refusal(identity)
         return refusal or shape.principal(identity)
-
-    def _shape(self, words: str, how: list[str]) -> CredentialShape:
-        key = any(word in {"key", "read_only"} or word.startswith("pinned:") for word in how)
-        pinned = [self._workspace(word.removeprefix("pinned:")) for word in how if word.startswith("pinned:")]
-        unknown = [w for w in how if w not in {"session", "no_mfa", "key", "read_only"} and not w.startswith("pinned:")]
-        if unknown or (key and ("session" in how or "no_mfa" in how)):
-            raise PolicyTestError(f"as: {words!r}: say session [no_mfa], or key [read_only] [pinned:WORKSPACE]")
-        if key:
-            pin = pinned[0] if pinned else None
-            return CredentialShape(
-                CredentialKind.API_KEY, read_only="read_only" in how, pinned_workspace_id=pin, key_id=_id(words)
-            )
-        return CredentialShape(mfa_verified=False if "no_mfa" in how else None)
 
     def _workspace(self, name: str) -> uuid.UUID:
         if name not in self.spec.workspaces + self.spec.other_workspaces:
@@ -188,14 +194,35 @@ class World:
 
     def url(self, request: str) -> tuple[str, str]:
         """METHOD and URL of a case's `request`, its `{name}`s replaced by ids."""
-        method, _, url = request.strip().partition(" ")
 
-        def replace(found: re.Match[str]) -> str:
-            if found.group(1) not in self.ids:
-                raise PolicyTestError(f"request {request!r}: nothing in the world is called {found.group(1)!r}")
-            return str(self.ids[found.group(1)])
+        def find(name: str) -> uuid.UUID:
+            if name not in self.ids:
+                raise PolicyTestError(f"request {request!r}: nothing in the world is called {name!r}")
+            return self.ids[name]
 
-        return method, _PLACEHOLDER.sub(replace, url.strip())
+        return request_url(request, find)
+
+
+def credential(
+    words: str, how: list[str], workspace: Callable[[str], uuid.UUID], key_id: uuid.UUID | None = None
+) -> CredentialShape:
+    """How the subject of `as: words` calls, from the words after its name (`how`); `workspace` reads a pin."""
+    key = any(word in {"key", "read_only"} or word.startswith("pinned:") for word in how)
+    unknown = [w for w in how if w not in {"session", "no_mfa", "key", "read_only"} and not w.startswith("pinned:")]
+    if unknown or (key and ("session" in how or "no_mfa" in how)):
+        raise PolicyTestError(f"as: {words!r}: say session [no_mfa], or key [read_only] [pinned:WORKSPACE]")
+    if key:
+        pinned = [workspace(word.removeprefix("pinned:")) for word in how if word.startswith("pinned:")]
+        pin = pinned[0] if pinned else None
+        return CredentialShape(CredentialKind.API_KEY, read_only="read_only" in how, pinned_workspace_id=pin,
+                               key_id=key_id)  # fmt: skip
+    return CredentialShape(mfa_verified=False if "no_mfa" in how else None)
+
+
+def request_url(request: str, find: Callable[[str], uuid.UUID]) -> tuple[str, str]:
+    """METHOD and URL of `request`, each `{name}` replaced by the id `find(name)` gives (or refuses with)."""
+    method, _, url = request.strip().partition(" ")
+    return method, _PLACEHOLDER.sub(lambda found: str(find(found.group(1))), url.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,14 +248,13 @@ def expected(case: Case, verdict: Verdict) -> bool:
     return not verdict.allowed and verdict.status == int(wanted[0]) and wanted[1:] in ([], [verdict.code])
 
 
-async def run(app: Litestar, test: PolicyTestFile) -> list[Outcome]:
-    """Every case of `test`, decided against `app`'s routes and the live decision function."""
-    world = World(test.world)
+async def run(app: Litestar, cases: list[Case], world: Named) -> list[Outcome]:
+    """Every case, in `world`, decided against `app`'s routes and the live decision function."""
     outcomes = []
-    for number, case in enumerate(test.cases, start=1):
+    for number, case in enumerate(cases, start=1):
         try:
             method, url = world.url(case.request)
-            verdict = await check(app, method, url, world.caller(case.subject), world.locator)
+            verdict = await check(app, method, url, await world.caller(case.subject), world.locator)
             outcomes.append(Outcome(number, case, verdict, expected(case, verdict)))
         except PolicyTestError as error:
             raise PolicyTestError(f"case {number}: {error}") from None
