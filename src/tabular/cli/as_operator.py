@@ -10,22 +10,30 @@ import click
 import msgspec
 
 from tabular.auth.at_rest import AtRest
+from tabular.cli.configured import configured
 from tabular.db.config import make_db_config
 from tabular.db.migrations import upgrade
 from tabular.errors import readable
 from tabular.services.actor import Actor
-from tabular.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+
+    from tabular.settings import Settings
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
-def run_as_operator(work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None) -> _T:
-    """Run `work` as the operator, in one committed transaction on the migrated configured database."""
-    settings = settings or Settings.from_env()
+def run_as_operator(
+    work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None, *, create_database: bool = False
+) -> _T:
+    """Run `work` as the operator, in one committed transaction on the migrated configured database.
+
+    Without `settings` they are read here, and a database that does not exist yet is refused unless
+    `create_database` (see `configured`).
+    """
+    settings = settings or configured(create_database=create_database)
     upgrade(settings.database_url, audit_key=settings.audit_key)
 
     async def run() -> _T:
