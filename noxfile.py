@@ -1,4 +1,4 @@
-"""Developer sessions: `uv run nox` runs lint, typecheck and tests, the same checks CI runs."""
+"""Developer sessions: `uv run --group dev nox` runs lint, typecheck and tests, the same checks CI runs."""
 
 from __future__ import annotations
 

@@ -5,19 +5,18 @@ them into JSON and writes whatever has gathered to standard output in one write.
 log, which formats and writes on the loop, is switched off by `tabular serve`. Nothing secret is logged:
 no query string, no header.
 
-Each request carries an id: the caller's `X-Request-ID` when it is a short token, a new one otherwise;
-the response echoes it and the line records it, with the worker's process id, so one request can be
-followed from a client's log to the worker that served it.
+Each request carries an id (`request_ids`: a trusted proxy's `X-Request-ID`, a new one otherwise), decided
+here, by the outermost middleware, whether the log is on or off: the response returns it, problem documents
+carry it and the line records it with the worker's process id, so one request can be followed from a
+client's report to the worker that served it. The line names the principal (user id, credential kind) and,
+for a refusal, the problem's code.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import queue
-import re
-import secrets
 import sys
 import threading
 import time
@@ -27,7 +26,9 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
-from tabular.auth.client_ip import client_ip
+from tabular.auth.client_ip import client_ip, from_trusted_proxy
+from tabular.errors import REFUSAL_KEY
+from tabular.request_ids import HEADER, assign
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +47,8 @@ class AccessLine(msgspec.Struct, frozen=True, omit_defaults=True):
     request_id: str
     user_id: str | None = None
     credential: str | None = None
+    refusal: str | None = None
+    """The problem's `code` when the request was refused (`unauthenticated`, `forbidden_role`, `rate_limited`…)."""
     time: str = ""
     pid: int = 0
 
@@ -60,8 +63,9 @@ class AccessLog:
     measured 1,298 with it.)
     """
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, text: bool = False) -> None:
         self._stream = stream or sys.stdout
+        self._text = text
         self._queue: queue.SimpleQueue[tuple[float, AccessLine] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -99,6 +103,13 @@ class AccessLog:
     def _encode(self, moment: float, line: AccessLine) -> str:
         seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment))
         stamp = f"{seconds}.{int(moment % 1 * 1000):03d}Z"
+        if self._text:  # `--log-format text`: the same fields, for a person at a terminal
+            who = f" {line.credential} {line.user_id}" if line.user_id else ""
+            refusal = f" {line.refusal}" if line.refusal else ""
+            return (
+                f"{stamp} {line.client_ip} {line.method} {line.path} {line.status}{refusal} {line.duration_ms}ms"
+                f"{who} id={line.request_id} pid={self._pid}\n"
+            )
         return msgspec.json.encode(msgspec.structs.replace(line, time=stamp, pid=self._pid)).decode() + "\n"
 
 
@@ -106,34 +117,37 @@ _MOST_PER_WRITE: Final = 1000
 
 
 class AccessLogMiddleware(ASGIMiddleware):
-    """Times the request and logs its line once the response has been sent."""
+    """Decides the request's id and returns it; with a log, times the request and logs its line once answered."""
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, log: AccessLog, trusted_proxies: tuple[str, ...]) -> None:
+    def __init__(self, log: AccessLog | None, trusted_proxies: tuple[str, ...]) -> None:
         self.log = log
         self.trusted_proxies = trusted_proxies
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Pass the request on, noting the status and echoing its id; log after the last byte (or the failure)."""
+        """Pass the request on, noting the status and returning its id; log after the last byte (or the failure)."""
         started = time.perf_counter()
         status = 500
-        request_id = _request_id(scope)
+        request_id = assign(scope, from_proxy=from_trusted_proxy(scope, self.trusted_proxies))
+        header = (HEADER, request_id.encode())
 
         async def note_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await next_app(scope, receive, note_status)
         finally:
-            self._log(scope, status, time.perf_counter() - started, request_id)
+            if self.log is not None:
+                self._log(self.log, scope, status, time.perf_counter() - started, request_id)
 
-    def _log(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+    def _log(self, log: AccessLog, scope: Scope, status: int, seconds: float, request_id: str) -> None:
         principal: Principal | None = scope.get("user")
+        refusal = scope.get(REFUSAL_KEY) if status >= 400 else None  # noqa: PLR2004
         line = AccessLine(
             method=str(scope.get("method", "")),
             path=scope["path"],
@@ -143,23 +157,6 @@ class AccessLogMiddleware(ASGIMiddleware):
             request_id=request_id,
             user_id=None if principal is None else str(principal.user_id),
             credential=None if principal is None else principal.credential.value,
+            refusal=refusal if isinstance(refusal, str) else None,
         )
-        self.log.put(line)
-
-
-def _request_id(scope: Scope) -> str:
-    """The caller's `X-Request-ID` if it is 1-64 characters of `[A-Za-z0-9._-]`; a new one otherwise.
-
-    A new id is this process's random prefix and a counter: unique without a random draw per request.
-    """
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            if _REQUEST_ID.fullmatch(value):
-                return value.decode()
-            break
-    return f"{_PROCESS_PREFIX}{next(_SEQUENCE):012x}"
-
-
-_REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._-]{1,64}")
-_PROCESS_PREFIX: Final = secrets.token_hex(10)
-_SEQUENCE: Final = itertools.count(1)
+        log.put(line)

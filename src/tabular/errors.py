@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
@@ -13,13 +13,14 @@ from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from tabular.request_ids import request_id
 from tabular.schemas.rules import RULE_MESSAGES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from litestar import Request
-    from litestar.types import ExceptionHandlersMap
+    from litestar.types import ExceptionHandlersMap, Scope
 
 __all__ = [
     "Conflict",
@@ -67,9 +68,10 @@ class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
-    """An RFC 9457 problem details body, extended with `code` and, for validation, `errors`.
+    """An RFC 9457 problem details body, extended with `code`, `request_id` and, for validation, `errors`.
 
-    Under `/api/auth` it also carries the seed's `"success": 0`.
+    `request_id` names the request as `X-Request-ID` and the access log do. Under `/api/auth` it also
+    carries the seed's `"success": 0`.
     """
 
     title: str
@@ -79,6 +81,9 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     detail: str | None = None
     errors: list[FieldError] | None = None
     success: int | None = None
+    request_id: Annotated[
+        str | None, msgspec.Meta(description="The request's id, as X-Request-ID and the server's access log say it")
+    ] = None
 
 
 class TabularError(Exception):
@@ -157,13 +162,21 @@ def under_auth(path: str) -> bool:
     return path == AUTH_PATH or path.startswith(AUTH_PATH + "/")
 
 
+REFUSAL_KEY: Final = "tabular.refusal"
+"""Where `problem` leaves the code of the refusal it made, in the request's scope, for the access log."""
+
+
 def problem(
-    status: int, code: str, detail: str | None = None, *, errors: list[FieldError] | None = None, path: str = ""
+    status: int, code: str, detail: str | None = None, *, errors: list[FieldError] | None = None, scope: Scope
 ) -> Problem:
-    """The one way a problem document is made, for the exception handlers and the rate limiter's 429 alike."""
+    """The one way a problem document is made, for the exception handlers and the middlewares' refusals alike."""
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    success = 0 if under_auth(path) else None
-    return Problem(title=title, status=status, code=code, detail=detail, errors=errors, success=success)
+    success = 0 if under_auth(scope["path"]) else None
+    scope[REFUSAL_KEY] = code  # type: ignore[typeddict-unknown-key]
+    return Problem(
+        title=title, status=status, code=code, detail=detail, errors=errors, success=success,
+        request_id=request_id(scope),
+    )  # fmt: skip
 
 
 def problem_response(  # noqa: PLR0913 - a problem's fields, and the request it answers
@@ -177,7 +190,7 @@ def problem_response(  # noqa: PLR0913 - a problem's fields, and the request it 
 ) -> Response[Problem]:
     """A problem as the answer to `request`; a 401 says how to authenticate (`WWW-Authenticate`)."""
     return Response(
-        problem(status, code, detail, errors=errors, path=request.scope["path"]),
+        problem(status, code, detail, errors=errors, scope=request.scope),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers={**(CHALLENGE if status == 401 else {}), **(headers or {})},  # noqa: PLR2004

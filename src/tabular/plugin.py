@@ -101,11 +101,12 @@ class TabularPlugin(InitPluginProtocol):
             RateLimitMiddleware(limiter, settings),
             IdempotencyMiddleware(_idempotency_store(redis, db_config), settings.trusted_proxies),
         ]
-        if settings.access_log:
-            access_log = AccessLog()
+        access_log = AccessLog(text=settings.log_format == "text") if settings.access_log else None
+        if access_log is not None:
             app_config.on_startup.append(access_log.start)
             app_config.on_shutdown.append(access_log.stop)
-            app_config.middleware.insert(0, AccessLogMiddleware(access_log, settings.trusted_proxies))
+        # Outside all of ours: the request's id is decided before anything can answer (and log, or refuse, with it).
+        app_config.middleware.insert(0, AccessLogMiddleware(access_log, settings.trusted_proxies))
         if settings.metrics:  # requests by route template and status, around everything else
             app_config.route_handlers.append(prometheus_metrics)
             prometheus = PrometheusConfig(app_name="tabular", prefix="tabular", group_path=True, exclude=["^/metrics$"])

@@ -107,6 +107,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     is seen within this time (one made in the same worker at once)."""
     access_log: bool = True
     """One JSON line per request on standard output, written by a thread (`TABULAR_ACCESS_LOG=0`: none)."""
+    log_format: str = "json"
+    """The access log's lines: `json`, or `text` for a person reading a terminal (`TABULAR_LOG_FORMAT`)."""
     max_body_size: int = 1_048_576
     """Bytes a request body may have (a 413 beyond); sign-in and public routes allow only `SMALL_BODY`."""
     metrics: bool = False
@@ -142,6 +144,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             workers=read("WORKERS", _positive_int, 1),
             debug=read("DEBUG", _boolean, False),  # noqa: FBT003,
             access_log=read("ACCESS_LOG", _boolean, True),  # noqa: FBT003
+            log_format=read("LOG_FORMAT", _log_format, "json"),
             max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
             metrics=read("METRICS", _boolean, False),  # noqa: FBT003
             metrics_allow=read("METRICS_ALLOW", _networks, LOOPBACK),
@@ -257,6 +260,12 @@ def _positive_int(raw: str) -> int:
     if value < 1:
         raise ValueError(f"must be at least 1, got {value}")
     return value
+
+
+def _log_format(raw: str) -> str:
+    if raw.lower() not in {"json", "text"}:
+        raise ValueError(f"expected json or text, got {raw!r}")
+    return raw.lower()
 
 
 def _boolean(raw: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ import uvicorn
 from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 
+from tabular.access_log import AccessLine, AccessLog
 from tabular.app import create_app, serve_app
 from tabular.cli import cli
 from tests.support.clients import key
@@ -31,10 +33,11 @@ async def test_each_request_is_one_json_line(
     member = key(demo, "member")
     async with AsyncTestClient(app) as client:
         traced = await client.get("/api/auth?probe=secret-looking-value", headers=member | {"X-Request-ID": "trace-1"})
-        assert (traced.status_code, traced.headers["x-request-id"]) == (200, "trace-1")
-        refused = await client.get("/api/keys", headers={"X-Request-ID": "not a token"})
+        assert traced.status_code == 200
+        assert len(traced.headers["x-request-id"]) == 32  # not through a trusted proxy: a new id, not the caller's
+        refused = await client.get("/api/keys")
         assert refused.status_code == 401
-        assert len(refused.headers["x-request-id"]) == 32  # an unusable id is replaced, not echoed
+        assert refused.json()["request_id"] == refused.headers["x-request-id"]
         assert (
             await client.get("/api/surveys/00000000-0000-0000-0000-000000000000", headers=member)
         ).status_code == 404
@@ -45,7 +48,12 @@ async def test_each_request_is_one_json_line(
         ("GET", "/api/keys", 401),
         ("GET", "/api/surveys/00000000-0000-0000-0000-000000000000", 404),
     ]
-    assert [line["request_id"] for line in lines[:2]] == ["trace-1", refused.headers["x-request-id"]]
+    assert [line["request_id"] for line in lines[:2]] == [
+        traced.headers["x-request-id"],
+        refused.headers["x-request-id"],
+    ]
+    assert "refusal" not in lines[0]
+    assert [line["refusal"] for line in lines[1:]] == ["unauthenticated", "not_found"]
     assert {line["pid"] for line in lines} == {os.getpid()}
     assert lines[0]["credential"] == "api_key"
     assert lines[0]["user_id"]
@@ -53,6 +61,44 @@ async def test_each_request_is_one_json_line(
     assert all(line["duration_ms"] >= 0 and line["time"].endswith("Z") and line["client_ip"] for line in lines)
     assert "secret-looking-value" not in output
     assert member["X-API-Key"] not in output
+
+
+async def test_a_trusted_proxys_valid_request_id_is_kept_and_every_answer_names_its_id(
+    database_url: str, demo: DemoData, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(make_settings(database_url, access_log=True, trusted_proxies=("10.0.0.0/8",)))
+    member = key(demo, "member")
+    async with AsyncTestClient(_from_peer(app)) as client:  # type: ignore[arg-type]
+        for peer, sent, kept in [
+            ("10.0.0.5", "trace-1", True),
+            ("10.0.0.5", "not a token", False),
+            ("203.0.113.9", "trace-2", False),
+        ]:
+            answered = await client.get(
+                "/api/surveys/00000000-0000-0000-0000-000000000000",
+                headers=member | {"X-Request-ID": sent, "X-Test-Peer": peer},
+            )
+            assert answered.status_code == 404
+            assert (answered.headers["x-request-id"] == sent) is kept
+            assert answered.json()["request_id"] == answered.headers["x-request-id"]
+        unrouted = await client.get("/no/such/path", headers={"X-Test-Peer": "10.0.0.5", "X-Request-ID": "x"})
+    assert unrouted.status_code == 404
+    assert unrouted.json()["request_id"]  # a path no route matches still names its request
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert lines[0]["request_id"] == "trace-1"
+    assert [line["refusal"] for line in lines] == ["not_found"] * 3
+
+
+def _from_peer(app: Any) -> Any:
+    """The app as reached from the address in the request's `X-Test-Peer` header (the test client has none)."""
+
+    async def reached(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            peer = dict(scope["headers"]).get(b"x-test-peer", b"127.0.0.1").decode()
+            scope = {**scope, "client": (peer, 5000)}
+        await app(scope, receive, send)
+
+    return reached
 
 
 def test_serve_switches_uvicorns_own_access_log_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -79,3 +125,16 @@ def test_a_served_app_freezes_its_start_up_heap_and_a_test_app_does_not(
     hooks = {getattr(hook, "__name__", "") for hook in serve_app().on_startup}
     assert "_freeze_what_start_up_made" in hooks
     assert "_freeze_what_start_up_made" not in {getattr(hook, "__name__", "") for hook in create_app().on_startup}
+
+
+def test_text_lines_say_the_same_for_a_person() -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream, text=True)
+    log.start()
+    log.put(AccessLine("GET", "/api/keys", 403, 1.5, "203.0.113.9", "abc", "u-1", "api_key", refusal="forbidden_role"))
+    log.put(AccessLine("GET", "/api/health", 200, 0.25, "203.0.113.9", "def"))
+    log.stop()
+    first, second = stream.getvalue().splitlines()
+    assert first.endswith(f"Z 203.0.113.9 GET /api/keys 403 forbidden_role 1.5ms api_key u-1 id=abc pid={os.getpid()}")
+    assert second.endswith(f"Z 203.0.113.9 GET /api/health 200 0.25ms id=def pid={os.getpid()}")
+    assert not first.startswith("{")

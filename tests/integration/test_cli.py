@@ -100,7 +100,7 @@ def test_users_create_makes_the_organization_and_refuses_a_duplicate(tmp_path: P
         ),
         (["serve", "--port", "99999"], {}, "--port"),
         (["db", "upgrade"], {"TABULAR_DATABASE_URL": "mysql://nope/x"}, "TABULAR_DATABASE_URL"),
-        (["db", "upgrade"], {"TABULAR_RATE_LIMIT": "lots"}, "TABULAR_RATE_LIMIT"),
+        (["db", "upgrade", "--create"], {"TABULAR_RATE_LIMIT": "lots"}, "TABULAR_RATE_LIMIT"),
     ],
 )
 def test_bad_input_is_one_line_and_a_non_zero_exit(

@@ -16,7 +16,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = "tabular"
 
 LAYERS = [
-    {"tabular.vocabulary", "tabular.settings", "tabular.telemetry"},
+    {"tabular.vocabulary", "tabular.settings", "tabular.telemetry", "tabular.request_ids"},
     {"tabular.db"},
     {"tabular.schemas"},
     {"tabular.errors"},

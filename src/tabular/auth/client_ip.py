@@ -67,6 +67,13 @@ def rate_subject(address: str) -> str:
     return f"ip:{ip}"
 
 
+def from_trusted_proxy(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether the peer itself is one of the trusted proxies (what it says about the request can be believed)."""
+    client = scope.get("client")
+    networks = parse_networks(trusted_proxies)
+    return bool(client and networks and _is_trusted(client[0], networks))
+
+
 def is_https(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
     """Whether the client reached us over TLS: directly, or through a trusted proxy that says so.
 

@@ -1,28 +1,25 @@
-"""The `tabular` command: serve, migrate, and operate on users and demo data."""
+"""The `tabular` command: serve, migrate, and operate on users, keys and demo data.
+
+This module is what `tabular --help` imports, so it imports click and little else: each command lives in a
+module of its own, loaded when it runs (`lazy.LazyGroup`), and errors are recognised by the modules that
+raise them, which are loaded by then.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import click
-import msgspec
 
-from tabular.cli.accounts import keys, users
-from tabular.cli.as_operator import run_as_operator, write
-from tabular.cli.audit import audit
-from tabular.cli.policy import policy
-from tabular.db.migrations import MigrationRefusedError, upgrade
-from tabular.errors import TabularError
-from tabular.settings import Settings, SettingsError
-
-if TYPE_CHECKING:
-    from tabular.demo import DemoData
-    from tabular.services.actor import Actor
+from tabular import __version__
+from tabular.cli.lazy import LazyGroup, read_env_file
 
 
 def main() -> NoReturn:
     """Entry point: every failure is one line on stderr and a non-zero exit, never a traceback."""
+    read_env_file(os.environ)
     try:
         status = cli.main(standalone_mode=False)  # a command's `click.exceptions.Exit` comes back as its status
     except click.exceptions.Exit as exc:
@@ -31,9 +28,29 @@ def main() -> NoReturn:
         _fail("aborted", 1)
     except click.ClickException as exc:
         _fail(exc.format_message(), exc.exit_code)
-    except (SettingsError, TabularError, MigrationRefusedError) as exc:
-        _fail(str(exc.detail if isinstance(exc, TabularError) else exc), 1)
+    except Exception as exc:
+        message = _expected(exc)
+        if message is None:
+            raise
+        _fail(message, 1)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _expected(exc: Exception) -> str | None:
+    """The one-line message of a failure the application raises on purpose; None for anything else (a bug).
+
+    The modules are looked up, not imported: one that raised is loaded, and one that is not loaded raised nothing.
+    """
+    errors, settings, migrations = (
+        sys.modules.get(f"tabular.{name}") for name in ("errors", "settings", "db.migrations")
+    )
+    if errors is not None and isinstance(exc, errors.TabularError):
+        return str(exc.detail)
+    if (settings is not None and isinstance(exc, settings.SettingsError)) or (
+        migrations is not None and isinstance(exc, migrations.MigrationRefusedError)
+    ):
+        return str(exc)
+    return None
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -53,91 +70,24 @@ SERVER_OPTIONS: Final[dict[str, Any]] = {
 }
 """How `tabular serve` runs uvicorn; `bench/bare.py` runs its baseline the same way."""
 
+COMMANDS: Final = {
+    "serve": ("tabular.cli.commands:serve", "Apply migrations, then serve the API."),
+    "db": ("tabular.cli.database:db", "Database schema: upgrade, downgrade, current, history."),
+    "demo": ("tabular.cli.commands:demo", "Create (or refresh) a demo organization; prints its users' credentials."),
+    "openapi": ("tabular.cli.commands:openapi", "Export the OpenAPI 3.1 document (every operation with its policy)."),
+    "users": ("tabular.cli.accounts:users", "User accounts."),
+    "keys": ("tabular.cli.accounts:keys", "API keys, for operators."),
+    "audit": ("tabular.cli.audit:audit", "The audit log."),
+    "policy": ("tabular.cli.policy:policy", "The permission policy: the matrix, why a request is allowed or refused…"),
+}
+"""Every command, by name: where it is defined and the line `--help` shows for it (`tests/unit` checks both)."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="tabular")
 def cli() -> None:
-    """Tabular: the survey platform API and its auth and permission engine."""
+    """Tabular: the survey platform API and its auth and permission engine.
 
-
-for _group in (users, keys, audit, policy):
-    cli.add_command(_group)
-
-
-@cli.command()
-@click.option("--host", help="Interface to bind [TABULAR_HOST, default 127.0.0.1].")
-@click.option("--port", type=click.IntRange(1, 65535), help="Port [TABULAR_PORT, default 8000].")
-@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes [TABULAR_WORKERS, default 1].")
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
-    """Apply migrations, then serve the API."""
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
-
-    settings = Settings.from_env()  # creates the signing secret once, before any worker starts
-    workers = workers or settings.workers
-    if workers > 1 and settings.redis_url is None:
-        raise click.UsageError(
-            "--workers > 1 needs TABULAR_REDIS_URL: without Redis each worker would keep its own rate-limit "
-            "counters, and N workers would admit N times the limit"
-        )
-    sealed = run_as_operator(_seal_legacy, settings)  # migrates first; the workers read with this same key
-    if sealed:
-        click.echo(f"sealed {sealed} TOTP secrets and recovery codes stored before migration 0004", err=True)
-    uvicorn.run(
-        "tabular.app:serve_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        **SERVER_OPTIONS,
-    )
-
-
-@cli.group()
-def db() -> None:
-    """Database schema."""
-
-
-@db.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every pending migration."""
-    settings = Settings.from_env()
-    upgrade(settings.database_url, audit_key=settings.audit_key)
-    click.echo("database is up to date")
-
-
-@cli.command()
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
-def openapi(output: str | None) -> None:
-    """Export the OpenAPI 3.1 document (every operation with its policy)."""
-    from tabular.app import create_app  # noqa: PLC0415
-
-    app = create_app(Settings.from_env())
-    document = app.openapi_schema.to_schema()
-    write(msgspec.json.format(msgspec.json.encode(document).decode(), indent=2) + "\n", output)
-
-
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
-def demo(*, as_json: bool) -> None:
-    """Create (or refresh) a demo organization; prints its users' credentials."""
-    from tabular.demo import seed_demo  # noqa: PLC0415
-
-    data = run_as_operator(seed_demo)
-    click.echo(msgspec.json.encode(data).decode() if as_json else _describe(data))
-
-
-def _describe(data: DemoData) -> str:
-    lines = [f"Organization {data.organization.name} ({data.organization.tier}) {data.organization.id}", ""]
-    lines += [f"  workspace {w.name:<20} {w.id}" for w in data.workspaces]
-    lines.append("")
-    lines += [
-        f"  {u.role:<7} {u.email:<28} password {u.password}  totp {u.totp_secret}  key {u.api_key}" for u in data.users
-    ]
-    lines.append("")
-    lines += [f"  survey {s.title:<30} {s.id}" for s in data.surveys]
-    return "\n".join(lines)
-
-
-async def _seal_legacy(actor: Actor) -> int:
-    from tabular.services.mfa import MfaService  # noqa: PLC0415 - only `serve` needs it
-
-    return await MfaService(actor).seal_legacy()
+    Variables (TABULAR_*) are read from the environment and from a `.env` file in the working directory
+    (the environment wins). Only `serve`, `demo` and `db upgrade --create` create a new SQLite database.
+    """

@@ -11,25 +11,33 @@ import msgspec
 from sqlalchemy import make_url, text
 
 from tabular.auth.at_rest import AtRest
+from tabular.cli.configured import configured
 from tabular.db.config import make_db_config
 from tabular.db.migrations import is_current, upgrade
 from tabular.errors import readable
 from tabular.services.actor import Actor
-from tabular.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from tabular.settings import Settings
+
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=msgspec.Struct)
 _READ_ONLY: Final = {"sqlite": "PRAGMA query_only = ON", "postgresql": "SET TRANSACTION READ ONLY"}
 
 
-def run_as_operator(work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None) -> _T:
-    """Run `work` as the operator, in one committed transaction on the migrated configured database."""
-    settings = settings or Settings.from_env()
+def run_as_operator(
+    work: Callable[[Actor], Awaitable[_T]], settings: Settings | None = None, *, create_database: bool = False
+) -> _T:
+    """Run `work` as the operator, in one committed transaction on the migrated configured database.
+
+    Without `settings` they are read here, and a database that does not exist yet is refused unless
+    `create_database` (see `configured`).
+    """
+    settings = settings or configured(create_database=create_database)
     upgrade(settings.database_url, audit_key=settings.audit_key)
 
     async def run() -> _T:
@@ -51,7 +59,7 @@ def run_read_only(work: Callable[[AsyncSession], Awaitable[_T]], *, unready: str
     schema fails the command with the message `unready`. The database itself refuses a write, should one
     be attempted (a read-only transaction; `query_only` on SQLite).
     """
-    settings = Settings.from_env()
+    settings = configured(create_database=True)  # a missing database is `unready`, said below, never created
     path = make_url(settings.database_url).database if settings.is_sqlite else None
     if path is not None and path != ":memory:" and not Path(path).is_file():  # connecting would create it
         raise click.ClickException(unready)

@@ -171,7 +171,7 @@ async def _replay(send: Send, answer: Answer) -> None:
 
 async def _answer_problem(send: Send, scope: Scope, status: int, code: str, detail: str) -> None:
     errors = [FieldError(message=detail, field=HEADER, source="header")] if code == "validation_failed" else None
-    body = msgspec.json.encode(problem(status, code, detail, errors=errors, path=scope["path"]))
+    body = msgspec.json.encode(problem(status, code, detail, errors=errors, scope=scope))
     headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

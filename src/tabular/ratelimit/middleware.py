@@ -68,7 +68,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         refused = [allowance for allowance in allowances if not allowance.allowed]
         if refused:
             page = bool(scope["route_handler"].opt.get(PAGE_OPT_KEY))
-            await _refuse(send, headers, retry_after=max(d.reset for d in refused), path=scope["path"], page=page)
+            await _refuse(send, headers, retry_after=max(d.reset for d in refused), scope=scope, page=page)
             return
 
         async def send_with_headers(message: Message) -> None:
@@ -114,14 +114,15 @@ def _policy_field(quotas: tuple[Quota, ...]) -> bytes:
 
 
 async def _refuse(
-    send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, path: str, page: bool = False
+    send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, scope: Scope, page: bool = False
 ) -> None:
     detail = f"Rate limit exceeded; retry in {retry_after} seconds."
+    document = problem(429, "rate_limited", detail, scope=scope)  # made for a page too: it notes the refusal
     if page:
         minutes = -(-retry_after // 60)
         body = _PAGE_REFUSAL.format(minutes=minutes, s="" if minutes == 1 else "s").encode()
     else:
-        body = msgspec.json.encode(problem(429, "rate_limited", detail, path=path))
+        body = msgspec.json.encode(document)
     raw_headers = [
         *headers,
         (b"retry-after", str(retry_after).encode()),

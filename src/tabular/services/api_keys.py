@@ -63,11 +63,11 @@ class ApiKeyService(Service):
             raise NotFound
         await self._revoke(key, reason="revoked_by_admin", owner=owner.id)
 
-    async def list_own(self) -> ApiKeyList:
-        """The caller's keys, newest first, without secrets."""
+    async def list_own(self, *, for_user: UUID | None = None) -> ApiKeyList:
+        """The caller's keys (an operator names the user: `for_user`), newest first, without secrets."""
         keys = await self.session.scalars(
             select(ApiKey)
-            .where(ApiKey.user_id == self.actor.caller.user_id)
+            .where(ApiKey.user_id == (for_user or self.actor.caller.user_id))
             .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
         )
         return ApiKeyList(items=[view(key) for key in keys])
@@ -128,6 +128,14 @@ class ApiKeyService(Service):
         if self.actor.principal is not None:
             _own(self.actor.principal.user_id, key)
         await self._revoke(key, reason=reason)
+
+    async def revoke_by_id(self, key_id: UUID) -> ApiKeyView:
+        """An operator stops any key by its id (a caller only their own, as `revoke`); audited with the reason."""
+        key = await self.session.get(ApiKey, key_id)
+        if key is None:
+            raise NotFound("No API key with this id.")
+        await self.revoke(key, reason="revoked_by_operator")
+        return view(key)
 
     async def rotate(self, old: ApiKey, password: str | None = None) -> CreatedApiKey:
         """A successor with the same name, scope and expiry; the old key works for `ROTATION_GRACE` more.

@@ -1,0 +1,52 @@
+"""The settings a command runs with, read as the server reads them, minus the surprises.
+
+A mistyped `TABULAR_*` variable is named on stderr (it would be ignored in silence), and a command that would
+create a new SQLite database where none is (`tabular db upgrade` run from the wrong directory) stops instead:
+only `serve`, `demo` and `db upgrade --create` make a database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import msgspec
+from sqlalchemy.engine import make_url
+
+from tabular.cli.lazy import unknown_variables
+from tabular.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, normalize_database_url
+
+_NOT_VARIABLES = frozenset({"secret_source"})
+"""Settings fields no variable sets."""
+
+
+def variable_names() -> frozenset[str]:
+    """Every `TABULAR_*` variable a setting reads: one per field of `Settings`."""
+    fields = msgspec.structs.fields(Settings)
+    return frozenset(f"TABULAR_{field.name.upper()}" for field in fields if field.name not in _NOT_VARIABLES)
+
+
+def configured(*, create_database: bool = False) -> Settings:
+    """`Settings.from_env()`, after warning of unknown variables and, unless asked to, refusing a new database."""
+    for warning in unknown_variables(os.environ, variable_names()):
+        click.echo(f"tabular: warning: {warning}", err=True)
+    if not create_database:
+        _refuse_a_new_database(os.environ.get("TABULAR_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
+    return Settings.from_env()
+
+
+def _refuse_a_new_database(raw_url: str) -> None:
+    try:
+        url = make_url(normalize_database_url(raw_url))
+    except ValueError as exc:
+        raise SettingsError(f"TABULAR_DATABASE_URL: {exc}") from None
+    database = url.database
+    if not url.drivername.startswith("sqlite") or not database or database == ":memory:":
+        return
+    if not Path(database).exists():
+        where = Path(database).resolve()
+        raise click.ClickException(
+            f"no database at {where}: set TABULAR_DATABASE_URL (or run from the directory that holds it), "
+            "or create one with `tabular db upgrade --create`"
+        )
