@@ -2,7 +2,7 @@
 
 The limiter admits exactly the limit under 64 concurrent clients; a revoked key and a signed-out session
 are refused by every worker once the identity cache's time (1 s) has passed. Which worker served a
-request is read from the access log (each line has the request's `X-Request-ID` and the worker's pid).
+request is read from the access log (each line has the id the answer's `X-Request-ID` names, and the worker's pid).
 Bounded: a few hundred requests, every request with a timeout, polling at most 5 s, servers stopped.
 """
 
@@ -37,16 +37,15 @@ POLL_SECONDS = 5.0
 
 
 class Workers:
-    """Sends requests with fresh ids and learns, from the access log, which worker served each one."""
+    """Sends requests and learns, from the access log and each answer's id, which worker served each one."""
 
     def __init__(self, base: str, log: Path) -> None:
         self.base = base
         self.log = log
 
     def ask(self, path: str, headers: dict[str, str]) -> tuple[int, str]:
-        request_id = uuid.uuid4().hex
-        status, _, _ = call(self.base + path, headers | {"X-Request-ID": request_id})
-        return status, request_id
+        status, answer_headers, _ = call(self.base + path, headers)
+        return status, answer_headers["x-request-id"]
 
     def pids(self, request_ids: set[str]) -> dict[str, int]:
         """The worker pid of each request id, once its line is in the log (written by a thread: waited for)."""
