@@ -37,7 +37,7 @@ POLL_SECONDS = 15.0
 
 
 class Workers:
-    """Sends requests with fresh ids and learns, from the access log, which worker served each one."""
+    """Sends requests and learns, from the access log and each answer's id, which worker served each one."""
 
     def __init__(self, base: str, log: Path) -> None:
         self.base = base
