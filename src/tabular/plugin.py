@@ -29,7 +29,7 @@ from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import TabularError, exception_handlers
 from tabular.idempotency.middleware import IdempotencyMiddleware
-from tabular.idempotency.stores import DatabaseStore, RedisStore, ResilientStore
+from tabular.idempotency.stores import DatabaseStore, RedisStore, ResilientStore, Sealer
 from tabular.policies.contract import HEADERS, DescribedStructs, operation_id
 from tabular.policies.guard import authorized, policy_guard, rejection
 from tabular.policies.inventory import check_inventory
@@ -99,7 +99,7 @@ class TabularPlugin(InitPluginProtocol):
             SecurityHeadersMiddleware(settings.trusted_proxies),  # outside the limiter: its 429 gets them too
             AuthenticationMiddleware(auth_engine.authenticator),
             RateLimitMiddleware(limiter, settings),
-            IdempotencyMiddleware(_idempotency_store(redis, db_config), settings.trusted_proxies),
+            IdempotencyMiddleware(_idempotency_store(redis, db_config, settings), settings.trusted_proxies),
         ]
         access_log = AccessLog(text=settings.log_format == "text") if settings.access_log else None
         if access_log is not None:
@@ -231,9 +231,13 @@ def _announcer(
     return start_up
 
 
-def _idempotency_store(redis: Redis | RedisCluster | None, db_config: SQLAlchemyAsyncConfig) -> ResilientStore:
-    """Where answers to `Idempotency-Key`s are kept: Redis when configured (the database in an outage), else it."""
-    return ResilientStore(RedisStore(redis) if redis else None, DatabaseStore(db_config.create_session_maker()))
+def _idempotency_store(
+    redis: Redis | RedisCluster | None, db_config: SQLAlchemyAsyncConfig, settings: Settings
+) -> ResilientStore:
+    """Where answers to `Idempotency-Key`s are kept, sealed: Redis when configured (the database in an outage)."""
+    sealer = Sealer(settings.secret_key)
+    database = DatabaseStore(db_config.create_session_maker(), sealer)
+    return ResilientStore(RedisStore(redis, sealer) if redis else None, database)
 
 
 def _limiter_backend(redis: Redis | RedisCluster | None) -> ResilientBackend:

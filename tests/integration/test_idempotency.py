@@ -13,7 +13,7 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from tabular.db import IdempotencyRecord, Workspace
-from tests.support.clients import app_client, assert_problem, at_once, key, ok
+from tests.support.clients import app_client, assert_problem, at_once, key, ok, session_headers, user
 from tests.support.db import committed_session
 from tests.support.settings import make_settings
 
@@ -122,6 +122,7 @@ async def test_with_redis_configured_answers_are_kept_there(demo: DemoData, data
     assert again.headers["idempotent-replayed"] == "true"
     with Redis.from_url(redis_url) as redis:
         assert redis.keys("idempotency:*create-with-redis"), "kept in Redis"
+        assert first["id"].encode() not in (redis.get(redis.keys("idempotency:*create-with-redis")[0]) or b""), "sealed"
         assert 0 < redis.pttl(redis.keys("idempotency:*create-with-redis")[0]) <= 24 * 3600 * 1000
     async with committed_session(database_url) as session:
         assert await session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0, "not in the database"
@@ -135,6 +136,20 @@ async def test_while_redis_is_down_answers_are_kept_in_the_database(demo: DemoDa
     assert ok(again, 201) == first
     async with committed_session(database_url) as session:
         assert await session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+
+
+async def test_a_kept_answer_that_carries_a_secret_is_sealed(client: Client, demo: DemoData, database_url: str) -> None:
+    """A new API key is in its 201 once; kept for replay, it must not be readable from the database alone."""
+    headers = await session_headers(client, user(demo, "admin")) | {"Idempotency-Key": "new-key-once"}
+    created = ok(await client.post("/api/keys", json={"name": "kept"}, headers=headers), 201)
+    again = await client.post("/api/keys", json={"name": "kept"}, headers=headers)
+    assert ok(again, 201)["key"] == created["key"], "the replay gives the same key, opened with the server's secret"
+    async with committed_session(database_url) as session:
+        [stored] = (await session.scalars(select(IdempotencyRecord.answer))).all()
+    assert stored is not None
+    assert created["key"].encode() not in stored
+    assert b"tp_" not in stored
+    assert created["id"].encode() not in stored, "nothing of the answer in clear"
 
 
 async def test_the_document_offers_the_key_exactly_where_a_route_creates(client: Client) -> None:

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Final, Protocol
 
 import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tabular.db import IdempotencyRecord
 from tabular.db.base import utcnow
+from tabular.settings import derive_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,18 +82,62 @@ class Store(Protocol):
         ...
 
 
-def _judge(fingerprint: str, kept_fingerprint: str, answer: Answer | None) -> Claim:
-    """What a request meets when its key is taken: another request's, a first still running, or its answer."""
+class Sealer:
+    """Kept answers sealed with AES-256-GCM, bound to their subject and key.
+
+    An answer may carry a secret shown once (a new API key, a webhook's signing secret, a set-password token):
+    neither the database nor Redis alone may reveal it. The key is derived from the server secret for this
+    purpose alone (`settings.derive_key`).
+    """
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, server_secret: str) -> None:
+        self._aead = AESGCM(derive_key(server_secret, ANSWER_LABEL))
+
+    def seal(self, answer: Answer, subject: str, key: str) -> bytes:
+        """The stored form of `answer`: nonce, then ciphertext and tag."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, msgspec.msgpack.encode(answer), _bound(subject, key))
+
+    def open(self, sealed: bytes, subject: str, key: str) -> Answer | None:
+        """The answer, or None when this server's key does not open it (sealed under another secret)."""
+        try:
+            plain = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _bound(subject, key))
+        except (InvalidTag, ValueError):
+            return None
+        return msgspec.msgpack.decode(plain, type=Answer)
+
+
+ANSWER_LABEL: Final = b"tabular/idempotency-answer/v1"
+_NONCE_BYTES: Final = 12
+
+
+def _bound(subject: str, key: str) -> bytes:
+    return ANSWER_LABEL + b"|" + subject.encode() + b"|" + key.encode()
+
+
+def _judge(fingerprint: str, kept: tuple[str, bytes | None], sealer: Sealer, subject: str, key: str) -> Claim:
+    """What a request meets when its key is taken: another request's, a first still running, or its answer.
+
+    An answer this server cannot open (kept under another server secret) is as good as none: the request runs
+    and its answer replaces it.
+    """
+    kept_fingerprint, sealed = kept
     if kept_fingerprint != fingerprint:
         return Claim(Verdict.REUSED)
-    return Claim(Verdict.IN_USE) if answer is None else Claim(Verdict.REPLAY, answer)
+    if sealed is None:
+        return Claim(Verdict.IN_USE)
+    answer = sealer.open(sealed, subject, key)
+    return Claim(Verdict.RUN) if answer is None else Claim(Verdict.REPLAY, answer)
 
 
 class DatabaseStore:
     """One `idempotency_record` row per key; expired rows are deleted as their key is claimed again."""
 
-    def __init__(self, session_maker: Callable[[], AsyncSession]) -> None:
+    def __init__(self, session_maker: Callable[[], AsyncSession], sealer: Sealer) -> None:
         self._session_maker = session_maker
+        self._sealer = sealer
 
     async def claim(self, subject: str, key: str, fingerprint: str) -> Claim:  # noqa: D102 - as `Store`
         now = utcnow()
@@ -106,13 +154,13 @@ class DatabaseStore:
                 row = await session.scalar(select(IdempotencyRecord).where(*_row(subject, key)))
             if row is None:  # its claim was released in between: this request may run after all
                 return await self.claim(subject, key, fingerprint)
-            answer = None if row.answer is None else msgspec.msgpack.decode(row.answer, type=Answer)
-            return _judge(fingerprint, row.fingerprint, answer)
+            return _judge(fingerprint, (row.fingerprint, row.answer), self._sealer, subject, key)
         return Claim(Verdict.RUN)
 
     async def keep(self, subject: str, key: str, fingerprint: str, answer: Answer) -> None:  # noqa: ARG002, D102
+        sealed = self._sealer.seal(answer, subject, key)
         async with self._session_maker() as session, session.begin():
-            values = {"status": answer.status, "answer": msgspec.msgpack.encode(answer), "expires_at": utcnow() + KEPT}
+            values = {"status": answer.status, "answer": sealed, "expires_at": utcnow() + KEPT}
             await session.execute(update(IdempotencyRecord).where(*_row(subject, key)).values(values))
 
     async def release(self, subject: str, key: str) -> None:  # noqa: D102 - as `Store`
@@ -126,14 +174,16 @@ def _row(subject: str, key: str) -> tuple[ColumnElement[bool], ColumnElement[boo
 
 class _Entry(msgspec.Struct, array_like=True, frozen=True):
     fingerprint: str
-    answer: Answer | None = None
+    answer: bytes | None = None
+    """Sealed (`Sealer`); None while the first request runs."""
 
 
 class RedisStore:
     """One Redis string per key (`idempotency:<subject>:<key>`), expiring on its own."""
 
-    def __init__(self, redis: Redis | RedisCluster) -> None:
+    def __init__(self, redis: Redis | RedisCluster, sealer: Sealer) -> None:
         self._redis = redis
+        self._sealer = sealer
 
     async def claim(self, subject: str, key: str, fingerprint: str) -> Claim:  # noqa: D102 - as `Store`
         name = _name(subject, key)
@@ -144,10 +194,11 @@ class RedisStore:
         if kept is None:  # expired or released in between
             return await self.claim(subject, key, fingerprint)
         entry = msgspec.msgpack.decode(kept, type=_Entry)
-        return _judge(fingerprint, entry.fingerprint, entry.answer)
+        return _judge(fingerprint, (entry.fingerprint, entry.answer), self._sealer, subject, key)
 
     async def keep(self, subject: str, key: str, fingerprint: str, answer: Answer) -> None:  # noqa: D102
-        await self._redis.set(_name(subject, key), msgspec.msgpack.encode(_Entry(fingerprint, answer)), px=_ms(KEPT))
+        entry = _Entry(fingerprint, self._sealer.seal(answer, subject, key))
+        await self._redis.set(_name(subject, key), msgspec.msgpack.encode(entry), px=_ms(KEPT))
 
     async def release(self, subject: str, key: str) -> None:  # noqa: D102 - as `Store`
         await self._redis.delete(_name(subject, key))
