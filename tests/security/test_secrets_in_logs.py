@@ -6,7 +6,8 @@ with a TOTP code and a recovery code), API keys made and rotated, a user invited
 who sets a password, enrols in MFA, regenerates recovery codes, changes the password and signs out, and
 credentials sent where they do not belong (a key in the query string, refused tokens). Then the captured
 output is searched for every secret that went by. A canary (an `X-Request-ID` the access log records by
-design) proves the search reads what the server wrote, so the test fails when a secret is written.
+design, when a trusted proxy sends it) proves the search reads what the server wrote, so the test fails
+when a secret is written.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ if TYPE_CHECKING:
 
     from tabular.demo import DemoData
 
-VARIABLES = {"TABULAR_SECRET_KEY": TEST_SECRET, "TABULAR_AUTH_RATE_LIMIT": "1000/15m"}
-"""As shipped but for the server secret the demo data was sealed under, and room for the campaign's sign-ins
-from one address."""
+VARIABLES = {
+    "TABULAR_SECRET_KEY": TEST_SECRET,
+    "TABULAR_AUTH_RATE_LIMIT": "1000/15m",
+    "TABULAR_TRUSTED_PROXIES": "127.0.0.1/32",
+}
+"""As shipped but for the server secret the demo data was sealed under, room for the campaign's sign-ins
+from one address, and loopback trusted as a proxy: the canary is an `X-Request-ID`, which the server
+believes only from a trusted proxy."""
 
 
 @dataclass
