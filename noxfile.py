@@ -28,6 +28,7 @@ def tests(session: nox.Session) -> None:
 
     Each worker starts its own servers and databases (ports and directories are picked free); a test file
     stays on one worker (`loadfile`), so a module's live server is started once. Two workers for the two
-    cores this runs on: 6½ minutes instead of 11.
+    cores this runs on (1,320 tests in 13 min 38 s on an otherwise idle machine, at 04294c0). The 15 slowest
+    tests are printed at the end.
     """
     session.run("pytest", "-n", "2", "--dist", "loadfile", "--durations=15", *session.posargs)
