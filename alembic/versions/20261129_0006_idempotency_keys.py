@@ -29,7 +29,6 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=64), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("answer", sa.LargeBinary(), nullable=True),
         sa.Column("expires_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),

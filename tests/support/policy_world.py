@@ -6,13 +6,14 @@ needs a factory here only when its model is new.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from tabular.auth.passwords import DUMMY_HASH
 from tabular.db import (
     ApiKey,
     Dashboard,
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from tabular.policies.requirements import Requirement
 
 T = TypeVar("T")
+UNKNOWN_PASSWORD_HASH: Final = PasswordHasher().hash(secrets.token_urlsafe(16))
+"""The walk's users sign in by token, never by password: a hash whose password no one knows."""
 
 
 def bodies_for_routes() -> dict[str, Any]:
@@ -95,7 +98,12 @@ class World:
     async def user(self, organization: Organization, role: Role = Role.MEMBER) -> User:
         """A user with MFA on whose password no one knows: the walk issues their sessions directly."""
         return await new_user(
-            self.session, organization, name="Walker", role=role, password_hash=DUMMY_HASH, totp_secret="A" * 32
+            self.session,
+            organization,
+            name="Walker",
+            role=role,
+            password_hash=UNKNOWN_PASSWORD_HASH,
+            totp_secret="A" * 32,
         )
 
     async def workspace(self, organization: Organization, *members: User) -> Workspace:

@@ -22,7 +22,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tabular.telemetry import ARGON2_SECONDS
 
 __all__ = [
-    "DUMMY_HASH",
     "argon2_runs",
     "hash_password",
     "needs_rehash",
@@ -49,9 +48,6 @@ _pool: Final = ThreadPoolExecutor(
     max_workers=ARGON2_THREADS, thread_name_prefix="argon2", initializer=_yield_to_requests
 )
 
-DUMMY_HASH: Final = _hasher.hash("tabular: no such user")
-"""Verified against when the email is unknown, so both failures cost the same time."""
-
 
 async def hash_password(password: str, salt: bytes | None = None) -> str:
     """The argon2id encoded hash of `password`: with `salt`, the same string each time; a random salt without."""
@@ -65,11 +61,13 @@ def salted_with(encoded: str, salt: bytes) -> bool:
     return encoded.rpartition("$")[0].endswith("$" + base64.b64encode(salt).decode().rstrip("="))
 
 
-async def verify_password(encoded: str | None, password: str) -> bool:
-    """Whether `password` matches; a missing or malformed hash is a mismatch that costs as much as a real one."""
-    return await asyncio.get_running_loop().run_in_executor(
-        _pool, _verify, encoded or DUMMY_HASH, password, encoded is not None
-    )
+async def verify_password(encoded: str, password: str) -> bool:
+    """Whether `password` matches `encoded`; a malformed hash is a mismatch.
+
+    Sign-in needs no dummy hash for an unknown email: `PasswordService.matching` hashes the typed password
+    under the email's keyed salt whether any account has the email or not.
+    """
+    return await asyncio.get_running_loop().run_in_executor(_pool, _verify, encoded, password)
 
 
 def needs_rehash(encoded: str) -> bool:
@@ -91,10 +89,10 @@ def _hash(password: str, salt: bytes | None) -> str:
         return _hasher.hash(password, salt=salt)
 
 
-def _verify(encoded: str, password: str, real: bool) -> bool:  # noqa: FBT001
+def _verify(encoded: str, password: str) -> bool:
     _runs[0] += 1
     try:
         with ARGON2_SECONDS.time():
-            return _hasher.verify(encoded, password) and real
+            return _hasher.verify(encoded, password)
     except (VerificationError, InvalidHashError):
         return False

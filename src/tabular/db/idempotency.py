@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tabular.db.base import BaseNoAudit, UtcDateTime
@@ -21,7 +21,6 @@ class IdempotencyRecord(BaseNoAudit):
     key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the method, path, query and body: the same key with another request is refused."""
-    status: Mapped[int | None] = mapped_column(Integer, default=None)
     answer: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    """The answer's headers and body (msgpack), replayed as they were."""
+    """The answer's status, headers and body, sealed (`idempotency.stores.Sealer`), replayed as they were."""
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)

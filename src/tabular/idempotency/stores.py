@@ -160,7 +160,7 @@ class DatabaseStore:
     async def keep(self, subject: str, key: str, fingerprint: str, answer: Answer) -> None:  # noqa: ARG002, D102
         sealed = self._sealer.seal(answer, subject, key)
         async with self._session_maker() as session, session.begin():
-            values = {"status": answer.status, "answer": sealed, "expires_at": utcnow() + KEPT}
+            values = {"answer": sealed, "expires_at": utcnow() + KEPT}
             await session.execute(update(IdempotencyRecord).where(*_row(subject, key)).values(values))
 
     async def release(self, subject: str, key: str) -> None:  # noqa: D102 - as `Store`

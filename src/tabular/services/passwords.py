@@ -75,13 +75,17 @@ class PasswordService(Service):
                     headers={"Retry-After": str(allowance.reset)},
                 )
         salt = self.actor.at_rest.password_salt(email)
-        older = {user.id for user in users if user.password_hash and not salted_with(user.password_hash, salt)}
+        older = {
+            user.id: user.password_hash
+            for user in users
+            if user.password_hash and not salted_with(user.password_hash, salt)
+        }
         # the one argon2 run for every account under the email's salt (and for no account at all)
         typed = await self.hash(email, password) if len(older) < len(users) or not users else ""
         found = None
         for user in users:  # every one, even past a match: the time taken says nothing about which matched
             if user.id in older:  # hashed before salts were keyed, or under older parameters: a run of its own
-                matches = await verify_password(user.password_hash, password)
+                matches = await verify_password(older[user.id], password)
             else:
                 matches = user.password_hash is not None and hmac.compare_digest(user.password_hash, typed)
             if matches and found is None:
