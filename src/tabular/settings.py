@@ -113,6 +113,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Serve Prometheus metrics at `/metrics` (`TABULAR_METRICS=true`), to `metrics_allow` only."""
     metrics_allow: tuple[str, ...] = LOOPBACK
     """CIDRs whose clients may read `/metrics` (`TABULAR_METRICS_ALLOW`); others get a 404."""
+    webhooks_allow_private: bool = False
+    """Let webhook endpoints resolve to loopback, private or link-local addresses (tests, a private network)."""
+    webhooks_poll_interval: float = 2.0
+    """Seconds the delivery worker waits between looks at the queue when it found nothing to send."""
+    webhooks_retry_delay: float = 30.0
+    """Seconds before the first retry of a failed delivery; each further retry waits twice as long."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
@@ -145,6 +151,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
             metrics=read("METRICS", _boolean, False),  # noqa: FBT003
             metrics_allow=read("METRICS_ALLOW", _networks, LOOPBACK),
+            webhooks_allow_private=read("WEBHOOKS_ALLOW_PRIVATE", _boolean, False),  # noqa: FBT003
+            webhooks_poll_interval=read("WEBHOOKS_POLL_INTERVAL", _positive_float, 2.0),
+            webhooks_retry_delay=read("WEBHOOKS_RETRY_DELAY", _positive_float, 30.0),
         )
 
     @property
@@ -256,6 +265,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"must be a positive number of seconds, got {raw!r}")
     return value
 
 
