@@ -91,8 +91,9 @@ class TabularPlugin(InitPluginProtocol):
         app_config.on_shutdown.insert(0, auth_engine.key_usage.close)  # before the engine is disposed
         webhooks = DeliveryWorker(db_config.create_session_maker(), settings, auth_engine.at_rest)
         app_config.state["webhook_worker"] = webhooks
-        app_config.on_startup.append(webhooks.start)
-        app_config.on_shutdown.insert(0, webhooks.stop)  # before the engine is disposed
+        if settings.webhooks_worker:
+            app_config.on_startup.append(webhooks.start)
+            app_config.on_shutdown.insert(0, webhooks.stop)  # before the engine is disposed
         app_config.state.update({"redis": redis, "rate_limiter": limiter, "readiness_changes": StateChanges()})
         if redis is not None:
             if isinstance(redis, RedisCluster):

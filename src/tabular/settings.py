@@ -115,6 +115,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """CIDRs whose clients may read `/metrics` (`TABULAR_METRICS_ALLOW`); others get a 404."""
     webhooks_allow_private: bool = False
     """Let webhook endpoints resolve to loopback, private or link-local addresses (tests, a private network)."""
+    webhooks_worker: bool = True
+    """Run the webhook delivery worker in this process (`false`: this process only queues; another sends)."""
     webhooks_poll_interval: float = 2.0
     """Seconds the delivery worker waits between looks at the queue when it found nothing to send."""
     webhooks_retry_delay: float = 30.0
@@ -152,6 +154,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             metrics=read("METRICS", _boolean, False),  # noqa: FBT003
             metrics_allow=read("METRICS_ALLOW", _networks, LOOPBACK),
             webhooks_allow_private=read("WEBHOOKS_ALLOW_PRIVATE", _boolean, False),  # noqa: FBT003
+            webhooks_worker=read("WEBHOOKS_WORKER", _boolean, True),  # noqa: FBT003
             webhooks_poll_interval=read("WEBHOOKS_POLL_INTERVAL", _positive_float, 2.0),
             webhooks_retry_delay=read("WEBHOOKS_RETRY_DELAY", _positive_float, 30.0),
         )

@@ -77,12 +77,13 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim and send what is due now; how many deliveries were attempted."""
-        claimed = await self._claim()
+        claimed = await self.claim()
         for delivery_id in claimed:
             await self._deliver(delivery_id)
         return len(claimed)
 
-    async def _claim(self) -> list[UUID]:
+    async def claim(self) -> list[UUID]:
+        """Take what is due now for this worker: each attempt counted, each due again only after `LEASE`."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
             due = (

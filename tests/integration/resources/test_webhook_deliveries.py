@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tabular.db import WebhookDelivery
+from tabular.db.base import utcnow
 from tabular.webhooks import InvalidSignature, verify
+from tabular.webhooks.worker import DeliveryWorker
 from tests.support.clients import app_client, key, ok, workspace
+from tests.support.db import committed_session, open_database
 from tests.support.resources import create_survey
-from tests.support.settings import make_settings
+from tests.support.settings import TEST_AT_REST, make_settings
 from tests.support.webhooks import Receiver, deliveries_once, register
 
 if TYPE_CHECKING:
@@ -139,7 +144,7 @@ async def test_a_delivery_is_sent_again_on_request_with_its_id_and_body(client: 
 
 async def test_a_delivery_queued_before_a_restart_is_sent_by_the_next_app(database_url: str, demo: DemoData) -> None:
     member, space = key(demo, "member", 0), workspace(demo, 0)
-    stopped = FAST | {"webhooks_poll_interval": 3600.0}  # looks once at start-up, before anything is queued
+    stopped = FAST | {"webhooks_worker": False}
     with Receiver() as receiver:
         async with app_client(database_url, **stopped) as first:
             survey = await create_survey(first, member, space, publish=True)
@@ -154,3 +159,31 @@ async def test_a_delivery_queued_before_a_restart_is_sent_by_the_next_app(databa
 
     verify(endpoint["secret"], received.headers, received.body)
     assert received.payload["data"]["response_id"] == response_id
+
+
+async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_out(
+    database_url: str, demo: DemoData
+) -> None:
+    member, space = key(demo, "member", 0), workspace(demo, 0)
+    stopped = FAST | {"webhooks_worker": False}
+    with Receiver() as receiver:
+        async with app_client(database_url, **stopped) as first:
+            survey = await create_survey(first, member, space, publish=True)
+            endpoint = await register(first, member, space, receiver.url, "response.created")
+            await _answer(first, survey)
+        async with open_database(database_url) as database:  # a worker of another process, which then dies
+            worker = DeliveryWorker(database.config.create_session_maker(), make_settings(database_url), TEST_AT_REST)
+            [claimed] = await worker.claim()
+        async with committed_session(database_url) as session:
+            delivery = await session.get_one(WebhookDelivery, claimed)
+            assert delivery.next_attempt_at > utcnow()  # leased
+            delivery.next_attempt_at = utcnow() - dt.timedelta(seconds=1)  # the clock moved past the lease
+
+        async with app_client(database_url, **FAST) as second:
+            received = await receiver.next()
+            [seen] = await deliveries_once(
+                second, member, endpoint["id"], until=lambda items: items[0]["status"] == "delivered"
+            )
+
+    assert received.headers["webhook-id"] == str(claimed)
+    assert seen["attempts"] == 2  # the lost attempt counts
