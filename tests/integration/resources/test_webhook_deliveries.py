@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.anyio
 
-FAST: dict[str, Any] = {"webhooks_allow_private": True, "webhooks_poll_interval": 0.05, "webhooks_retry_delay": 0.05}
+FAST: dict[str, Any] = {
+    "webhooks_worker": True,
+    "webhooks_allow_private": True,
+    "webhooks_poll_interval": 0.05,
+    "webhooks_retry_delay": 0.05,
+}
 """A receiver on loopback allowed, and a worker that looks at the queue often and retries soon."""
 
 

@@ -47,7 +47,7 @@ async def test_the_setting_lets_a_private_endpoint_register_and_the_worker_check
     database_url: str, demo: DemoData
 ) -> None:
     member, space = key(demo, "member", 0), workspace(demo, 0)
-    fast = {"webhooks_poll_interval": 0.05, "webhooks_retry_delay": 60.0}
+    fast = {"webhooks_worker": True, "webhooks_poll_interval": 0.05, "webhooks_retry_delay": 60.0}
     with Receiver() as receiver:
         async with app_client(database_url, webhooks_allow_private=True, **fast) as allowed:
             endpoint = await register(allowed, member, space, receiver.url, "survey.published")
