@@ -9,7 +9,6 @@ to `MAX_ATTEMPTS`, then failed (and re-sendable through the API).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -49,36 +48,32 @@ class DeliveryWorker:
         self._settings = settings
         self._at_rest = at_rest
         self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
         """Begin polling the queue in the background."""
-        self._stopping.clear()
         self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
         self._task = asyncio.create_task(self._run(), name="webhook-deliveries")
 
     async def stop(self) -> None:
-        """Let the current round finish (at most `TIMEOUT` more), then stop; one cut off is sent after its lease."""
+        """Stop polling; a delivery cut off mid-send is sent again after its lease."""
         if self._task is not None:
-            self._stopping.set()
-            with contextlib.suppress(TimeoutError):  # cancelled then: its delivery is due again after its lease
-                await asyncio.wait_for(self._task, TIMEOUT + 1)
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
+        while True:
             try:
                 sent = await self.run_once()
             except Exception:  # a database outage must not end the worker: it tries again next round
                 logger.exception("webhook deliveries: a round failed")
                 sent = 0
             if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._settings.webhooks_poll_interval)
+                await asyncio.sleep(self._settings.webhooks_poll_interval)
 
     async def run_once(self) -> int:
         """Claim and send what is due now; how many deliveries were attempted."""
