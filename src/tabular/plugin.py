@@ -46,6 +46,7 @@ from tabular.security_headers import SecurityHeadersMiddleware
 from tabular.services.health import StateChanges, announce
 from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
 from tabular.typed_body import TypedBodyRequest
+from tabular.webhooks.worker import DeliveryWorker
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -88,6 +89,11 @@ class TabularPlugin(InitPluginProtocol):
         auth_engine = AuthEngine.build(settings, db_config.create_session_maker(), limiter, password_attempts)
         app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
         app_config.on_shutdown.insert(0, auth_engine.key_usage.close)  # before the engine is disposed
+        webhooks = DeliveryWorker(db_config.create_session_maker(), settings, auth_engine.at_rest)
+        app_config.state["webhook_worker"] = webhooks
+        if settings.webhooks_worker:
+            app_config.on_startup.append(webhooks.start)
+            app_config.on_shutdown.insert(0, webhooks.stop)  # before the engine is disposed
         app_config.state.update({"redis": redis, "rate_limiter": limiter, "readiness_changes": StateChanges()})
         if redis is not None:
             if isinstance(redis, RedisCluster):

@@ -115,6 +115,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Serve Prometheus metrics at `/metrics` (`TABULAR_METRICS=true`), to `metrics_allow` only."""
     metrics_allow: tuple[str, ...] = LOOPBACK
     """CIDRs whose clients may read `/metrics` (`TABULAR_METRICS_ALLOW`); others get a 404."""
+    webhooks_allow_private: bool = False
+    """Let webhook endpoints resolve to loopback, private or link-local addresses (tests, a private network)."""
+    webhooks_worker: bool = True
+    """Run the webhook delivery worker in this process (`false`: this process only queues; another sends)."""
+    webhooks_poll_interval: float = 2.0
+    """Seconds the delivery worker waits between looks at the queue when it found nothing to send."""
+    webhooks_retry_delay: float = 30.0
+    """Seconds before the first retry of a failed delivery; each further retry waits twice as long."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
@@ -148,6 +156,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
             metrics=read("METRICS", _boolean, False),  # noqa: FBT003
             metrics_allow=read("METRICS_ALLOW", _networks, LOOPBACK),
+            webhooks_allow_private=read("WEBHOOKS_ALLOW_PRIVATE", _boolean, False),  # noqa: FBT003
+            webhooks_worker=read("WEBHOOKS_WORKER", _boolean, True),  # noqa: FBT003
+            webhooks_poll_interval=read("WEBHOOKS_POLL_INTERVAL", _positive_float, 2.0),
+            webhooks_retry_delay=read("WEBHOOKS_RETRY_DELAY", _positive_float, 30.0),
         )
 
     @property
@@ -266,6 +278,13 @@ def _log_format(raw: str) -> str:
     if raw.lower() not in {"json", "text"}:
         raise ValueError(f"expected json or text, got {raw!r}")
     return raw.lower()
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"must be a positive number of seconds, got {raw!r}")
+    return value
 
 
 def _boolean(raw: str) -> bool:

@@ -35,6 +35,8 @@ class Resource(StrEnum):
     """The policy itself, as data: its table and matrix, and its decisions asked without making the request."""
     ORGANIZATION_KEY = "organization_key"
     """Any API key of the organization, as its admins review them (listed by owner, revoked)."""
+    WEBHOOK_ENDPOINT = "webhook_endpoint"
+    """A URL of a workspace's that events are pushed to, with its deliveries (updating one re-sends a delivery)."""
 
 
 class Action(StrEnum):

@@ -11,14 +11,14 @@ from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
 from tabular.auth.principal import Principal
-from tabular.db import Dashboard, Report, Survey, SurveyStatus
+from tabular.db import Dashboard, Report, Survey, SurveyStatus, WebhookEndpoint
 from tabular.policies.decision import Target, decide
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Situation
 from tabular.vocabulary import Action, CredentialKind, Resource, Role
 from tests.support.clients import without_request_id
 from tests.support.db import committed_session
-from tests.support.factories import new_dashboard, new_report, new_survey
+from tests.support.factories import new_dashboard, new_report, new_survey, new_webhook_endpoint
 from tests.support.policy_world import World, build_world
 from tests.support.settings import make_settings
 
@@ -28,6 +28,7 @@ LISTS = {
     "/api/surveys": Resource.SURVEY,
     "/api/dashboards": Resource.DASHBOARD,
     "/api/reports": Resource.REPORT,
+    "/api/webhooks": Resource.WEBHOOK_ENDPOINT,
     "/api/workspaces": Resource.WORKSPACE,
 }
 SEEDS = [3, 17, 2024]
@@ -89,7 +90,7 @@ async def _random_objects(world: World, rng: random.Random, caller: Any) -> dict
         workspace = await world.workspace(organization, *((caller,) if is_member else ()))
         placed["workspaces"].append((workspace, is_member))
         placed[Resource.WORKSPACE].append((workspace.id, Target(organization.id, workspace_id=workspace.id)))
-        for resource in (Resource.SURVEY, Resource.DASHBOARD, Resource.REPORT):
+        for resource in (Resource.SURVEY, Resource.DASHBOARD, Resource.REPORT, Resource.WEBHOOK_ENDPOINT):
             for _ in range(rng.randint(0, 4)):
                 object_id, _ = await _place_in(world, resource, workspace)
                 placed[resource].append((object_id, Target(organization.id, workspace_id=workspace.id)))
@@ -97,11 +98,13 @@ async def _random_objects(world: World, rng: random.Random, caller: Any) -> dict
 
 
 async def _place_in(world: World, resource: Resource, workspace: Any) -> tuple[uuid.UUID, Any]:
-    thing: Survey | Dashboard | Report
+    thing: Survey | Dashboard | Report | WebhookEndpoint
     if resource is Resource.SURVEY:
         thing = await new_survey(world.session, workspace, title="Random", status=SurveyStatus.DRAFT, questions=())
     elif resource is Resource.DASHBOARD:
         thing = await new_dashboard(world.session, workspace, name="Random")
+    elif resource is Resource.WEBHOOK_ENDPOINT:
+        thing = await new_webhook_endpoint(world.session, workspace)
     else:
         thing = await new_report(world.session, workspace, name="Random")
     return thing.id, workspace

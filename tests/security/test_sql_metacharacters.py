@@ -19,6 +19,7 @@ from tests.support.clients import assert_client_error, key, ok, password_sign_in
 from tests.support.db import committed_session, every_row, open_database
 from tests.support.factories import new_tenant
 from tests.support.sessions import new_account
+from tests.support.webhooks import register
 
 if TYPE_CHECKING:
     from httpx import Response
@@ -59,6 +60,7 @@ async def _path_values(client: Client, demo: DemoData, admin: dict[str, str]) ->
         "report_id": await first("/api/reports"),
         "user_id": await first("/api/users"),
         "key_id": ok(await client.get("/api/auth", headers=admin))["data"]["key_id"],
+        "endpoint_id": (await register(client, admin, workspace(demo, 0), "https://93.184.216.34/hook"))["id"],
     }
 
 

@@ -27,6 +27,8 @@ from tabular.db import (
     SurveyStatus,
     Tier,
     User,
+    WebhookEndpoint,
+    WebhookEvent,
     Workspace,
     WorkspaceMembership,
 )
@@ -158,6 +160,13 @@ async def new_dashboard(session: AsyncSession, workspace: Workspace, *, name: st
 
 async def new_report(session: AsyncSession, workspace: Workspace, *, name: str = "Test report") -> Report:
     return await _added(session, Report(workspace_id=workspace.id, name=name))
+
+
+async def new_webhook_endpoint(
+    session: AsyncSession, workspace: Workspace, *, url: str = "https://93.184.216.34/hook"
+) -> WebhookEndpoint:
+    events = [event.value for event in WebhookEvent]
+    return await _added(session, WebhookEndpoint(workspace_id=workspace.id, url=url, events=events, secret_salt="salt"))
 
 
 async def new_api_key(

@@ -22,6 +22,7 @@ from tabular.db import (
     Report,
     Survey,
     User,
+    WebhookEndpoint,
     Workspace,
     WorkspaceMembership,
 )
@@ -36,6 +37,7 @@ from tests.support.factories import (
     new_report,
     new_survey,
     new_user,
+    new_webhook_endpoint,
     new_workspace,
 )
 
@@ -75,6 +77,8 @@ def bodies_for_routes() -> dict[str, Any]:
         "PATCH /api/dashboards/{dashboard_id:uuid}": {"name": "Walked"},
         "POST /api/reports": {"name": "Walk"},
         "PATCH /api/reports/{report_id:uuid}": {"name": "Walked"},
+        "POST /api/webhooks": {"url": "https://93.184.216.34/walk", "events": ["response.created"]},
+        "POST /api/webhooks/{endpoint_id:uuid}/resend": {"delivery_id": str(uuid.uuid4())},
     }  # fmt: skip
 
 
@@ -197,6 +201,8 @@ class World:
         if model is Survey:
             question = {"kind": QuestionKind.SINGLE_CHOICE, "text": "Pick", "choices": ["a", "b"]}
             return await new_survey(self.session, workspace, title="Walk", questions=[question])
+        if model is WebhookEndpoint:
+            return await new_webhook_endpoint(self.session, workspace)
         factory = {Dashboard: new_dashboard, Report: new_report}[model]
         return await factory(self.session, workspace, name="Walk")
 

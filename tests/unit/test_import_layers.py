@@ -21,7 +21,7 @@ LAYERS = [
     {"tabular.schemas"},
     {"tabular.errors"},
     {"tabular.auth"},
-    {"tabular.ratelimit", "tabular.policies", "tabular.idempotency"},
+    {"tabular.ratelimit", "tabular.policies", "tabular.idempotency", "tabular.webhooks"},
     {"tabular.services"},
     {"tabular.routes"},
     {"tabular.access_log", "tabular.security_headers", "tabular.typed_body"},

@@ -35,6 +35,7 @@ MAY: dict[Role, dict[Resource, set[Action]]] = {
         Resource.AUDIT_EVENT: READS,  # "read the organization's audit events"
         Resource.POLICY: {Action.LIST},  # "POST /api/policy/check and GET /api/policy — admin"
         Resource.ORGANIZATION_KEY: {Action.LIST, Action.DELETE},  # "lists every key ... by owner and can revoke any"
+        Resource.WEBHOOK_ENDPOINT: EVERYTHING,  # issue 16: "endpoints registered per workspace by members and admins"
     },
     Role.MEMBER: {  # "surveys, responses, dashboards and reports in the workspaces they belong to"
         Resource.WORKSPACE: READS,  # "/api/workspaces — list own"
@@ -43,6 +44,7 @@ MAY: dict[Role, dict[Resource, set[Action]]] = {
         Resource.METRICS: {Action.READ},
         Resource.DASHBOARD: EVERYTHING,
         Resource.REPORT: EVERYTHING,
+        Resource.WEBHOOK_ENDPOINT: EVERYTHING,  # update = send a delivery again
     },
     Role.CLIENT: {  # "view dashboards in the workspaces they belong to (and list those workspaces)"
         Resource.WORKSPACE: READS,

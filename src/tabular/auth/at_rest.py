@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 TOTP_SECRET_LABEL: Final = b"tabular/totp-secret/v1"
 RECOVERY_CODE_LABEL: Final = b"tabular/recovery-code/v1"
 PASSWORD_SALT_LABEL: Final = b"tabular/password-salt/v1"
+WEBHOOK_SECRET_LABEL: Final = b"tabular/webhook-secret/v1"
+WEBHOOK_SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 PASSWORD_SALT_BYTES: Final = 16
 CURRENT: Final = "v1:"
 """Prefix of what this version stores: a sealed TOTP secret (base64url of nonce ‖ ciphertext ‖ tag), the HMAC
@@ -60,12 +62,22 @@ def normalise_recovery_code(code: str) -> str:
 class AtRest:
     """The server's keys for what it stores of a second factor, derived once per process."""
 
-    __slots__ = ("_aead", "_recovery_key", "_salt_key")
+    __slots__ = ("_aead", "_recovery_key", "_salt_key", "_webhook_key")
 
     def __init__(self, server_secret: str) -> None:
         self._aead = AESGCM(derive_key(server_secret, TOTP_SECRET_LABEL))
         self._recovery_key = derive_key(server_secret, RECOVERY_CODE_LABEL)
         self._salt_key = derive_key(server_secret, PASSWORD_SALT_LABEL)
+        self._webhook_key = derive_key(server_secret, WEBHOOK_SECRET_LABEL)
+
+    def webhook_secret(self, endpoint: UUID, salt: str) -> str:
+        """The signing secret of a webhook endpoint (`whsec_` + base64 of 32 bytes), made again on each use.
+
+        Derived from the server secret, the endpoint's id and its stored salt: the database alone does not hold
+        it, and no two endpoints share one.
+        """
+        raw = hmac.new(self._webhook_key, endpoint.bytes + salt.encode(), hashlib.sha256).digest()
+        return WEBHOOK_SECRET_PREFIX + base64.b64encode(raw).decode()
 
     def password_salt(self, email: str) -> bytes:
         """The argon2 salt of every password of accounts with `email` (normalised), in any organization.

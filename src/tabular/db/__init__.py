@@ -12,6 +12,7 @@ from tabular.db.responses import Answer, Response
 from tabular.db.revoked_tokens import RevokedToken
 from tabular.db.surveys import Question, QuestionKind, Survey, SurveyStatus
 from tabular.db.users import RecoveryCode, User
+from tabular.db.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tabular.db.workspaces import Workspace, WorkspaceMembership
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Dashboard",
+    "DeliveryStatus",
     "IdempotencyRecord",
     "Organization",
     "Question",
@@ -31,6 +33,9 @@ __all__ = [
     "SurveyStatus",
     "Tier",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Workspace",
     "WorkspaceMembership",
     "metadata",

@@ -91,6 +91,8 @@ class AuditEventType(StrEnum):
     USER_ROLE_CHANGED = "user.role_changed"
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
 
 
 def event_hash(event: AuditEvent, key: bytes) -> str:

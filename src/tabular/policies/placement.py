@@ -21,6 +21,7 @@ from tabular.db import (
     Response,
     Survey,
     User,
+    WebhookEndpoint,
     Workspace,
     WorkspaceMembership,
 )
@@ -93,6 +94,7 @@ PLACEMENTS: Final[dict[Resource, Placement]] = {
     Resource.METRICS: _in_workspace(Survey, Survey.workspace_id, within=Resource.SURVEY, own_ids=False),
     Resource.DASHBOARD: _in_workspace(Dashboard, Dashboard.workspace_id, within=Resource.WORKSPACE),
     Resource.REPORT: _in_workspace(Report, Report.workspace_id, within=Resource.WORKSPACE),
+    Resource.WEBHOOK_ENDPOINT: _in_workspace(WebhookEndpoint, WebhookEndpoint.workspace_id, within=Resource.WORKSPACE),
     Resource.USER: Placement(User, Level.ORGANIZATION, User.organization_id),
     Resource.AUDIT_EVENT: Placement(AuditEvent, Level.ORGANIZATION, AuditEvent.organization_id),
     Resource.API_KEY: Placement(

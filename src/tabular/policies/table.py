@@ -74,14 +74,16 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("admin.policy", Role.ADMIN, Resource.POLICY, frozenset({Action.LIST}), Scope.ORGANIZATION),
     Rule("admin.organization_key", Role.ADMIN, Resource.ORGANIZATION_KEY, frozenset({Action.LIST, Action.DELETE}),
          Scope.ORGANIZATION),
+    Rule("admin.webhook_endpoint", Role.ADMIN, Resource.WEBHOOK_ENDPOINT, ALL, Scope.ORGANIZATION),
     *_own_account_rules(Role.ADMIN),
-    # member: surveys, responses, dashboards and reports in the workspaces they belong to
+    # member: surveys, responses, dashboards, reports and webhooks in the workspaces they belong to
     Rule("member.workspace", Role.MEMBER, Resource.WORKSPACE, READS, Scope.MEMBER_WORKSPACES),
     Rule("member.survey", Role.MEMBER, Resource.SURVEY, ALL, Scope.MEMBER_WORKSPACES),
     Rule("member.response", Role.MEMBER, Resource.RESPONSE, READS | {Action.CREATE}, Scope.MEMBER_WORKSPACES),
     Rule("member.metrics", Role.MEMBER, Resource.METRICS, frozenset({Action.READ}), Scope.MEMBER_WORKSPACES),
     Rule("member.dashboard", Role.MEMBER, Resource.DASHBOARD, ALL, Scope.MEMBER_WORKSPACES),
     Rule("member.report", Role.MEMBER, Resource.REPORT, ALL, Scope.MEMBER_WORKSPACES),
+    Rule("member.webhook_endpoint", Role.MEMBER, Resource.WEBHOOK_ENDPOINT, ALL, Scope.MEMBER_WORKSPACES),
     *_own_account_rules(Role.MEMBER),
     # client: view dashboards in the workspaces they belong to, and list those workspaces
     Rule("client.workspace", Role.CLIENT, Resource.WORKSPACE, READS, Scope.MEMBER_WORKSPACES),

@@ -19,6 +19,7 @@ from tabular.routes.public import PublicSurveyController
 from tabular.routes.reports import ReportController
 from tabular.routes.surveys import SurveyController
 from tabular.routes.users import UserController
+from tabular.routes.webhooks import WebhookController
 from tabular.routes.workspaces import WorkspaceController
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     PublicSurveyController,
     DashboardController,
     ReportController,
+    WebhookController,
     PolicyController,
     *PAGE_HANDLERS,
 ]

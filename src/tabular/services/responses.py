@@ -9,13 +9,14 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from tabular.db import Answer, Question, QuestionKind, Response, Survey, SurveyStatus
+from tabular.db import Answer, Question, QuestionKind, Response, Survey, SurveyStatus, WebhookEvent
 from tabular.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tabular.schemas.common import wire
 from tabular.schemas.responses import AnswerIn, AnswerView, ResponseCreate, ResponseCreated, ResponseView
 from tabular.schemas.surveys import PublicQuestionView, PublicSurveyView
 from tabular.services.actor import Service
 from tabular.services.common import Keyset, cursor_page
+from tabular.webhooks.events import enqueue
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -91,6 +92,8 @@ class ResponseService(Service):
         )
         self.session.add(response)
         await self.session.flush()
+        data = {"survey_id": survey.id, "response_id": response.id, "completed": completed}
+        await enqueue(self.session, survey.workspace_id, WebhookEvent.RESPONSE_CREATED, data)
         return response
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 from sqlalchemy import select
 
-from tabular.db import Question, QuestionKind, Survey, SurveyStatus, Workspace
+from tabular.db import Question, QuestionKind, Survey, SurveyStatus, WebhookEvent, Workspace
 from tabular.db.base import utcnow
 from tabular.errors import Conflict, FieldError, ValidationFailed
 from tabular.policies.filters import visible
@@ -26,6 +26,7 @@ from tabular.schemas.surveys import (
 from tabular.services.actor import Service
 from tabular.services.common import in_organization, page
 from tabular.vocabulary import Resource
+from tabular.webhooks.events import enqueue
 
 if TYPE_CHECKING:
     from tabular.schemas.common import Page, Pagination
@@ -122,6 +123,9 @@ class SurveyService(Service):
     async def _move(self, survey: Survey, status: SurveyStatus) -> SurveyView:
         survey.status = status
         await self.session.flush()
+        event = WebhookEvent.SURVEY_PUBLISHED if status is SurveyStatus.PUBLISHED else WebhookEvent.SURVEY_CLOSED
+        data = {"survey_id": survey.id, "title": survey.title, "status": status.value}
+        await enqueue(self.session, survey.workspace_id, event, data)
         return survey_view(survey)
 
 

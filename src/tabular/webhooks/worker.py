@@ -1,0 +1,169 @@
+"""The delivery worker: claims due deliveries from the table, POSTs them signed, records what happened.
+
+The table is the queue. Claiming a delivery counts the attempt and moves `next_attempt_at` a lease ahead, in
+one conditional UPDATE (two workers never both win it); a worker that dies mid-send leaves it due again when
+the lease runs out. A 2xx is delivered; anything else is retried after `retry_delay`, doubled each time, up
+to `MAX_ATTEMPTS`, then failed (and re-sendable through the API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from typing import TYPE_CHECKING, Final
+
+import httpx
+from sqlalchemy import CursorResult, select, update
+
+from tabular.db import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from tabular.db.base import utcnow
+from tabular.webhooks.addresses import address_problem
+from tabular.webhooks.signing import sign
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tabular.auth.at_rest import AtRest
+    from tabular.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS: Final = 8
+LEASE: Final = dt.timedelta(seconds=60)
+"""How long a claimed delivery is a worker's; longer than `TIMEOUT`, so a live worker finishes first."""
+TIMEOUT: Final = 10.0
+BATCH: Final = 20
+
+
+class DeliveryWorker:
+    """One per application process, started and stopped with it; every process may run one."""
+
+    def __init__(self, sessions: Callable[[], AsyncSession], settings: Settings, at_rest: AtRest) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._at_rest = at_rest
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        """Begin polling the queue in the background."""
+        self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        self._task = asyncio.create_task(self._run(), name="webhook-deliveries")
+
+    async def stop(self) -> None:
+        """Stop polling; a delivery cut off mid-send is sent again after its lease."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:  # a database outage must not end the worker: it tries again next round
+                logger.exception("webhook deliveries: a round failed")
+                sent = 0
+            if not sent:
+                await asyncio.sleep(self._settings.webhooks_poll_interval)
+
+    async def run_once(self) -> int:
+        """Claim and send what is due now; how many deliveries were attempted."""
+        claimed = await self.claim()
+        for delivery_id in claimed:
+            await self._deliver(delivery_id)
+        return len(claimed)
+
+    async def claim(self) -> list[UUID]:
+        """Take what is due now for this worker: each attempt counted, each due again only after `LEASE`."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            due = (
+                await session.execute(
+                    select(WebhookDelivery.id, WebhookDelivery.attempts)
+                    .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now)
+                    .order_by(WebhookDelivery.next_attempt_at)
+                    .limit(BATCH)
+                )
+            ).all()
+            claimed = []
+            for delivery_id, attempts in due:
+                won = await session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id == delivery_id,
+                        WebhookDelivery.attempts == attempts,
+                        WebhookDelivery.status == DeliveryStatus.PENDING,
+                    )
+                    .values(attempts=attempts + 1, next_attempt_at=now + LEASE, updated_at=now),
+                    execution_options={"synchronize_session": False},
+                )
+                if isinstance(won, CursorResult) and won.rowcount == 1:
+                    claimed.append(delivery_id)
+        return claimed
+
+    async def _deliver(self, delivery_id: UUID) -> None:
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(WebhookDelivery, WebhookEndpoint)
+                    .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                    .where(WebhookDelivery.id == delivery_id)
+                )
+            ).one_or_none()
+        if found is None:  # its endpoint was deleted meanwhile
+            return
+        delivery, endpoint = found
+        status_code, error = await self._send(delivery, endpoint)
+        await self._record(delivery, status_code, error)
+
+    async def _send(self, delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> tuple[int | None, str | None]:
+        """POST the delivery: the answer's status, and what went wrong (None when it was a 2xx)."""
+        if problem := await address_problem(endpoint.url, allow_private=self._settings.webhooks_allow_private):
+            return None, f"not sent: the URL {problem}"
+        assert self._client is not None  # noqa: S101 - started before the first round
+        body = delivery.body.encode()
+        timestamp = int(time.time())
+        secret = self._at_rest.webhook_secret(endpoint.id, endpoint.secret_salt)
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "Tabular-Webhooks",
+            "webhook-id": str(delivery.id),
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, str(delivery.id), timestamp, body),
+        }
+        try:
+            answer = await self._client.post(endpoint.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:500]
+        if answer.is_success:
+            return answer.status_code, None
+        return answer.status_code, f"the endpoint answered {answer.status_code}"
+
+    async def _record(self, delivery: WebhookDelivery, status_code: int | None, error: str | None) -> None:
+        now = utcnow()
+        values: dict[str, object] = {"last_status_code": status_code, "updated_at": now}
+        if error is not None:  # kept after a later success: what went wrong before stays readable
+            values["last_error"] = error
+        if error is None:
+            values |= {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
+        elif delivery.attempts >= MAX_ATTEMPTS:
+            values |= {"status": DeliveryStatus.FAILED}
+        else:
+            delay = self._settings.webhooks_retry_delay * 2 ** (delivery.attempts - 1)
+            values |= {"next_attempt_at": now + dt.timedelta(seconds=delay)}
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery.id, WebhookDelivery.attempts == delivery.attempts)
+                .values(values),
+                execution_options={"synchronize_session": False},
+            )
