@@ -17,7 +17,7 @@ from tabular.schemas.webhooks import DeliveryView, WebhookEndpointCreated, Webho
 from tabular.services.actor import Service
 from tabular.services.common import in_organization, page
 from tabular.vocabulary import Resource
-from tabular.webhooks.addresses import address_problem
+from tabular.webhooks.addresses import Unreachable, checked_addresses
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -45,10 +45,12 @@ class WebhookService(Service):
         """A new endpoint, its secret shown this once; a URL reaching a non-public address is a 422 on `url`."""
         caller = self.actor.caller
         in_organization(workspace, caller)
-        if problem := await address_problem(body.url, allow_private=allow_private):
+        try:
+            await checked_addresses(body.url, allow_private=allow_private)
+        except Unreachable as problem:
             raise ValidationFailed(
-                f"The URL {problem}.", errors=[FieldError(message=problem, field="url", source="body")]
-            )
+                f"The URL {problem}.", errors=[FieldError(message=str(problem), field="url", source="body")]
+            ) from None
         endpoint = WebhookEndpoint(
             workspace_id=workspace.id,
             created_by_id=caller.user_id,

@@ -19,7 +19,7 @@ from sqlalchemy import CursorResult, select, update
 
 from tabular.db import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from tabular.db.base import utcnow
-from tabular.webhooks.addresses import address_problem
+from tabular.webhooks.addresses import Unreachable, checked_addresses, pinned
 from tabular.webhooks.signing import sign
 
 if TYPE_CHECKING:
@@ -126,8 +126,13 @@ class DeliveryWorker:
         await self._record(delivery, status_code, error)
 
     async def _send(self, delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> tuple[int | None, str | None]:
-        """POST the delivery: the answer's status, and what went wrong (None when it was a 2xx)."""
-        if problem := await address_problem(endpoint.url, allow_private=self._settings.webhooks_allow_private):
+        """POST the delivery to the addresses just checked, in turn until one connects.
+
+        Returns the answer's status, and what went wrong (None when it was a 2xx).
+        """
+        try:
+            addresses = await checked_addresses(endpoint.url, allow_private=self._settings.webhooks_allow_private)
+        except Unreachable as problem:
             return None, f"not sent: the URL {problem}"
         assert self._client is not None  # noqa: S101 - started before the first round
         body = delivery.body.encode()
@@ -140,13 +145,22 @@ class DeliveryWorker:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(secret, str(delivery.id), timestamp, body),
         }
-        try:
-            answer = await self._client.post(endpoint.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500]
-        if answer.is_success:
-            return answer.status_code, None
-        return answer.status_code, f"the endpoint answered {answer.status_code}"
+        error = "not sent: the URL resolves to no address"
+        for address in addresses:
+            target = pinned(endpoint.url, address)
+            try:
+                answer = await self._client.post(
+                    target.url, content=body, headers=headers | target.headers, extensions=target.extensions
+                )
+            except httpx.ConnectError as exc:  # this address refused; the next one may not
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            except httpx.HTTPError as exc:
+                return None, f"{type(exc).__name__}: {exc}"[:500]
+            if answer.is_success:
+                return answer.status_code, None
+            return answer.status_code, f"the endpoint answered {answer.status_code}"
+        return None, error
 
     async def _record(self, delivery: WebhookDelivery, status_code: int | None, error: str | None) -> None:
         now = utcnow()

@@ -66,6 +66,19 @@ async def test_a_public_submission_reaches_the_receiver_signed_with_the_endpoint
     assert received.headers["webhook-id"] == delivery["id"]
 
 
+async def test_a_delivery_goes_to_the_checked_address_under_the_registered_name(client: Client, demo: DemoData) -> None:
+    member, space = key(demo, "member", 0), workspace(demo, 0)
+    with Receiver() as receiver:
+        named = receiver.url.replace("127.0.0.1", "localhost")  # may resolve to ::1 first, where none listens
+        await register(client, member, space, named, "survey.published")
+        await create_survey(client, member, space, publish=True)
+
+        received = await receiver.next()
+
+    assert received.headers["host"] == named.removeprefix("http://").removesuffix("/hook")
+    assert received.payload["type"] == "survey.published"
+
+
 async def test_publishing_and_closing_a_survey_are_pushed_to_endpoints_that_asked(
     client: Client, demo: DemoData
 ) -> None:
