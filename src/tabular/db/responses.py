@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tabular.db.base import Base, BaseNoAudit
@@ -14,8 +14,12 @@ class Response(Base):
     """One respondent's submission; may carry personal data (name, email)."""
 
     __tablename__ = "response"
+    __table_args__ = (
+        # A survey's responses in the order lists, cursors and exports read them: no sort, streamed.
+        Index("ix_response_survey_id_created_at_id", "survey_id", "created_at", "id"),
+    )
 
-    survey_id: Mapped[UUID] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    survey_id: Mapped[UUID] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
     submitted_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     """The member who imported it; None for a public submission."""
     completed: Mapped[bool] = mapped_column(Boolean, default=True)
