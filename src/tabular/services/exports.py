@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 BATCH: Final = 1000
 """Rows (one per answer value) fetched at a time."""
 
-MEDIA_TYPES: Final = {ExportFormat.CSV: "text/csv; charset=utf-8", ExportFormat.NDJSON: "application/x-ndjson"}
+MEDIA_TYPES: Final = {ExportFormat.CSV: "text/csv", ExportFormat.NDJSON: "application/x-ndjson"}
+"""Litestar adds `; charset=utf-8` to a text/* type itself (naming it here sent it twice)."""
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list)."""
 CHOICE_SEPARATOR: Final = "; "

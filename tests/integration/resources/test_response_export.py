@@ -59,7 +59,7 @@ async def test_csv_has_a_column_per_question_and_multiple_choices_in_one_cell(cl
     response = await client.get(export_path(survey["id"]), params={"format": "csv"}, headers=key(demo, "member", 0))
 
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"] == f'attachment; filename="responses-{survey["id"]}.csv"'
     header = next(csv.reader(io.StringIO(response.text)))
     assert header == [
@@ -199,7 +199,7 @@ async def test_an_export_of_many_responses_is_one_request_to_the_limiter(
 async def test_the_openapi_document_names_both_file_types_and_the_parameters(client: Client) -> None:
     document = ok(await client.get("/schema/openapi.json"))
     operation = document["paths"]["/api/surveys/{survey_id}/responses/export"]["get"]
-    assert set(operation["responses"]["200"]["content"]) == {"text/csv; charset=utf-8", "application/x-ndjson"}
+    assert set(operation["responses"]["200"]["content"]) == {"text/csv", "application/x-ndjson"}
     assert "Content-Disposition" in operation["responses"]["200"]["headers"]
     assert {parameter["name"] for parameter in operation["parameters"]} == {"survey_id", "format", "since"}
     assert {"401", "403", "404", "422", "429"} <= set(operation["responses"])
