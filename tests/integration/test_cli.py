@@ -37,16 +37,21 @@ def test_demo_json_has_the_documented_shape_and_runs_again_only_with_force(tmp_p
     assert len(data["surveys"]) >= 3
     assert {survey["workspace_id"] for survey in data["surveys"]} == {w["id"] for w in data["workspaces"]}
 
-    refused = invoke("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    saved = tmp_path / "demo.json"
+    saved.write_text(first.stdout)
+    refused = invoke("demo", "--json", "--output", "demo.json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert (refused.returncode, refused.stdout) == (1, "")
     assert refused.stderr.strip() == f"tabular: error: {DEMO_EXISTS}"
+    assert saved.read_text() == first.stdout, "the earlier run's credentials are kept"
     admin = data["users"][0]["email"]
     assert [key["status"] for key in _demo_keys(tmp_path, database_url, admin)] == ["active"], "nothing was revoked"
 
-    second = invoke("demo", "--json", "--force", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
-    assert second.returncode == 0, second.stderr
+    second = invoke(
+        "demo", "--json", "--force", "--output", "demo.json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url
+    )
+    assert (second.returncode, second.stdout) == (0, ""), second.stderr
     assert [key["status"] for key in _demo_keys(tmp_path, database_url, admin)] == ["active", "revoked"]
-    again = json.loads(second.stdout)
+    again = json.loads(saved.read_text())
     assert again["organization"] == data["organization"]
     assert again["surveys"] == data["surveys"]
     assert [u["email"] for u in again["users"]] == [u["email"] for u in data["users"]]

@@ -92,7 +92,12 @@ def openapi(output: str | None) -> None:
     is_flag=True,
     help="Refresh a demo organization made before: new passwords and keys; the earlier run's keys and sessions end.",
 )
-def demo(*, as_json: bool, force: bool) -> None:
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here instead of stdout, only once the run has succeeded (a refusal leaves the file as it was).",
+)
+def demo(*, as_json: bool, force: bool, output: str | None) -> None:
     """Create (or refresh) a demo organization; prints its users' credentials.
 
     Run again, it would revoke the keys and end the sessions an earlier run handed out (perhaps to someone
@@ -106,7 +111,7 @@ def demo(*, as_json: bool, force: bool) -> None:
         return await seed_demo(actor)
 
     data = run_as_operator(seed, create_database=True)
-    click.echo(msgspec.json.encode(data).decode() if as_json else _describe(data))
+    write((msgspec.json.encode(data).decode() if as_json else _describe(data)) + "\n", output)
 
 
 def _describe(data: DemoData) -> str:
