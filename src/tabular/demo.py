@@ -137,6 +137,11 @@ _QUESTIONS: Final[tuple[dict[str, Any], ...]] = (
 )
 
 
+async def demo_exists(session: AsyncSession) -> bool:
+    """Whether an earlier run made the demo organization (seeding again ends what that run handed out)."""
+    return await session.scalar(select(Organization.id).where(Organization.name == DEMO_ORGANIZATION)) is not None
+
+
 async def seed_demo(actor: Actor) -> DemoData:
     """Create the demo organization, or bring it back to its demo state; fresh passwords each run.
 

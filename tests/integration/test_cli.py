@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tabular.cli.commands import DEMO_EXISTS
 from tests.support.cli import invoke
 from tests.support.live import TABULAR, environment, run
 from tests.support.servers import free_port, wait_for_port
@@ -19,7 +20,7 @@ def _get_json(url: str) -> Any:
         return json.load(response)
 
 
-def test_demo_json_has_the_documented_shape_and_can_run_twice(tmp_path: Path, database_url: str) -> None:
+def test_demo_json_has_the_documented_shape_and_runs_again_only_with_force(tmp_path: Path, database_url: str) -> None:
     first = invoke("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
@@ -36,12 +37,31 @@ def test_demo_json_has_the_documented_shape_and_can_run_twice(tmp_path: Path, da
     assert len(data["surveys"]) >= 3
     assert {survey["workspace_id"] for survey in data["surveys"]} == {w["id"] for w in data["workspaces"]}
 
-    second = invoke("demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
-    assert second.returncode == 0, second.stderr
-    again = json.loads(second.stdout)
+    saved = tmp_path / "demo.json"
+    saved.write_text(first.stdout)
+    refused = invoke("demo", "--json", "--output", "demo.json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr.strip() == f"tabular: error: {DEMO_EXISTS}"
+    assert saved.read_text() == first.stdout, "the earlier run's credentials are kept"
+    admin = data["users"][0]["email"]
+    assert [key["status"] for key in _demo_keys(tmp_path, database_url, admin)] == ["active"], "nothing was revoked"
+
+    second = invoke(
+        "demo", "--json", "--force", "--output", "demo.json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url
+    )
+    assert (second.returncode, second.stdout) == (0, ""), second.stderr
+    assert [key["status"] for key in _demo_keys(tmp_path, database_url, admin)] == ["active", "revoked"]
+    again = json.loads(saved.read_text())
     assert again["organization"] == data["organization"]
     assert again["surveys"] == data["surveys"]
     assert [u["email"] for u in again["users"]] == [u["email"] for u in data["users"]]
+
+
+def _demo_keys(cwd: Path, database_url: str, email: str) -> list[dict[str, Any]]:
+    listed = invoke("keys", "list", "--email", email, "--json", cwd=cwd, TABULAR_DATABASE_URL=database_url)
+    assert listed.returncode == 0, listed.stderr
+    keys: list[dict[str, Any]] = json.loads(listed.stdout)["items"]
+    return keys
 
 
 def test_users_create_makes_the_organization_and_refuses_a_duplicate(tmp_path: Path, database_url: str) -> None:

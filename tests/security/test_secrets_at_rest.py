@@ -130,7 +130,12 @@ def test_the_demo_on_a_leaked_database_with_another_server_secret_prints_no_old_
     tmp_path: Path, database_url: str, demo: DemoData
 ) -> None:
     result = invoke(
-        "demo", "--json", cwd=tmp_path, TABULAR_DATABASE_URL=database_url, TABULAR_SECRET_KEY=OTHER_SERVER_SECRET
+        "demo",
+        "--json",
+        "--force",
+        cwd=tmp_path,
+        TABULAR_DATABASE_URL=database_url,
+        TABULAR_SECRET_KEY=OTHER_SERVER_SECRET,
     )
     assert result.returncode == 0, result.stderr
     printed = {who["totp_secret"] for who in json.loads(result.stdout)["users"]}

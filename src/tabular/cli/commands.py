@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import click
 import msgspec
@@ -16,6 +16,12 @@ from tabular.settings import Settings
 if TYPE_CHECKING:
     from tabular.demo import DemoData
     from tabular.services.actor import Actor
+
+DEMO_EXISTS: Final = (
+    "the demo organization exists already: running `tabular demo` again gives its users new passwords and API keys, "
+    "revoking the keys and ending the sessions of the earlier run; add --force to do so"
+)
+"""Why a second `tabular demo` stops: what it hands out replaces what the first one did."""
 
 
 @click.command()
@@ -81,12 +87,31 @@ def openapi(output: str | None) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
-def demo(*, as_json: bool) -> None:
-    """Create (or refresh) a demo organization; prints its users' credentials."""
-    from tabular.demo import seed_demo  # noqa: PLC0415
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Refresh a demo organization made before: new passwords and keys; the earlier run's keys and sessions end.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here instead of stdout, only once the run has succeeded (a refusal leaves the file as it was).",
+)
+def demo(*, as_json: bool, force: bool, output: str | None) -> None:
+    """Create (or refresh) a demo organization; prints its users' credentials.
 
-    data = run_as_operator(seed_demo, create_database=True)
-    click.echo(msgspec.json.encode(data).decode() if as_json else _describe(data))
+    Run again, it would revoke the keys and end the sessions an earlier run handed out (perhaps to someone
+    else on a shared server), so it refuses without --force, before anything is written.
+    """
+    from tabular.demo import demo_exists, seed_demo  # noqa: PLC0415
+
+    async def seed(actor: Actor) -> DemoData:
+        if not force and await demo_exists(actor.session):
+            raise click.ClickException(DEMO_EXISTS)
+        return await seed_demo(actor)
+
+    data = run_as_operator(seed, create_database=True)
+    write((msgspec.json.encode(data).decode() if as_json else _describe(data)) + "\n", output)
 
 
 def _describe(data: DemoData) -> str:
