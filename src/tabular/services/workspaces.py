@@ -63,7 +63,8 @@ class WorkspaceService(Service):
         """Delete an empty workspace (409 `workspace_not_empty` while it holds surveys, dashboards or reports).
 
         The row is held first, so a survey cannot be created in it between the check and the delete; its
-        memberships and the API keys pinned to it go with it.
+        memberships, the API keys pinned to it and its webhook endpoints (with their deliveries) go with it:
+        they are the workspace's settings, not its data.
         """
         if not await hold(self.session, Workspace, workspace.id):  # deleted by a concurrent request since
             raise NotFound
