@@ -43,15 +43,13 @@ CSRF_NEEDED: Final = "The session cookie needs the X-CSRF-Token header on this r
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class SessionClaims(msgspec.Struct, frozen=True):
-    """What a session token says, beyond the codec's issuer, audience and times."""
+class _SignInClaims(msgspec.Struct, frozen=True, kw_only=True):
+    """What a session token and a pending sign-in both say: the user, at which version, this token's id, until when."""
 
     user_id: UUID = msgspec.field(name="sub")
     token_id: NonEmpty = msgspec.field(name="jti")
     version: int = msgspec.field(name="ver")
     """The user's `token_version` when signed in; a role change or new password bumps it."""
-    mfa_verified: bool = msgspec.field(name="mfa")
-    csrf: NonEmpty = msgspec.field(name="csrf")
     signed_in: int = msgspec.field(name="auth_time", default=0)
     """Seconds since the epoch when the user last proved the password; kept across tokens of one sign-in."""
     exp: int = 0
@@ -59,29 +57,28 @@ class SessionClaims(msgspec.Struct, frozen=True):
 
     @property
     def expires_at(self) -> dt.datetime:
-        """When the token stops working."""
+        """When the token stops working (or the pending sign-in lapses)."""
         return dt.datetime.fromtimestamp(self.exp, dt.UTC)
 
     @property
     def signed_in_at(self) -> dt.datetime:
-        """When the password behind this session was proved (the epoch for a token older than the claim)."""
+        """When the password behind this sign-in was proved (the epoch for a token older than the claim)."""
         return dt.datetime.fromtimestamp(self.signed_in, dt.UTC)
 
 
-class PendingClaims(msgspec.Struct, frozen=True):
+class SessionClaims(_SignInClaims, frozen=True):
+    """What a session token says, beyond the codec's issuer, audience and times."""
+
+    mfa_verified: bool = msgspec.field(name="mfa")
+    csrf: NonEmpty = msgspec.field(name="csrf")
+
+
+class PendingClaims(_SignInClaims, frozen=True):
     """A sign-in whose password was right and whose second factor is still to come (the sign-in page's step 2)."""
 
-    user_id: UUID = msgspec.field(name="sub")
-    token_id: NonEmpty = msgspec.field(name="jti")
-    version: int = msgspec.field(name="ver")
     remember: bool = msgspec.field(name="rem")
     signed_in: int = msgspec.field(name="auth_time")
-    exp: int = 0
-
-    @property
-    def expires_at(self) -> dt.datetime:
-        """When the pending sign-in lapses."""
-        return dt.datetime.fromtimestamp(self.exp, dt.UTC)
+    """Required here: a pending sign-in was always issued with it."""
 
 
 @dataclass(frozen=True, slots=True)

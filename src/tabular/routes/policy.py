@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
@@ -15,6 +15,9 @@ from tabular.routes.dependencies import service
 from tabular.schemas.policy import PolicyAnswer, PolicyAnswers, PolicyCheck, PolicyCheckBatch
 from tabular.services.policy import SUBJECT_NOT_FOUND, PolicyService
 from tabular.vocabulary import Action, Resource
+
+_CHECK: Final = requires(Resource.POLICY, Action.LIST, problems={404: SUBJECT_NOT_FOUND})
+"""Both checks: a policy reader's, and 404 for a subject (user or key) outside your organization."""
 
 
 class PolicyController(Controller):
@@ -31,24 +34,14 @@ class PolicyController(Controller):
         """The same document as `tabular policy export --format json`."""
         return policy.document(request.app)
 
-    @post(
-        "/check",
-        **requires(Resource.POLICY, Action.LIST, problems={404: SUBJECT_NOT_FOUND}),
-        status_code=HTTP_200_OK,
-        summary="Would the guard let this subject make this request?",
-    )
+    @post("/check", **_CHECK, status_code=HTTP_200_OK, summary="Would the guard let this subject make this request?")
     async def check_policy(
         self, request: Request[Any, Any, Any], data: JSONBody[PolicyCheck], policy: NamedDependency[PolicyService]
     ) -> PolicyAnswer:
         """Decided exactly as the guard would now, for a user of your organization (as a session) or a key."""
         return await policy.check(request.app, data)
 
-    @post(
-        "/check/batch",
-        **requires(Resource.POLICY, Action.LIST, problems={404: SUBJECT_NOT_FOUND}),
-        status_code=HTTP_200_OK,
-        summary="Up to 100 checks in one call",
-    )
+    @post("/check/batch", **_CHECK, status_code=HTTP_200_OK, summary="Up to 100 checks in one call")
     async def check_policy_batch(
         self, request: Request[Any, Any, Any], data: JSONBody[PolicyCheckBatch], policy: NamedDependency[PolicyService]
     ) -> PolicyAnswers:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
 from uuid import UUID
 
 import msgspec
 
 from tabular.db.organizations import Tier
+from tabular.schemas.common import Envelope
 from tabular.schemas.keys import ApiKeyView
 from tabular.schemas.rules import Email, Input, OneTimeCode, Password
 from tabular.vocabulary import CredentialKind, Role
@@ -39,11 +39,10 @@ class SessionUser(msgspec.Struct, frozen=True):
     organization_name: str
 
 
-class LoginResponse(msgspec.Struct, frozen=True):
+class LoginResponse(Envelope, frozen=True):
     """The seed's login answer; the token itself travels in the HttpOnly `auth_token` cookie."""
 
     data: SessionUser
-    success: Literal[1] = 1
 
 
 class LoggedOut(msgspec.Struct, frozen=True):
@@ -52,11 +51,10 @@ class LoggedOut(msgspec.Struct, frozen=True):
     logged_out: bool = True
 
 
-class LogoutResponse(msgspec.Struct, frozen=True):
+class LogoutResponse(Envelope, frozen=True):
     """Logout answer in the seed's envelope."""
 
     data: LoggedOut
-    success: Literal[1] = 1
 
 
 class WhoAmI(msgspec.Struct, frozen=True):
@@ -78,11 +76,10 @@ class WhoAmI(msgspec.Struct, frozen=True):
     mfa_verified: bool
 
 
-class WhoAmIResponse(msgspec.Struct, frozen=True):
+class WhoAmIResponse(Envelope, frozen=True):
     """`GET /api/auth` answer."""
 
     data: WhoAmI
-    success: Literal[1] = 1
 
 
 class PasswordChange(Input, frozen=True):
@@ -103,8 +100,7 @@ class PasswordChanged(msgspec.Struct, frozen=True):
     password_changed: bool = True
 
 
-class PasswordChangeResponse(msgspec.Struct, frozen=True):
+class PasswordChangeResponse(Envelope, frozen=True):
     """Password change answer in the seed's envelope."""
 
     data: PasswordChanged
-    success: Literal[1] = 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -13,6 +13,12 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000_000
 """Far past any list's end, and inside every engine's integers (an offset past 64 bits reached the database)."""
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """The seed's `{"data": …, "success": 1}` answer, kept by `/api/auth…`: a subclass declares its `data`."""
+
+    success: Literal[1] = 1
 
 
 class Pagination(msgspec.Struct, frozen=True):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
+from tabular.schemas.common import Envelope
 from tabular.schemas.rules import Input, OneTimeCode, RecentPassword
 
 
@@ -16,11 +15,10 @@ class MfaSetup(msgspec.Struct, frozen=True):
     otpauth_uri: str
 
 
-class MfaSetupResponse(msgspec.Struct, frozen=True):
+class MfaSetupResponse(Envelope, frozen=True):
     """Setup answer."""
 
     data: MfaSetup
-    success: Literal[1] = 1
 
 
 class MfaCode(Input, frozen=True):
@@ -37,11 +35,10 @@ class RecoveryCodes(msgspec.Struct, frozen=True):
     recovery_codes: list[str]
 
 
-class RecoveryCodesResponse(msgspec.Struct, frozen=True):
+class RecoveryCodesResponse(Envelope, frozen=True):
     """Confirm / regenerate answer."""
 
     data: RecoveryCodes
-    success: Literal[1] = 1
 
 
 class MfaState(msgspec.Struct, frozen=True):
@@ -50,8 +47,7 @@ class MfaState(msgspec.Struct, frozen=True):
     mfa_enabled: bool
 
 
-class MfaStateResponse(msgspec.Struct, frozen=True):
+class MfaStateResponse(Envelope, frozen=True):
     """Disable answer."""
 
     data: MfaState
-    success: Literal[1] = 1

@@ -69,16 +69,22 @@ class SurveyUpdate(Input, frozen=True):
     questions: Questions | msgspec.UnsetType = msgspec.UNSET
 
 
-class QuestionView(msgspec.Struct, frozen=True):
-    """A question as stored: `choices` for the choice kinds, `scale` for rating, otherwise null."""
+class PublicQuestionView(msgspec.Struct, frozen=True):
+    """A question as a respondent needs it: its id (to answer it), kind, text and options."""
 
     id: UUID
-    position: int
     kind: QuestionKind
     text: str
     required: bool
     choices: list[str] | None
     scale: int | None
+
+
+# What the survey's readers see of a question: what a respondent sees, and its place in the order.
+class QuestionView(PublicQuestionView, frozen=True):
+    """A question as stored: `choices` for the choice kinds, `scale` for rating, otherwise null."""
+
+    position: int
 
 
 class SurveyView(msgspec.Struct, frozen=True):
@@ -93,17 +99,6 @@ class SurveyView(msgspec.Struct, frozen=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     questions: list[QuestionView]
-
-
-class PublicQuestionView(msgspec.Struct, frozen=True):
-    """A question as a respondent needs it: its id (to answer it), kind, text and options."""
-
-    id: UUID
-    kind: QuestionKind
-    text: str
-    required: bool
-    choices: list[str] | None
-    scale: int | None
 
 
 class PublicSurveyView(msgspec.Struct, frozen=True):

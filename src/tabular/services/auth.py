@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +22,8 @@ from tabular.services.passwords import PasswordService
 from tabular.telemetry import SIGN_IN_SECONDS
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from tabular.auth.identities import IdentityStore
     from tabular.auth.principal import Principal
     from tabular.auth.session_backend import IssuedSession
@@ -100,8 +101,7 @@ class AuthService(Service):
         if not user.is_active or user.token_version != claims.version or not user.mfa_enabled:
             raise expired
         await MfaService(self.actor).verify(user, code)
-        signed_in_at = dt.datetime.fromtimestamp(claims.signed_in, dt.UTC)
-        return await self._signed_in(user, organization, remember=claims.remember, signed_in_at=signed_in_at)
+        return await self._signed_in(user, organization, remember=claims.remember, signed_in_at=claims.signed_in_at)
 
     async def _password(self, body: LoginRequest) -> tuple[User, Organization]:
         """The account whose password this is, rehashed if its salt or parameters are not today's; else 401."""

@@ -34,22 +34,22 @@ _ALL: Final = Pagination(limit=MAX_LIMIT)
 
 
 class KeysContext:
-    """What the keys page shows beside the form's outcome: the keys, the account, the workspaces to pin to."""
+    """The keys page for this request: the key service its forms call, and what it shows beside their outcome."""
 
     def __init__(
         self,
+        request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         identities: NamedDependency[IdentityStore],
         keys: NamedDependency[ApiKeyService],
         workspaces: NamedDependency[WorkspaceService],
         passwords: NamedDependency[PasswordService],
     ) -> None:
-        self.principal, self.identities, self.keys = principal, identities, keys
+        self.request, self.principal, self.identities, self.keys = request, principal, identities, keys
         self.workspaces, self.passwords = workspaces, passwords
 
     async def render(
         self,
-        request: Request[Any, Any, Any],
         failure: Failure | None = None,
         *,
         created: CreatedApiKey | None = None,
@@ -67,7 +67,7 @@ class KeysContext:
             blocked = None
         return render(
             "api_keys.html",
-            request,
+            self.request,
             failure=failure,
             account=account,
             blocked=blocked,
@@ -93,53 +93,36 @@ class ApiKeyPages(PageController):
     }
 
     @get("", **requires(Resource.API_KEY, Action.LIST))
-    async def api_keys_page(self, request: Request[Any, Any, Any], context: NamedDependency[KeysContext]) -> Template:
+    async def api_keys_page(self, context: NamedDependency[KeysContext]) -> Template:
         """Your keys, and the form that makes one (or why you cannot yet)."""
-        return await context.render(request)
+        return await context.render()
 
     @post("", **requires(Resource.API_KEY, Action.CREATE))
-    async def create_key(
-        self,
-        request: Request[Any, Any, Any],
-        context: NamedDependency[KeysContext],
-        keys: NamedDependency[ApiKeyService],
-    ) -> Template:
+    async def create_key(self, context: NamedDependency[KeysContext]) -> Template:
         """A new key, shown on this page once."""
-        form = await form_of(request)
+        form = await form_of(context.request)
         try:
             body = parse(ApiKeyCreate, _create_form(form))
-            created = await keys.create(body)
+            created = await context.keys.create(body)
         except TabularError as error:
-            return await context.render(request, Failure.of(error), form=form)
-        return await context.render(request, created=created)
+            return await context.render(Failure.of(error), form=form)
+        return await context.render(created=created)
 
     @post("/{key_id:uuid}/revoke", **requires(Resource.API_KEY, Action.DELETE, by="key_id"))
-    async def revoke_key(
-        self,
-        request: Request[Any, Any, Any],
-        context: NamedDependency[KeysContext],
-        keys: NamedDependency[ApiKeyService],
-        api_key: NamedDependency[ApiKey],
-    ) -> Template:
+    async def revoke_key(self, context: NamedDependency[KeysContext], api_key: NamedDependency[ApiKey]) -> Template:
         """The key stops now: its next request gets 401."""
-        await keys.revoke(api_key)
-        return await context.render(request, notice=f"The key {api_key.name} ({api_key.prefix}…) is revoked.")
+        await context.keys.revoke(api_key)
+        return await context.render(notice=f"The key {api_key.name} ({api_key.prefix}…) is revoked.")
 
     @post("/{key_id:uuid}/rotate", **requires(Resource.API_KEY, Action.UPDATE, by="key_id"))
-    async def rotate_key(
-        self,
-        request: Request[Any, Any, Any],
-        context: NamedDependency[KeysContext],
-        keys: NamedDependency[ApiKeyService],
-        api_key: NamedDependency[ApiKey],
-    ) -> Template:
+    async def rotate_key(self, context: NamedDependency[KeysContext], api_key: NamedDependency[ApiKey]) -> Template:
         """A successor, shown once; the old key keeps working through the grace period."""
-        form = await form_of(request)
+        form = await form_of(context.request)
         try:
-            created = await keys.rotate(api_key, optional(form.get("password")))
+            created = await context.keys.rotate(api_key, optional(form.get("password")))
         except TabularError as error:
-            return await context.render(request, Failure.of(error))
-        return await context.render(request, created=created, old_key=api_key)
+            return await context.render(Failure.of(error))
+        return await context.render(created=created, old_key=api_key)
 
 
 class OrganizationKeyPages(PageController):

@@ -8,7 +8,7 @@ password field is the proof, checked by `PasswordService.prove` as for the API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 import segno
 from litestar import Request, get, post
@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from tabular.auth.identities import IdentityStore
 from tabular.auth.principal import Principal
-from tabular.auth.session_backend import session_cookies
+from tabular.auth.session_backend import IssuedSession, session_cookies
 from tabular.errors import TabularError
 from tabular.policies.requirements import requires
 from tabular.ratelimit.middleware import AUTH_QUOTA_OPT_KEY
@@ -30,8 +30,18 @@ from tabular.services.mfa import MfaService
 from tabular.services.passwords import PasswordService
 from tabular.vocabulary import Action, Resource
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tabular.db import User
+
 _CREDENTIALS: Final = {AUTH_QUOTA_OPT_KEY: True}
 _UPDATE: Final = requires(Resource.ACCOUNT, Action.UPDATE)
+
+Form: TypeAlias = dict[str, str]
+Shown: TypeAlias = dict[str, Any]
+"""What a form's step gives the page to show (the keywords of `SecurityPage.show`)."""
+T = TypeVar("T")
 
 
 def qr_svg(uri: str) -> str:
@@ -62,6 +72,22 @@ class SecurityPage:
             **context,
         )
 
+    async def submit(self, step: Callable[[Form], Awaitable[Shown]], *, form: str = "", **refused: Any) -> Template:  # noqa: ANN401
+        """Every form's one course: `step` turns the submitted fields into what the page shows beside it.
+
+        A refusal shows the page with the service's sentence on `form`'s fields (of a page of several), and `refused`.
+        """
+        fields = await form_of(self.request)
+        try:
+            shown = await step(fields)
+        except TabularError as error:
+            return await self.show(Failure.of(error, form=form), **refused)
+        return await self.show(**shown)
+
+    def new_session(self, issued: IssuedSession) -> Shown:
+        """What a page answer needs to carry a session this request issued: its CSRF token and its cookies."""
+        return {"csrf": issued.claims.csrf, "cookies": session_cookies(issued, secure=over_tls(self.request))}
+
 
 def _provide_page(
     request: Request[Any, Any, Any],
@@ -84,102 +110,75 @@ class SecurityPages(PageController):
     }
 
     @get("", **requires(Resource.ACCOUNT, Action.READ))
-    async def security_page(
-        self,
-        page: NamedDependency[SecurityPage],
-    ) -> Template:
+    async def security_page(self, page: NamedDependency[SecurityPage]) -> Template:
         """Where MFA stands, and the forms that change it."""
         return await page.show()
 
     @post("/mfa/setup", **_UPDATE, opt=_CREDENTIALS)
     async def mfa_setup(
-        self,
-        page: NamedDependency[SecurityPage],
-        mfa_service: NamedDependency[MfaService],
+        self, page: NamedDependency[SecurityPage], mfa_service: NamedDependency[MfaService]
     ) -> Template:
         """A new secret: the QR code to scan, the secret to type, and the form that confirms it with a code."""
-        form = await form_of(page.request)
-        try:
+
+        async def enrol(form: Form) -> Shown:
             secret, uri = await mfa_service.setup(await mfa_service.own_user(), optional(form.get("password")))
-        except TabularError as error:
-            return await page.show(Failure.of(error))
-        enrolment = {"secret": secret, "qr": qr_svg(uri), "uri": uri}
-        return await page.show(enrolment=enrolment, confirming=True)
+            return {"enrolment": {"secret": secret, "qr": qr_svg(uri), "uri": uri}, "confirming": True}
+
+        return await page.submit(enrol)
 
     @post("/mfa/confirm", **_UPDATE, opt=_CREDENTIALS)
     async def mfa_confirm(
-        self,
-        page: NamedDependency[SecurityPage],
-        mfa_service: NamedDependency[MfaService],
+        self, page: NamedDependency[SecurityPage], mfa_service: NamedDependency[MfaService]
     ) -> Template:
         """MFA on: the ten recovery codes, shown this once; this session continues with a new token."""
-        form = await form_of(page.request)
-        try:
-            body = parse(MfaCode, _code_form(form))
-            codes, issued = await mfa_service.confirm(await mfa_service.own_user(), body.code, body.password)
-        except TabularError as error:
-            return await page.show(Failure.of(error), confirming=True)
-        return await page.show(
-            recovery_codes=codes, mfa_now=True, csrf=issued.claims.csrf,
-            cookies=session_cookies(issued, secure=over_tls(page.request)),
-        )  # fmt: skip
+
+        async def confirm(form: Form) -> Shown:
+            codes, issued = await _by_code(mfa_service, mfa_service.confirm, form)
+            return {"recovery_codes": codes, "mfa_now": True, **page.new_session(issued)}
+
+        return await page.submit(confirm, confirming=True)
 
     @post("/mfa/recovery-codes", **_UPDATE, opt=_CREDENTIALS)
     async def mfa_recovery_codes(
-        self,
-        page: NamedDependency[SecurityPage],
-        mfa_service: NamedDependency[MfaService],
+        self, page: NamedDependency[SecurityPage], mfa_service: NamedDependency[MfaService]
     ) -> Template:
         """Ten new recovery codes (the old ones stop working), shown this once."""
-        form = await form_of(page.request)
-        try:
-            body = parse(MfaCode, _code_form(form))
-            user = await mfa_service.own_user()
-            codes = await mfa_service.regenerate_recovery_codes(user, body.code, body.password)
-        except TabularError as error:
-            return await page.show(Failure.of(error, form="recovery-codes"))
-        return await page.show(recovery_codes=codes)
+
+        async def regenerate(form: Form) -> Shown:
+            return {"recovery_codes": await _by_code(mfa_service, mfa_service.regenerate_recovery_codes, form)}
+
+        return await page.submit(regenerate, form="recovery-codes")
 
     @post("/mfa/disable", **_UPDATE, opt=_CREDENTIALS)
     async def mfa_disable(
-        self,
-        page: NamedDependency[SecurityPage],
-        mfa_service: NamedDependency[MfaService],
+        self, page: NamedDependency[SecurityPage], mfa_service: NamedDependency[MfaService]
     ) -> Template:
         """MFA off; every API key of yours is revoked with it (a key needs MFA to exist)."""
-        form = await form_of(page.request)
-        try:
-            body = parse(MfaCode, _code_form(form))
-            await mfa_service.disable(await mfa_service.own_user(), body.code, body.password)
-        except TabularError as error:
-            return await page.show(Failure.of(error, form="disable"))
-        notice = "MFA is off. Your API keys were revoked with it."
-        return await page.show(notice=notice, mfa_now=False)
+
+        async def disable(form: Form) -> Shown:
+            await _by_code(mfa_service, mfa_service.disable, form)
+            return {"notice": "MFA is off. Your API keys were revoked with it.", "mfa_now": False}
+
+        return await page.submit(disable, form="disable")
 
     @post("/password", **_UPDATE, opt=_CREDENTIALS)
     async def change_password(
-        self,
-        page: NamedDependency[SecurityPage],
-        auth_service: NamedDependency[AuthService],
+        self, page: NamedDependency[SecurityPage], auth_service: NamedDependency[AuthService]
     ) -> Template:
         """A new password ends every other session; the API keys that still work are listed to review."""
-        form = await form_of(page.request)
-        try:
-            values = {
-                "current_password": form.get("current_password", ""),
-                "new_password": form.get("new_password", ""),
-            }
+
+        async def change(form: Form) -> Shown:
+            values = {name: form.get(name, "") for name in ("current_password", "new_password")}
             body = parse(PasswordChange, values)
             issued, active_keys = await auth_service.change_password(body.current_password, body.new_password)
-        except TabularError as error:
-            return await page.show(Failure.of(error))
-        return await page.show(
-            notice="Your password is changed; other sessions have ended.",
-            active_keys=active_keys,
-            csrf=issued.claims.csrf,
-            cookies=session_cookies(issued, secure=over_tls(page.request)),
-        )
+            notice = "Your password is changed; other sessions have ended."
+            return {"notice": notice, "active_keys": active_keys, **page.new_session(issued)}
+
+        return await page.submit(change)
 
 
-def _code_form(form: dict[str, str]) -> dict[str, object]:
-    return {"code": (form.get("code") or "").replace(" ", ""), "password": optional(form.get("password"))}
+async def _by_code(mfa: MfaService, change: Callable[[User, str, str | None], Awaitable[T]], form: Form) -> T:
+    """An MFA change on your account, proved by the form's code (and its password where the policy asks for it)."""
+    code = (form.get("code") or "").replace(" ", "")
+    body = parse(MfaCode, {"code": code, "password": optional(form.get("password"))})
+    return await change(await mfa.own_user(), body.code, body.password)
