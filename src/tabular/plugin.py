@@ -44,7 +44,7 @@ from tabular.routes.prometheus import prometheus_metrics
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
 from tabular.services.health import StateChanges, announce
-from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
+from tabular.settings import OTEL_EXTRA_MISSING, Settings, SettingsError
 from tabular.typed_body import TypedBodyRequest
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ class TabularPlugin(InitPluginProtocol):
             app_config.route_handlers.append(prometheus_metrics)
             prometheus = PrometheusConfig(app_name="tabular", prefix="tabular", group_path=True, exclude=["^/metrics$"])
             app_config.middleware.insert(0, prometheus.middleware)
+        if settings.otel:  # imported only then: with tracing off, neither its middleware nor its import
+            _install_tracing(app_config)
         app_config.guards.append(policy_guard)
         app_config.before_request = require_json_body
         app_config.request_class = TypedBodyRequest  # bodies decoded straight into their Struct
@@ -163,6 +165,15 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
         )
     if not await request.body():
         raise TabularError("This request needs a JSON body.", code="malformed_request")
+
+
+def _install_tracing(app_config: AppConfig) -> None:
+    """OpenTelemetry spans (`tracing`): `Settings.from_env` has checked the extra; a `Settings` made in code may not."""
+    try:
+        from tabular.tracing import install_tracing  # noqa: PLC0415 - the `otel` extra is optional
+    except ImportError:
+        raise SettingsError(f"TABULAR_OTEL: {OTEL_EXTRA_MISSING}") from None
+    install_tracing(app_config)
 
 
 def _provide_settings(state: State) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import ipaddress
 import os
 import re
@@ -26,6 +27,11 @@ _T = TypeVar("_T")
 DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///tabular.db"
 DEFAULT_SECRET_FILE: Final = ".tabular-secret"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH: Final = 32
+OTEL_EXTRA_MISSING: Final = (
+    "tracing needs the `otel` extra, which is not installed: `uv sync --extra otel` (or `pip install 'tabular[otel]'`)"
+)
+OTEL_PACKAGES: Final = ("opentelemetry.sdk", "opentelemetry.instrumentation.asgi")
+"""What the `otel` extra brings that `TABULAR_OTEL=true` imports (checked when the variable is read)."""
 AUDIT_CHAIN_LABEL: Final = b"tabular/audit-chain/v1"
 """What the audit chain's key is derived for (`derive_key`): a label no other use of `secret_key` shares."""
 
@@ -115,6 +121,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Serve Prometheus metrics at `/metrics` (`TABULAR_METRICS=true`), to `metrics_allow` only."""
     metrics_allow: tuple[str, ...] = LOOPBACK
     """CIDRs whose clients may read `/metrics` (`TABULAR_METRICS_ALLOW`); others get a 404."""
+    otel: bool = False
+    """OpenTelemetry tracing, a server span per request (`TABULAR_OTEL=true`; needs the `otel` extra)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
@@ -148,6 +156,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
             metrics=read("METRICS", _boolean, False),  # noqa: FBT003
             metrics_allow=read("METRICS_ALLOW", _networks, LOOPBACK),
+            otel=read("OTEL", _otel, False),  # noqa: FBT003
         )
 
     @property
@@ -266,6 +275,18 @@ def _log_format(raw: str) -> str:
     if raw.lower() not in {"json", "text"}:
         raise ValueError(f"expected json or text, got {raw!r}")
     return raw.lower()
+
+
+def _otel(raw: str) -> bool:
+    """A boolean that is true only where the `otel` extra is installed: start-up says so, not an ImportError."""
+    wanted = _boolean(raw)
+    try:
+        missing = wanted and None in [importlib.util.find_spec(module) for module in OTEL_PACKAGES]
+    except ImportError:  # a parent package is missing
+        missing = True
+    if missing:
+        raise ValueError(OTEL_EXTRA_MISSING)
+    return wanted
 
 
 def _boolean(raw: str) -> bool:
