@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.config.app import AppConfig
+    from litestar.types import ASGIApp
 
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
@@ -69,6 +70,17 @@ class TabularPlugin(InitPluginProtocol):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._access_log: AccessLogMiddleware | None = None
+
+    def around_the_router(self, handler: ASGIApp) -> ASGIApp:
+        """The app's ASGI handler inside the access log, for `create_app` to install once the app is built.
+
+        Litestar runs an app's middleware after routing, so there the access log would miss every request no
+        route matches (a scanner's 404s, a 405), and their answers would carry no `X-Request-ID`.
+        """
+        if self._access_log is None:
+            raise RuntimeError("the plugin has not configured an app yet")
+        return self._access_log(handler)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Register what the application is made of; no part reads the environment itself."""
@@ -105,8 +117,9 @@ class TabularPlugin(InitPluginProtocol):
         if access_log is not None:
             app_config.on_startup.append(access_log.start)
             app_config.on_shutdown.append(access_log.stop)
-        # Outside all of ours: the request's id is decided before anything can answer (and log, or refuse, with it).
-        app_config.middleware.insert(0, AccessLogMiddleware(access_log, settings.trusted_proxies))
+        # Outside everything, the router included (`around_the_router`): the request's id is decided before
+        # anything can answer (and log, or refuse, with it).
+        self._access_log = AccessLogMiddleware(access_log, settings.trusted_proxies)
         if settings.metrics:  # requests by route template and status, around everything else
             app_config.route_handlers.append(prometheus_metrics)
             prometheus = PrometheusConfig(app_name="tabular", prefix="tabular", group_path=True, exclude=["^/metrics$"])
