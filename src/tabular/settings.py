@@ -28,7 +28,8 @@ DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///tabular.db"
 DEFAULT_SECRET_FILE: Final = ".tabular-secret"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_LENGTH: Final = 32
 OTEL_EXTRA_MISSING: Final = (
-    "tracing needs the `otel` extra, which is not installed: `uv sync --extra otel` (or `pip install 'tabular[otel]'`)"
+    "tracing needs the `otel` extra, which is not installed: `uv run --extra otel tabular serve` (or `pip install "
+    "'tabular[otel]'`)"
 )
 OTEL_PACKAGES: Final = ("opentelemetry.sdk", "opentelemetry.instrumentation.asgi")
 """What the `otel` extra brings that `TABULAR_OTEL=true` imports (checked when the variable is read)."""
