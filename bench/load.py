@@ -10,7 +10,12 @@ policy guard, the database):
 - the who-am-I (API key) p50/p99 while a burst of wrong-password logins (argon2 each) hits
   `POST /api/auth`, next to the idle figures;
 - a cold identity cache: one who-am-I with an API key not used since the server started, next to warm
-  requests and to requests after the 1 s identity cache has expired.
+  requests and to requests after the 1 s identity cache has expired;
+- what logging and metrics cost: the two requests with an API key on three more `tabular serve` processes,
+  one with the access log and metrics off (`TABULAR_ACCESS_LOG=false`), one as shipped (the access log on,
+  metrics off) and one with metrics on too (`TABULAR_METRICS=true`), measured in the order off, shipped,
+  metrics, metrics, shipped, off (a drift in the machine's speed then weighs on each alike); each req/s is
+  the mean of its two runs, and the ratio to the "off" figure is what the issue's "under 10 %" is read from.
 
 How: it starts everything itself on loopback and stops it at the end (errors and Ctrl-C included): a
 redis-server, `tabular serve` with its default settings except a temporary SQLite database, that Redis as
@@ -22,8 +27,9 @@ pinned to core 0 and wrk to core 1 (`taskset`); each row is `wrk -t1 -c32 --late
 one worker, uvicorn's own access log on or off as `tabular serve` has it), captured from the command at
 start and printed above the table; an access log that Tabular writes itself is part of Tabular's figures.
 
-Run: `uv run python bench/load.py` (about 3 minutes; `--quick` for 1 s + 3 s per row, about 1.5 minutes;
-`--no-postgres` for SQLite only; `--keep` to keep the scratch folder with the server logs). Progress goes
+Run: `uv run python bench/load.py` (about 8 minutes; `--quick` for 1 s + 3 s per row, about 3 minutes;
+`--no-postgres` for SQLite only; `--no-observability` without the logging and metrics rows; `--keep` to
+keep the scratch folder with the server logs). Progress goes
 to stderr, the figures to stdout. It needs two cores, `taskset` (util-linux) and wrk, the Debian package
 `wrk` (`apt-get install wrk`).
 """
@@ -351,6 +357,7 @@ class Plan:
     duration: int
     workdir: Path
     access_log: bool = True
+    observability: bool = True
 
 
 @dataclass(frozen=True)
@@ -375,12 +382,41 @@ class ColdCache:
     expired: float
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A `tabular serve` with its logging and metrics set one way."""
+
+    name: str
+    label: str
+    env: dict[str, str]
+
+
+VARIANTS = (
+    Variant("off", "access log off, metrics off", {"TABULAR_ACCESS_LOG": "false", "TABULAR_METRICS": "false"}),
+    Variant("shipped", "as shipped: access log on", {"TABULAR_ACCESS_LOG": "true", "TABULAR_METRICS": "false"}),
+    Variant("metrics", "access log on, metrics on", {"TABULAR_ACCESS_LOG": "true", "TABULAR_METRICS": "true"}),
+)
+
+
+@dataclass
+class Observability:
+    """req/s of each request on each variant, one figure per round; the CPU others used, per run."""
+
+    rates: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    others: list[float] = field(default_factory=list)
+    troubles: list[str] = field(default_factory=list)
+
+    def rate(self, variant: str, label: str) -> float:
+        return statistics.mean(self.rates[variant, label])
+
+
 @dataclass
 class EngineReport:
     engine: str
     rows: list[Row] = field(default_factory=list)
     burst: Burst | None = None
     cold: ColdCache | None = None
+    observability: Observability | None = None
     notes: list[str] = field(default_factory=list)
     server_options: str = ""
 
@@ -516,6 +552,52 @@ def cold_cache(tabular: str, users: list[DemoUser]) -> ColdCache:
     return ColdCache(cold=cold, warm=statistics.median(warm), expired=statistics.median(expired))
 
 
+def observability_cost(
+    env: dict[str, str], demo: DemoData, plan: Plan, engine: str
+) -> tuple[Observability, list[Path]]:
+    """The API-key rows on `tabular serve` with logging and metrics off, as shipped, and with metrics on.
+
+    The three servers run side by side on the server core (an idle one costs nothing), started one after
+    another (each migrates the database first), and are measured in the order off, shipped, metrics,
+    metrics, shipped, off.
+    """
+    say("  logging and metrics: " + "; ".join(f"{variant.name} ({variant.label})" for variant in VARIANTS))
+    cost, logs = Observability(), []
+    with ExitStack() as stack:
+        urls = {}
+        for variant in VARIANTS:
+            port, log = free_port(), plan.workdir / f"tabular-{engine}-{variant.name}.log"
+            serve: list[str | Path] = [BIN / "tabular", "serve", "--host", "127.0.0.1", "--port", str(port)]
+            process = start_server(stack, serve, log, env | variant.env)
+            urls[variant.name] = f"http://127.0.0.1:{port}"
+            logs.append(log)
+            wait_until_up(process, log, http_ok(f"{urls[variant.name]}/api/health"))
+        with httpx.Client(timeout=30.0) as client:
+            for variant in VARIANTS:  # each one is what it says: /metrics answers only where metrics are on
+                served = client.get(f"{urls[variant.name]}/metrics").status_code == 200
+                if served != (variant.env["TABULAR_METRICS"] == "true"):
+                    raise BenchError(f"{variant.label}: /metrics {'answers' if served else 'does not answer'}")
+        for variant in [*VARIANTS, *reversed(VARIANTS)]:
+            for probe in hot_probes(urls[variant.name], demo):
+                row = measure(Probe(probe.kind, f"{probe.label} ({variant.label})", probe.url, probe.headers), plan)
+                cost.rates.setdefault((variant.name, probe.label), []).append(row.result.rate)
+                cost.others.append(row.others)
+                if trouble := row.result.trouble():
+                    cost.troubles.append(f"{row.probe.label}: {trouble}")
+    return cost, logs
+
+
+def hot_probes(tabular: str, demo: DemoData) -> list[Probe]:
+    """The two API-key requests of the table, on the server at `tabular`."""
+    admin, survey = demo.users[0], demo.surveys[0]
+    assert admin.api_key is not None
+    key = {"X-API-Key": admin.api_key}
+    return [
+        Probe(WHO_AM_I, "who-am-I, API key", f"{tabular}/api/auth", key),
+        Probe(SURVEY, "survey, API key", f"{tabular}/api/surveys/{survey.id}", key),
+    ]
+
+
 # --- servers -------------------------------------------------------------------------------------------------
 
 
@@ -602,14 +684,14 @@ def server_options(bare_log: Path) -> str:
 
 def log_notes(logs: list[Path]) -> list[str]:
     """Server errors in the logs: 5xx lines of a JSON access log, and lines that are neither access lines
-    nor uvicorn's INFO ones (warnings, tracebacks)."""
+    nor INFO ones, uvicorn's or the application's (start-up's line): warnings, tracebacks."""
     notes = []
     for log in logs:
         lines = log.read_text(errors="replace").splitlines()
         access = [json.loads(line) for line in lines if line.startswith('{"method"')]
         if failed := sum(1 for line in access if line.get("status", 0) >= 500):
             notes.append(f"{log.name}: {failed} requests answered 5xx in the access log")
-        odd = [line for line in lines if not line.startswith(("INFO:", '{"method"'))]
+        odd = [line for line in lines if not line.startswith(("INFO:", "INFO - ", '{"method"'))]
         if odd:
             first = "\n    ".join(list(dict.fromkeys(odd))[:5])
             notes.append(f"{log.name}: {len(odd)} lines besides uvicorn's INFO ones; the first distinct:\n    {first}")
@@ -633,6 +715,9 @@ def bench_engine(engine: str, database_url: str, redis_url: str, plan: Plan) -> 
         time.sleep(SETTLE)  # the requests wrk cut off finish; then the cold figures see an idle server
         report.cold = cold_cache(tabular, demo.users[1:])
         report.burst = login_burst(plan, report.rows[0], demo.users[-1].email)
+    if plan.observability:
+        report.observability, more_logs = observability_cost(env, demo, plan, engine)
+        logs += more_logs
     report.notes += log_notes(logs)  # after the servers stopped: their logs are complete
     return report
 
@@ -691,6 +776,23 @@ def print_cold(report: EngineReport) -> None:
     print(f"  after {CACHE_TTL + 0.5:.1f} s idle (identity cache TTL {CACHE_TTL:g} s){cold.expired:>13.2f} ms")
 
 
+def print_observability(report: EngineReport) -> None:
+    cost = report.observability
+    assert cost is not None
+    off, *others = VARIANTS
+    print(f"\n{report.engine}: what logging and metrics cost (req/s, mean of 2 runs; ratio to {off.label!r})")
+    print(f"  {'request':<20}{off.name:>10}" + "".join(f"{variant.name:>10}{'ratio':>8}" for variant in others))
+    for label in dict.fromkeys(label for _, label in cost.rates):
+        base = cost.rate(off.name, label)
+        ratios = "".join(
+            f"{cost.rate(variant.name, label):>10,.0f}{cost.rate(variant.name, label) / base:>7.2f}x"
+            for variant in others
+        )
+        print(f"  {label:<20}{base:>10,.0f}{ratios}")
+    print("  " + "; ".join(f"{variant.name}: {variant.label}" for variant in VARIANTS))
+    print(f"  others % during these runs: median {statistics.median(cost.others):.0f}, max {max(cost.others):.0f}")
+
+
 def print_notes(reports: list[EngineReport], load: tuple[float, float]) -> None:
     print(f"\nload average (1 min) at start {load[0]:.2f}, at end {load[1]:.2f}")
     for report in reports:
@@ -700,7 +802,7 @@ def print_notes(reports: list[EngineReport], load: tuple[float, float]) -> None:
         for label, result in runs:
             if trouble := result.trouble():
                 print(f"! {report.engine} {label}: {trouble}")
-        for note in report.notes:
+        for note in [*report.notes, *(report.observability.troubles if report.observability else [])]:
             print(f"! {report.engine}: {note}")
 
 
@@ -727,6 +829,12 @@ def parse_args() -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="Tabular's access log on, as shipped (default), or off to measure what it costs",
+    )
+    parser.add_argument(
+        "--observability",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the access log and metrics: off, as shipped, metrics on (default)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (server logs) at the end")
     args = parser.parse_args()
@@ -757,7 +865,7 @@ def postgres_url(stack: ExitStack, workdir: Path, *, wanted: bool | None) -> str
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:
-    plan = Plan(warmup=args.warmup, duration=args.duration, workdir=workdir, access_log=args.access_log)
+    plan = Plan(args.warmup, args.duration, workdir, access_log=args.access_log, observability=args.observability)
     load_at_start = os.getloadavg()[0]
     reports = []
     with ExitStack() as stack:
@@ -770,6 +878,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     for report in reports:
         print_cold(report)
         print_burst(report)
+        if report.observability:
+            print_observability(report)
     print_notes(reports, (load_at_start, os.getloadavg()[0]))
 
 

@@ -3,13 +3,13 @@
 The request path only puts the line's fields on a queue (a few microseconds); a writer thread turns
 them into JSON and writes whatever has gathered to standard output in one write. uvicorn's own access
 log, which formats and writes on the loop, is switched off by `tabular serve`. Nothing secret is logged:
-no query string, no header.
+no query string, no header, and not even the path: the route's template stands for it.
 
 Each request carries an id (`request_ids`: a trusted proxy's `X-Request-ID`, a new one otherwise), decided
-here, by the outermost middleware, whether the log is on or off: the response returns it, problem documents
-carry it and the line records it with the worker's process id, so one request can be followed from a
-client's report to the worker that served it. The line names the principal (user id, credential kind) and,
-for a refusal, the problem's code.
+here, by the middleware around the router (so a request no route matches has one too), whether the log is
+on or off: the response returns it, problem documents carry it and the line records it with the worker's
+process id, so one request can be followed from a client's report to the worker that served it. The line
+names the principal (user id, credential kind) and, for a refusal, the problem's code.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class AccessLine(msgspec.Struct, frozen=True, omit_defaults=True):
 
     method: str
     path: str
+    """The route's template (`/api/surveys/{survey_id}`), `-` when no route took the request: never the path
+    sent, so no id, no query, nothing a client wrote, and as few distinct values as `/metrics`' `path` label."""
     status: int
     duration_ms: float
     client_ip: str
@@ -114,6 +116,8 @@ class AccessLog:
 
 
 _MOST_PER_WRITE: Final = 1000
+_NO_ROUTE: Final = "-"
+"""`path` for a request no route took: none matched its path (404) or its method (405)."""
 
 
 class AccessLogMiddleware(ASGIMiddleware):
@@ -150,7 +154,7 @@ class AccessLogMiddleware(ASGIMiddleware):
         refusal = scope.get(REFUSAL_KEY) if status >= 400 else None  # noqa: PLR2004
         line = AccessLine(
             method=str(scope.get("method", "")),
-            path=scope["path"],
+            path=scope.get("path_template") or _NO_ROUTE,
             status=status,
             duration_ms=round(seconds * 1000, 3),
             client_ip=client_ip(scope, self.trusted_proxies),

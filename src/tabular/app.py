@@ -13,8 +13,11 @@ from tabular.settings import Settings
 def create_app(settings: Settings | None = None) -> Litestar:
     """Assemble the application; with no settings, read them from `TABULAR_*` variables."""
     settings = settings or Settings.from_env()
+    plugin = TabularPlugin(settings)
     # Litestar reads the app-wide body limit from its constructor only (an InitPlugin cannot change it)
-    return Litestar(plugins=[TabularPlugin(settings)], request_max_body_size=settings.max_body_size)
+    app = Litestar(plugins=[plugin], request_max_body_size=settings.max_body_size)
+    app.asgi_handler = plugin.around_the_router(app.asgi_handler)  # the access log sees unrouted requests too
+    return app
 
 
 def serve_app() -> Litestar:

@@ -44,7 +44,7 @@ from tabular.routes.prometheus import prometheus_metrics
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
 from tabular.services.health import StateChanges, announce
-from tabular.settings import Settings  # noqa: TC001 - Litestar resolves provider annotations at runtime
+from tabular.settings import OTEL_EXTRA_MISSING, Settings, SettingsError
 from tabular.typed_body import TypedBodyRequest
 from tabular.webhooks.worker import DeliveryWorker
 
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.config.app import AppConfig
+    from litestar.types import ASGIApp
 
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
@@ -70,6 +71,17 @@ class TabularPlugin(InitPluginProtocol):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._access_log: AccessLogMiddleware | None = None
+
+    def around_the_router(self, handler: ASGIApp) -> ASGIApp:
+        """The app's ASGI handler inside the access log, for `create_app` to install once the app is built.
+
+        Litestar runs an app's middleware after routing, so there the access log would miss every request no
+        route matches (a scanner's 404s, a 405), and their answers would carry no `X-Request-ID`.
+        """
+        if self._access_log is None:
+            raise RuntimeError("the plugin has not configured an app yet")
+        return self._access_log(handler)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Register what the application is made of; no part reads the environment itself."""
@@ -111,12 +123,15 @@ class TabularPlugin(InitPluginProtocol):
         if access_log is not None:
             app_config.on_startup.append(access_log.start)
             app_config.on_shutdown.append(access_log.stop)
-        # Outside all of ours: the request's id is decided before anything can answer (and log, or refuse, with it).
-        app_config.middleware.insert(0, AccessLogMiddleware(access_log, settings.trusted_proxies))
+        # Outside everything, the router included (`around_the_router`): the request's id is decided before
+        # anything can answer (and log, or refuse, with it).
+        self._access_log = AccessLogMiddleware(access_log, settings.trusted_proxies)
         if settings.metrics:  # requests by route template and status, around everything else
             app_config.route_handlers.append(prometheus_metrics)
             prometheus = PrometheusConfig(app_name="tabular", prefix="tabular", group_path=True, exclude=["^/metrics$"])
             app_config.middleware.insert(0, prometheus.middleware)
+        if settings.otel:  # imported only then: with tracing off, neither its middleware nor its import
+            _install_tracing(app_config)
         app_config.guards.append(policy_guard)
         app_config.before_request = require_json_body
         app_config.request_class = TypedBodyRequest  # bodies decoded straight into their Struct
@@ -169,6 +184,15 @@ async def require_json_body(request: Request[Any, Any, Any]) -> None:
         )
     if not await request.body():
         raise TabularError("This request needs a JSON body.", code="malformed_request")
+
+
+def _install_tracing(app_config: AppConfig) -> None:
+    """OpenTelemetry spans (`tracing`): `Settings.from_env` has checked the extra; a `Settings` made in code may not."""
+    try:
+        from tabular.tracing import install_tracing  # noqa: PLC0415 - the `otel` extra is optional
+    except ImportError:
+        raise SettingsError(f"TABULAR_OTEL: {OTEL_EXTRA_MISSING}") from None
+    install_tracing(app_config)
 
 
 def _provide_settings(state: State) -> Settings:

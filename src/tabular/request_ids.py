@@ -40,6 +40,6 @@ def assign(scope: Scope, *, from_proxy: bool) -> str:
 
 
 def request_id(scope: Scope) -> str:
-    """The id decided for this request; a new one for an answer no middleware saw (a path that matches no route)."""
+    """The id decided for this request; a new one for an app built without `create_app`'s access log middleware."""
     found = scope.get(SCOPE_KEY)
     return found if isinstance(found, str) else assign(scope, from_proxy=False)

@@ -46,7 +46,7 @@ async def test_each_request_is_one_json_line(
     assert [(line["method"], line["path"], line["status"]) for line in lines] == [
         ("GET", "/api/auth", 200),
         ("GET", "/api/keys", 401),
-        ("GET", "/api/surveys/00000000-0000-0000-0000-000000000000", 404),
+        ("GET", "/api/surveys/{survey_id}", 404),  # the route's template, not the id asked for
     ]
     assert [line["request_id"] for line in lines[:2]] == [
         traced.headers["x-request-id"],
@@ -82,11 +82,17 @@ async def test_a_trusted_proxys_valid_request_id_is_kept_and_every_answer_names_
             assert (answered.headers["x-request-id"] == sent) is kept
             assert answered.json()["request_id"] == answered.headers["x-request-id"]
         unrouted = await client.get("/no/such/path", headers={"X-Test-Peer": "10.0.0.5", "X-Request-ID": "x"})
+        unallowed = await client.request("PATCH", "/api/health", headers=member)
     assert unrouted.status_code == 404
-    assert unrouted.json()["request_id"]  # a path no route matches still names its request
+    assert unrouted.json()["request_id"] == unrouted.headers["x-request-id"] == "x"  # no route, still its id
+    assert unallowed.status_code == 405
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert lines[0]["request_id"] == "trace-1"
-    assert [line["refusal"] for line in lines] == ["not_found"] * 3
+    assert [line["refusal"] for line in lines] == ["not_found"] * 4 + [unallowed.json()["code"]]
+    assert [(line["path"], line["request_id"]) for line in lines[3:]] == [
+        ("-", "x"),  # no route took it: not the path sent, which a client chose
+        ("-", unallowed.headers["x-request-id"]),
+    ]
 
 
 def _from_peer(app: Any) -> Any:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,11 +12,10 @@ import pytest
 from tests.support.cli import invoke
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tabular.demo import DemoData
 
 NO_DATABASE = "tabular: error: no database at "
+PRODUCT_POLICY_TESTS = Path(__file__).resolve().parents[2] / "policies" / "tests" / "product.yaml"
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,18 @@ def test_a_command_run_where_no_database_is_creates_none(tmp_path: Path, args: l
     assert result.stderr.startswith(NO_DATABASE + str(tmp_path / "tabular.db"))
     assert "db upgrade --create" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == []  # no database, no secret
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["openapi"], ["policy", "export"], ["policy", "test", str(PRODUCT_POLICY_TESTS)]],
+)
+def test_a_command_that_reads_only_declarations_makes_no_file(tmp_path: Path, args: list[str]) -> None:
+    """They build the app to read its routes and policy; no secret to keep, no database to open."""
+    result = invoke(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # no .tabular-secret, no tabular.db
 
 
 def test_db_upgrade_create_makes_the_database_and_then_plain_commands_work(tmp_path: Path) -> None:

@@ -52,14 +52,13 @@ def run_as_operator(
     return result
 
 
-def run_read_only(work: Callable[[AsyncSession], Awaitable[_T]], *, unready: str) -> _T:
-    """Run `work` in one read-only transaction on the configured database, rolled back: it writes nothing.
+def run_read_only(work: Callable[[AsyncSession], Awaitable[_T]], settings: Settings, *, unready: str) -> _T:
+    """Run `work` in one read-only transaction on the database of `settings`, rolled back: it writes nothing.
 
     Nothing is migrated (that would write): a database that does not exist or is not at this version's
-    schema fails the command with the message `unready`. The database itself refuses a write, should one
-    be attempted (a read-only transaction; `query_only` on SQLite).
+    schema fails the command with the message `unready` (a missing one is never created). The database
+    itself refuses a write, should one be attempted (a read-only transaction; `query_only` on SQLite).
     """
-    settings = configured(create_database=True)  # a missing database is `unready`, said below, never created
     path = make_url(settings.database_url).database if settings.is_sqlite else None
     if path is not None and path != ":memory:" and not Path(path).is_file():  # connecting would create it
         raise click.ClickException(unready)

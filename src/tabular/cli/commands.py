@@ -10,8 +10,7 @@ import msgspec
 
 from tabular.cli import SERVER_OPTIONS
 from tabular.cli.as_operator import run_as_operator, write
-from tabular.cli.configured import configured
-from tabular.settings import Settings
+from tabular.cli.configured import configured, declarations_only
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -80,7 +79,7 @@ def openapi(output: str | None) -> None:
     """Export the OpenAPI 3.1 document (every operation with its policy)."""
     from tabular.app import create_app  # noqa: PLC0415
 
-    app = create_app(Settings.from_env())
+    app = create_app(declarations_only())
     document = app.openapi_schema.to_schema()
     write(msgspec.json.format(msgspec.json.encode(document).decode(), indent=2) + "\n", output)
 

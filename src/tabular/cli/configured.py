@@ -2,12 +2,14 @@
 
 A mistyped `TABULAR_*` variable is named on stderr (it would be ignored in silence), and a command that would
 create a new SQLite database where none is (`tabular db upgrade` run from the wrong directory) stops instead:
-only `serve`, `demo` and `db upgrade --create` make a database.
+only `serve`, `demo` and `db upgrade --create` make a database. A command that only reads the application's
+declarations (`openapi`, `policy export|test|diff`) makes no file at all, not even the signing secret.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import click
@@ -29,11 +31,30 @@ def variable_names() -> frozenset[str]:
 
 def configured(*, create_database: bool = False) -> Settings:
     """`Settings.from_env()`, after warning of unknown variables and, unless asked to, refusing a new database."""
-    for warning in unknown_variables(os.environ, variable_names()):
-        click.echo(f"tabular: warning: {warning}", err=True)
+    _warn_of_unknown_variables()
     if not create_database:
         _refuse_a_new_database(os.environ.get("TABULAR_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
     return Settings.from_env()
+
+
+def declarations_only() -> Settings:
+    """The settings of a command that builds the app only to read what it declares (routes, policy, OpenAPI).
+
+    Such a command signs, seals and stores nothing, so without `TABULAR_SECRET_KEY` it takes a secret of its
+    own for the run instead of reading or writing `.tabular-secret` (which would appear in any directory the
+    command was run from); it opens no database either.
+    """
+    _warn_of_unknown_variables()
+    if os.environ.get("TABULAR_SECRET_KEY", "").strip():
+        return Settings.from_env()
+    environ = {**os.environ, "TABULAR_SECRET_KEY": secrets.token_urlsafe(48)}
+    unkept = "none kept (this command signs nothing)"
+    return msgspec.structs.replace(Settings.from_env(environ), secret_source=unkept)
+
+
+def _warn_of_unknown_variables() -> None:
+    for warning in unknown_variables(os.environ, variable_names()):
+        click.echo(f"tabular: warning: {warning}", err=True)
 
 
 def _refuse_a_new_database(raw_url: str) -> None:

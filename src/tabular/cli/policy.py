@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 import click
 
 from tabular.cli.as_operator import run_as_operator, run_read_only, write
+from tabular.cli.configured import declarations_only
 from tabular.settings import Settings
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def policy_test(files: tuple[Path, ...]) -> None:
     from tabular.app import create_app  # noqa: PLC0415
     from tabular.policies.testfile import PolicyTestError, load  # noqa: PLC0415
 
-    app = create_app(Settings.from_env())
+    settings = declarations_only()  # `world: demo` reads the database; nothing signs, nothing is written
+    app = create_app(settings)
     tests = []
     for file in files:
         try:
@@ -120,7 +122,7 @@ def policy_test(files: tuple[Path, ...]) -> None:
         except PolicyTestError as exc:
             raise click.ClickException(f"{file}: {exc}") from None
     if any(test.world == "demo" for _, test in tests):
-        outcomes = run_read_only(lambda session: _run(app, tests, session), unready=DEMO_MISSING)
+        outcomes = run_read_only(lambda session: _run(app, tests, session), settings, unready=DEMO_MISSING)
     else:
         outcomes = asyncio.run(_run(app, tests))
     failed = [(file, outcome) for file, outcome in outcomes if not outcome.passed]
@@ -187,7 +189,7 @@ def _current() -> PolicyDocument:
     from tabular.policies.document import document  # noqa: PLC0415
     from tabular.policies.inventory import declared_routes  # noqa: PLC0415
 
-    return document(declared_routes(create_app(Settings.from_env())))
+    return document(declared_routes(create_app(declarations_only())))
 
 
 def _policy_at(where: str) -> PolicyDocument:

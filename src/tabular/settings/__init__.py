@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 import re
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 from cryptography.hazmat.primitives import hashes
@@ -16,16 +15,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from tabular.settings import parsing as value
+from tabular.settings.parsing import MIN_SECRET_LENGTH, OTEL_EXTRA_MISSING, SettingsError
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
-__all__ = ["RateSpec", "Settings", "SettingsError"]
-
-_T = TypeVar("_T")
+__all__ = ["MIN_SECRET_LENGTH", "OTEL_EXTRA_MISSING", "RateSpec", "Settings", "SettingsError"]
 
 DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///tabular.db"
 DEFAULT_SECRET_FILE: Final = ".tabular-secret"  # noqa: S105 - a file name, not a secret
-MIN_SECRET_LENGTH: Final = 32
 AUDIT_CHAIN_LABEL: Final = b"tabular/audit-chain/v1"
 """What the audit chain's key is derived for (`derive_key`): a label no other use of `secret_key` shares."""
 
@@ -38,10 +37,6 @@ _DRIVERS: Final = {
     "postgres": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed; the message names the variable."""
 
 
 class RateSpec(msgspec.Struct, frozen=True):
@@ -123,6 +118,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds the delivery worker waits between looks at the queue when it found nothing to send."""
     webhooks_retry_delay: float = 30.0
     """Seconds before the first retry of a failed delivery; each further retry waits twice as long."""
+    otel: bool = False
+    """OpenTelemetry tracing, a server span per request (`TABULAR_OTEL=true`; needs the `otel` extra)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
@@ -133,33 +130,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         every worker signs with the same key.
         """
         env = os.environ if environ is None else environ
-        read = _Reader(env)
-        secret = read("SECRET_KEY", _secret_key, None)
+        read = value.Reader(env)
+        secret = read("SECRET_KEY", value.secret_key, None)
         secret_file = (secret_dir or Path.cwd()) / DEFAULT_SECRET_FILE
         return cls(
             database_url=read("DATABASE_URL", normalize_database_url, DEFAULT_DATABASE_URL),
-            redis_url=read("REDIS_URL", _redis_url, None),
-            redis_cluster=read("REDIS_CLUSTER", _boolean, False),  # noqa: FBT003
+            redis_url=read("REDIS_URL", value.redis_url, None),
+            redis_cluster=read("REDIS_CLUSTER", value.boolean, False),  # noqa: FBT003
             secret_key=secret or load_or_create_secret(secret_file),
             secret_source="TABULAR_SECRET_KEY" if secret else str(secret_file),
-            cors_origins=read("CORS_ORIGINS", _origins, ()),
+            cors_origins=read("CORS_ORIGINS", value.origins, ()),
             rate_limit=read("RATE_LIMIT", RateSpec.parse, DEFAULT_RATE_LIMIT),
             auth_rate_limit=read("AUTH_RATE_LIMIT", RateSpec.parse, DEFAULT_AUTH_RATE_LIMIT),
             account_rate_limit=read("ACCOUNT_RATE_LIMIT", RateSpec.parse, DEFAULT_ACCOUNT_RATE_LIMIT),
-            trusted_proxies=read("TRUSTED_PROXIES", _networks, ()),
-            host=read("HOST", _host, "127.0.0.1"),
-            port=read("PORT", _port, 8000),
-            workers=read("WORKERS", _positive_int, 1),
-            debug=read("DEBUG", _boolean, False),  # noqa: FBT003,
-            access_log=read("ACCESS_LOG", _boolean, True),  # noqa: FBT003
-            log_format=read("LOG_FORMAT", _log_format, "json"),
-            max_body_size=read("MAX_BODY_SIZE", _positive_int, 1_048_576),
-            metrics=read("METRICS", _boolean, False),  # noqa: FBT003
-            metrics_allow=read("METRICS_ALLOW", _networks, LOOPBACK),
-            webhooks_allow_private=read("WEBHOOKS_ALLOW_PRIVATE", _boolean, False),  # noqa: FBT003
-            webhooks_worker=read("WEBHOOKS_WORKER", _boolean, True),  # noqa: FBT003
-            webhooks_poll_interval=read("WEBHOOKS_POLL_INTERVAL", _positive_float, 2.0),
-            webhooks_retry_delay=read("WEBHOOKS_RETRY_DELAY", _positive_float, 30.0),
+            trusted_proxies=read("TRUSTED_PROXIES", value.networks, ()),
+            host=read("HOST", value.host, "127.0.0.1"),
+            port=read("PORT", value.port, 8000),
+            workers=read("WORKERS", value.positive_int, 1),
+            debug=read("DEBUG", value.boolean, False),  # noqa: FBT003,
+            access_log=read("ACCESS_LOG", value.boolean, True),  # noqa: FBT003
+            log_format=read("LOG_FORMAT", value.log_format, "json"),
+            max_body_size=read("MAX_BODY_SIZE", value.positive_int, 1_048_576),
+            metrics=read("METRICS", value.boolean, False),  # noqa: FBT003
+            metrics_allow=read("METRICS_ALLOW", value.networks, LOOPBACK),
+            webhooks_allow_private=read("WEBHOOKS_ALLOW_PRIVATE", value.boolean, False),  # noqa: FBT003
+            webhooks_worker=read("WEBHOOKS_WORKER", value.boolean, True),  # noqa: FBT003
+            webhooks_poll_interval=read("WEBHOOKS_POLL_INTERVAL", value.positive_float, 2.0),
+            webhooks_retry_delay=read("WEBHOOKS_RETRY_DELAY", value.positive_float, 30.0),
+            otel=read("OTEL", value.otel, False),  # noqa: FBT003
         )
 
     @property
@@ -175,23 +173,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite engine."""
         return self.database_url.startswith("sqlite")
-
-
-class _Reader:
-    """Reads one variable through a parser, turning any parse failure into a `SettingsError` naming it."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def __call__(self, name: str, parse: Callable[[str], _T], default: _T) -> _T:
-        variable = f"TABULAR_{name}"
-        raw = self._env.get(variable)
-        if raw is None or raw.strip() == "":
-            return default
-        try:
-            return parse(raw.strip())
-        except ValueError as exc:
-            raise SettingsError(f"{variable}: {exc}") from None
 
 
 def normalize_database_url(url: str) -> str:
@@ -228,69 +209,3 @@ def load_or_create_secret(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as file:
         file.write(secret + "\n")
     return secret
-
-
-def _secret_key(raw: str) -> str:
-    if len(raw) < MIN_SECRET_LENGTH:
-        raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
-    return raw
-
-
-def _redis_url(raw: str) -> str:
-    if not raw.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"expected redis://HOST:PORT/DB, rediss://… or unix://…, got {raw!r}")
-    return raw
-
-
-def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
-    for origin in origins:
-        if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise ValueError(f"an origin is scheme://host[:port], got {origin!r}")
-    return origins
-
-
-def _networks(raw: str) -> tuple[str, ...]:
-    return tuple(str(ipaddress.ip_network(part.strip(), strict=False)) for part in raw.split(",") if part.strip())
-
-
-def _host(raw: str) -> str:
-    if any(char.isspace() for char in raw):
-        raise ValueError(f"not a host name or address: {raw!r}")
-    return raw
-
-
-def _port(raw: str) -> int:
-    port = int(raw)
-    if not 0 < port < 65536:  # noqa: PLR2004
-        raise ValueError(f"must be between 1 and 65535, got {port}")
-    return port
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError(f"must be at least 1, got {value}")
-    return value
-
-
-def _log_format(raw: str) -> str:
-    if raw.lower() not in {"json", "text"}:
-        raise ValueError(f"expected json or text, got {raw!r}")
-    return raw.lower()
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError(f"must be a positive number of seconds, got {raw!r}")
-    return value
-
-
-def _boolean(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"expected true or false, got {raw!r}")
