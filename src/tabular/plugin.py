@@ -72,16 +72,18 @@ class TabularPlugin(InitPluginProtocol):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._access_log: AccessLogMiddleware | None = None
+        self._security_headers: SecurityHeadersMiddleware | None = None
 
     def around_the_router(self, handler: ASGIApp) -> ASGIApp:
-        """The app's ASGI handler inside the access log, for `create_app` to install once the app is built.
+        """The app's ASGI handler inside the access log and the security headers (for `create_app`).
 
         Litestar runs an app's middleware after routing, so there the access log would miss every request no
-        route matches (a scanner's 404s, a 405), and their answers would carry no `X-Request-ID`.
+        route matches (a scanner's 404s, a 405), and their answers would carry no `X-Request-ID` and none of
+        the headers every answer must carry.
         """
-        if self._access_log is None:
+        if self._access_log is None or self._security_headers is None:
             raise RuntimeError("the plugin has not configured an app yet")
-        return self._access_log(handler)
+        return self._access_log(self._security_headers(handler))
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Register what the application is made of; no part reads the environment itself."""
@@ -114,7 +116,6 @@ class TabularPlugin(InitPluginProtocol):
         # Order matters: authentication first, so the limiter sees the principal (or the failed attempt);
         # the access log outside both, so it times and reports every request, refused ones included.
         app_config.middleware[:0] = [
-            SecurityHeadersMiddleware(settings.trusted_proxies),  # outside the limiter: its 429 gets them too
             AuthenticationMiddleware(auth_engine.authenticator),
             RateLimitMiddleware(limiter, settings),
             IdempotencyMiddleware(_idempotency_store(redis, db_config, settings), settings.trusted_proxies),
@@ -126,6 +127,9 @@ class TabularPlugin(InitPluginProtocol):
         # Outside everything, the router included (`around_the_router`): the request's id is decided before
         # anything can answer (and log, or refuse, with it).
         self._access_log = AccessLogMiddleware(access_log, settings.trusted_proxies)
+        # Around the router too, so every answer gets them: the limiter's 429, errors, and a 404 or 405 that
+        # no route matched.
+        self._security_headers = SecurityHeadersMiddleware(settings.trusted_proxies)
         if settings.metrics:  # requests by route template and status, around everything else
             app_config.route_handlers.append(prometheus_metrics)
             prometheus = PrometheusConfig(app_name="tabular", prefix="tabular", group_path=True, exclude=["^/metrics$"])

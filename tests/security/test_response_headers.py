@@ -52,6 +52,8 @@ async def test_answers_that_carry_secrets_are_never_stored_nor_sniffed(client: C
         await client.get("/api/keys"),  # 401, a problem
         await client.get("/api/surveys", headers=key(demo, "client")),
         await client.get("/api/surveys", params={"offset": "-1"}, headers=key(demo, "client")),  # 422
+        await client.get("/api/no-such-route"),  # 404 before any route: answered outside the app's middleware
+        await client.delete("/api/health"),  # 405, the same
     ):
         _guarded(answer)
 
