@@ -136,6 +136,17 @@ class RedisClusterServers:
         self.nodes.clear()
 
 
+NON_DURABLE = """
+ALTER SYSTEM SET fsync = off;
+ALTER SYSTEM SET synchronous_commit = off;
+ALTER SYSTEM SET full_page_writes = off;
+SELECT pg_reload_conf();
+"""
+"""PostgreSQL's "non-durable settings" for a throw-away cluster: nothing waits for the disk, which changes no
+query's answer. Every PostgreSQL test creates and drops a database (each fsynced by default): create + drop
+took 0.86-0.91 s with fsync, 0.39-0.43 s without, on this machine under load (median of 20 each)."""
+
+
 @dataclass
 class PostgresServer:
     """A PostgreSQL cluster from the `pgserver` dev dependency (it runs as a dedicated user when we are root)."""
@@ -148,6 +159,7 @@ class PostgresServer:
 
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.directory))
         self.handle = pgserver.get_server(self.directory / "pgdata", cleanup_mode="stop")
+        self.execute(NON_DURABLE)
 
     def url(self, database: str = "postgres") -> str:
         socket_dir = self.handle.get_uri().split("host=", 1)[1]
