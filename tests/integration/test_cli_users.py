@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from tabular.db import AuditEvent, User
 from tabular.db.audit import AuditEventType
 from tabular.db.config import make_db_config
 from tabular.settings import Settings
-from tests.support.live import run
+from tests.support.cli import invoke_in_thread
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from httpx import AsyncClient
 
     from tabular.demo import DemoData
+    from tests.support.cli import Result
 
 WEAK_PASSWORDS = {
     "short": "The password must have at least 10 characters.",
@@ -27,9 +28,11 @@ WEAK_PASSWORDS = {
 }
 
 
-def _create(tmp_path: Path, database_url: str, *, email: str, password: str, name: str = "Pat Operator") -> Any:
-    args = ["users", "create", "--email", email, "--name", name, "--password", password]
-    return run(*args, "--role", "member", "--org", "Operators Inc", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
+async def _create(
+    tmp_path: Path, database_url: str, *, email: str, password: str, name: str = "Pat Operator"
+) -> Result:
+    args = ["users", "create", "--email", email, "--name", name, "--password", password, "--role", "member"]
+    return await invoke_in_thread(*args, "--org", "Operators Inc", cwd=tmp_path, TABULAR_DATABASE_URL=database_url)
 
 
 async def _rows(database_url: str) -> tuple[list[User], list[AuditEvent]]:
@@ -56,7 +59,7 @@ async def test_the_cli_refuses_the_passwords_the_api_refuses(
         api = await client.post("/api/users", json=body, headers=admin)
         assert (api.status_code, api.json()["code"], api.json()["detail"]) == (422, "weak_password", reason)
 
-        cli = _create(tmp_path, database_url, email="pat.operator@example.com", password=password)
+        cli = await _create(tmp_path, database_url, email="pat.operator@example.com", password=password)
         assert cli.returncode == 1
         assert cli.stderr.strip() == f"tabular: error: {reason}"
     users, _ = await _rows(database_url)
@@ -65,11 +68,13 @@ async def test_the_cli_refuses_the_passwords_the_api_refuses(
 
 @pytest.mark.anyio
 async def test_the_cli_refuses_the_names_and_emails_the_api_refuses(tmp_path: Path, database_url: str) -> None:
-    bad_email = _create(tmp_path, database_url, email="not-an-email", password="a-long-enough-password")
+    bad_email = await _create(tmp_path, database_url, email="not-an-email", password="a-long-enough-password")
     assert bad_email.returncode == 2
     assert "--email" in bad_email.stderr
     assert "not an email address" in bad_email.stderr
-    bad_name = _create(tmp_path, database_url, email="pat@example.com", password="a-long-enough-password", name="a\tb")
+    bad_name = await _create(
+        tmp_path, database_url, email="pat@example.com", password="a-long-enough-password", name="a\tb"
+    )
     assert bad_name.returncode == 2
     assert "--name" in bad_name.stderr
     assert "must not be blank or contain control characters" in bad_name.stderr
@@ -85,7 +90,7 @@ async def test_the_cli_writes_the_audit_event_the_api_writes(
     body = {"email": "via.api@example.com", "name": "Via API", "role": "member", "password": "a-long-enough-password"}
     assert (await client.post("/api/users", json=body, headers=admin)).status_code == 201
 
-    created = _create(tmp_path, database_url, email="Via.CLI@Example.com", password="a-long-enough-password")
+    created = await _create(tmp_path, database_url, email="Via.CLI@Example.com", password="a-long-enough-password")
     assert created.returncode == 0, created.stderr
 
     users, events = await _rows(database_url)

@@ -1,18 +1,14 @@
-"""`POST /api/policy/check` answers what the real request gets, cell by cell, and writes nothing.
+"""`POST /api/policy/check`: it writes nothing, names the rule and the target, and answers the guard's other steps.
 
-The walk is the route walk's (`test_policy_routes.py`): every declared route x role x credential x situation,
-on fresh objects. Before each real request, an admin of the caller's organization asks the check API about
-the same subject (the user for a session, the key by id) and the same METHOD PATH; the two answers must be
-equal. A refusal is read by its reason code, as the route walk reads it.
+That it answers what the real request gets, for every declared route x role x credential x situation, is
+checked by the route walk (`test_policy_walk.py`), which asks it before each request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -22,77 +18,14 @@ from tabular.db import Survey
 from tabular.policies.document import document, to_json
 from tabular.policies.inventory import declared_routes
 from tabular.policies.matrix import Credential, Situation
-from tabular.policies.placement import is_collection
 from tabular.schemas.policy import MAX_CHECKS
-from tabular.vocabulary import Reason, Resource, Role
+from tabular.vocabulary import Reason, Role
 from tests.support.clients import fields_of
 from tests.support.db import every_row, open_database
-from tests.support.policy_world import bodies_for_routes, build_world
+from tests.support.policy_world import build_world
 from tests.support.settings import make_settings
 
-if TYPE_CHECKING:
-    import httpx
-
-    from tabular.policies.requirements import Requirement
-
 pytestmark = pytest.mark.anyio
-
-POLICY_CODES = {reason.value for reason in Reason} - {Reason.ALLOWED.value}
-
-
-def situations_for(requirement: Requirement) -> list[Situation]:
-    if is_collection(requirement.resource, requirement.action) or requirement.resource is Resource.ACCOUNT:
-        return [Situation.OWN_WORKSPACE]
-    return list(Situation)
-
-
-@pytest.mark.timeout(900)  # the route walk's requests, and a check before each
-async def test_the_check_answers_what_the_request_gets(database_url: str) -> None:
-    """Per route, one world with a caller of each role: every cell's objects and credential are made, the
-    admin asks about them all in one batch, then each request is made, in order (each cell has its own
-    objects, so an earlier request changes nothing a later cell names)."""
-    app = create_app(make_settings(database_url))
-    routes = declared_routes(app)
-    bodies = bodies_for_routes()
-    mismatches: list[str] = []
-    checked = 0
-    async with open_database(database_url) as database, AsyncTestClient(app) as client:
-        for method, path, requirement in routes:
-            cells: list[tuple[str, str, dict[str, str]]] = []
-            checks: list[dict[str, Any]] = []
-            async with database.transaction() as session:
-                world = await build_world(session)
-                admin, _ = await world.credential(world.callers[Role.ADMIN], Credential.SESSION, None, app)
-                for role, credential in itertools.product(Role, Credential):
-                    for situation in situations_for(requirement):
-                        caller = world.callers[role]
-                        object_id, workspace = await world.place(requirement.locate_as, situation, caller)
-                        headers, subject = await world.credential(caller, credential, workspace, app)
-                        url = await world.url(path, requirement, object_id, workspace)
-                        cells.append((f"{role}/{credential}/{situation}", url, headers))
-                        checks.append({"subject": subject, "method": method, "path": url})
-            answers = await client.post("/api/policy/check/batch", json={"checks": checks}, headers=admin)
-            assert answers.status_code == 200, answers.text
-            for (where, url, headers), answer in zip(cells, answers.json()["results"], strict=True):
-                response = await client.request(method, url, headers=headers, json=bodies.get(f"{method} {path}"))
-                said, got = _answered(answer), _outcome(response)
-                if said != got:
-                    mismatches.append(f"{method} {path} {where}: check {said}, request {got}")
-                checked += 1
-    assert mismatches == [], f"{len(mismatches)} of {checked} checks disagree with the request"
-    assert checked >= len(routes) * len(Role) * len(Credential)
-
-
-def _answered(answer: dict[str, Any]) -> str:
-    return "allowed" if answer["allowed"] else f"{answer['status']} {answer['code']}"
-
-
-def _outcome(response: httpx.Response) -> str:
-    if response.status_code in {401, 403, 404}:
-        code = response.json().get("code")
-        if code in POLICY_CODES:
-            return f"{response.status_code} {code}"
-    return "allowed"
 
 
 async def test_checks_write_nothing(database_url: str) -> None:
