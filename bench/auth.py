@@ -85,7 +85,7 @@ async def app_figures(directory: Path) -> None:
     )
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        operator = Actor(session, at_rest=AtRest(settings.secret_key))
+        operator = Actor(session, at_rest=AtRest.of(settings))
         demo = await seed_demo(operator)
         body = UserCreate(email=BENCH_EMAIL, name="Bench", role=Role.MEMBER, password=BENCH_PASSWORD)
         await UserService(operator).create(body, organization_id=UUID(demo.organization.id))

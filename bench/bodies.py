@@ -63,7 +63,7 @@ async def main(directory: Path) -> None:
     )
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        demo = await seed_demo(Actor(session, at_rest=AtRest(settings.secret_key)))
+        demo = await seed_demo(Actor(session, at_rest=AtRest.of(settings)))
     await config.get_engine().dispose()
     admin_key = demo.users[0].api_key
     assert admin_key is not None

@@ -46,7 +46,7 @@ async def per_request(directory: Path) -> None:
     settings = Settings(database_url=url, secret_key="b" * 48, rate_limit=unlimited, auth_rate_limit=unlimited)
     config = make_db_config(settings)
     async with config.get_session() as session, session.begin():
-        demo = await seed_demo(Actor(session, at_rest=AtRest(settings.secret_key)))
+        demo = await seed_demo(Actor(session, at_rest=AtRest.of(settings)))
     await config.get_engine().dispose()
     member = demo.users[1]
     headers = {"X-API-Key": member.api_key or ""}

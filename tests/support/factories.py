@@ -60,7 +60,7 @@ def _unique(prefix: str) -> str:
 async def password_hash(password: str) -> str:
     """The argon2id hash of `password`, made once per test run."""
     if password not in _hashes:
-        _hashes[password] = await hash_password(password)
+        _hashes[password] = await hash_password(password, using=TEST_AT_REST.password_hasher)
     return _hashes[password]
 
 

@@ -15,6 +15,7 @@ def test_defaults_are_the_embedded_engines(tmp_path: Path) -> None:
     assert settings.rate_limit == RateSpec(limit=1000, window=900)
     assert settings.auth_rate_limit == RateSpec(limit=20, window=900)
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert (settings.argon2_time_cost, settings.argon2_memory_kib) == (3, 65_536)  # RFC 9106's second profile
 
 
 def test_secret_is_created_once_with_owner_only_permissions(tmp_path: Path) -> None:
@@ -76,6 +77,8 @@ def test_all_variables_are_read(tmp_path: Path) -> None:
             "TABULAR_HOST": "::1",
             "TABULAR_PORT": "9000",
             "TABULAR_WORKERS": "4",
+            "TABULAR_ARGON2_TIME_COST": "4",
+            "TABULAR_ARGON2_MEMORY_KIB": "131072",
         },
         secret_dir=tmp_path,
     )
@@ -85,6 +88,7 @@ def test_all_variables_are_read(tmp_path: Path) -> None:
     assert settings.auth_rate_limit == RateSpec(3, 10)
     assert settings.trusted_proxies == ("10.0.0.0/8", "127.0.0.1/32")
     assert (settings.host, settings.port, settings.workers) == ("::1", 9000, 4)
+    assert (settings.argon2_time_cost, settings.argon2_memory_kib) == (4, 131_072)
 
 
 @pytest.mark.parametrize(
@@ -103,6 +107,8 @@ def test_all_variables_are_read(tmp_path: Path) -> None:
         ("TABULAR_PORT", "http"),
         ("TABULAR_WORKERS", "0"),
         ("TABULAR_DEBUG", "maybe"),
+        ("TABULAR_ARGON2_TIME_COST", "0"),
+        ("TABULAR_ARGON2_MEMORY_KIB", "16"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path: Path, variable: str, value: str) -> None:

@@ -20,10 +20,15 @@ from typing import TYPE_CHECKING, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tabular.auth.passwords import DEFAULT_HASHER, hasher
 from tabular.settings import derive_key
 
 if TYPE_CHECKING:
     from uuid import UUID
+
+    from argon2 import PasswordHasher
+
+    from tabular.settings import Settings
 
 TOTP_SECRET_LABEL: Final = b"tabular/totp-secret/v1"
 RECOVERY_CODE_LABEL: Final = b"tabular/recovery-code/v1"
@@ -60,15 +65,22 @@ def normalise_recovery_code(code: str) -> str:
 
 
 class AtRest:
-    """The server's keys for what it stores of a second factor, derived once per process."""
+    """How the server stores secrets: the keys it derives once per process, and the password hash's costs."""
 
-    __slots__ = ("_aead", "_recovery_key", "_salt_key", "_webhook_key")
+    __slots__ = ("_aead", "_recovery_key", "_salt_key", "_webhook_key", "password_hasher")
 
-    def __init__(self, server_secret: str) -> None:
+    def __init__(self, server_secret: str, password_hasher: PasswordHasher = DEFAULT_HASHER) -> None:
         self._aead = AESGCM(derive_key(server_secret, TOTP_SECRET_LABEL))
         self._recovery_key = derive_key(server_secret, RECOVERY_CODE_LABEL)
         self._salt_key = derive_key(server_secret, PASSWORD_SALT_LABEL)
         self._webhook_key = derive_key(server_secret, WEBHOOK_SECRET_LABEL)
+        self.password_hasher = password_hasher
+        """argon2id with the configured costs: what new password hashes are made with."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> AtRest:
+        """The server's: keys from its secret, password hashes at its `TABULAR_ARGON2_*` costs."""
+        return cls(settings.secret_key, hasher(settings))
 
     def webhook_secret(self, endpoint: UUID, salt: str) -> str:
         """The signing secret of a webhook endpoint (`whsec_` + base64 of 32 bytes), made again on each use.

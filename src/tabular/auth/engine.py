@@ -72,6 +72,6 @@ class AuthEngine:
             authenticator=Authenticator(backends),
             limiter=limiter,
             password_attempts=password_attempts,
-            at_rest=AtRest(settings.secret_key),
+            at_rest=AtRest.of(settings),
             cursors=TokenCodec(derive_key(settings.secret_key, CURSOR_LABEL)),
         )

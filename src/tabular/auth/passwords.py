@@ -1,4 +1,4 @@
-"""argon2id behind hash / verify / needs_rehash, run off the event loop in a small pool of its own.
+"""argon2id behind hash / verify / salted_with, run off the event loop in a small pool of its own.
 
 One argon2 call is a few hundred milliseconds of one core and 64 MiB. On a shared thread pool (anyio's
 allows 40), a burst of logins would take every core and gigabytes from the requests that need neither;
@@ -14,22 +14,25 @@ import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tabular.telemetry import ARGON2_SECONDS
 
+if TYPE_CHECKING:
+    from tabular.settings import Settings
+
 __all__ = [
     "argon2_runs",
     "hash_password",
-    "needs_rehash",
+    "hasher",
     "salted_with",
     "verify_password",
 ]
 
-_hasher: Final = PasswordHasher()  # argon2id, RFC 9106 "low memory" profile: t=3, m=64 MiB, p=4
+DEFAULT_HASHER: Final = PasswordHasher()  # argon2id, RFC 9106 "low memory" profile: t=3, m=64 MiB, p=4
 ARGON2_THREADS: Final = max(1, len(os.sched_getaffinity(0)) - 1)
 ARGON2_NICENESS: Final = 10
 
@@ -49,14 +52,19 @@ _pool: Final = ThreadPoolExecutor(
 )
 
 
-async def hash_password(password: str, salt: bytes | None = None) -> str:
+def hasher(settings: Settings) -> PasswordHasher:
+    """argon2id with the costs `settings` name (`TABULAR_ARGON2_*`; four lanes, as argon2-cffi's default)."""
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+
+
+async def hash_password(password: str, salt: bytes | None = None, *, using: PasswordHasher = DEFAULT_HASHER) -> str:
     """The argon2id encoded hash of `password`: with `salt`, the same string each time; a random salt without."""
-    return await asyncio.get_running_loop().run_in_executor(_pool, _hash, password, salt)
+    return await asyncio.get_running_loop().run_in_executor(_pool, _hash, using, password, salt)
 
 
-def salted_with(encoded: str, salt: bytes) -> bool:
-    """Whether `encoded` was made with today's parameters and `salt`: what `hash_password(…, salt)` makes."""
-    if needs_rehash(encoded):
+def salted_with(encoded: str, salt: bytes, *, using: PasswordHasher = DEFAULT_HASHER) -> bool:
+    """Whether `encoded` was made with `using`'s parameters and `salt`: what `hash_password(…, salt)` makes."""
+    if using.check_needs_rehash(encoded):
         return False
     return encoded.rpartition("$")[0].endswith("$" + base64.b64encode(salt).decode().rstrip("="))
 
@@ -70,11 +78,6 @@ async def verify_password(encoded: str, password: str) -> bool:
     return await asyncio.get_running_loop().run_in_executor(_pool, _verify, encoded, password)
 
 
-def needs_rehash(encoded: str) -> bool:
-    """Whether the hash was made with parameters other than today's."""
-    return _hasher.check_needs_rehash(encoded)
-
-
 def argon2_runs() -> int:
     """How many argon2 computations this process made: sign-in's cost is counted, not timed, by its tests."""
     return _runs[0]
@@ -83,16 +86,16 @@ def argon2_runs() -> int:
 _runs = [0]
 
 
-def _hash(password: str, salt: bytes | None) -> str:
+def _hash(using: PasswordHasher, password: str, salt: bytes | None) -> str:
     _runs[0] += 1
     with ARGON2_SECONDS.time():
-        return _hasher.hash(password, salt=salt)
+        return using.hash(password, salt=salt)
 
 
 def _verify(encoded: str, password: str) -> bool:
     _runs[0] += 1
     try:
         with ARGON2_SECONDS.time():
-            return _hasher.verify(encoded, password)
+            return DEFAULT_HASHER.verify(encoded, password)  # the encoded hash names its own parameters
     except (VerificationError, InvalidHashError):
         return False

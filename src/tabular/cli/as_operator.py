@@ -44,7 +44,7 @@ def run_as_operator(
         config = make_db_config(settings)
         try:
             async with config.get_session() as session, session.begin():
-                return await work(Actor(session, at_rest=AtRest(settings.secret_key)))
+                return await work(Actor(session, at_rest=AtRest.of(settings)))
         finally:
             await config.get_engine().dispose()
 

@@ -43,12 +43,14 @@ class PasswordService(Service):
 
     async def hash(self, email: str, password: str) -> str:
         """What an account with `email` stores of `password`: argon2id under the email's keyed salt."""
-        return await hash_password(password, self.actor.at_rest.password_salt(email))
+        at_rest = self.actor.at_rest
+        return await hash_password(password, at_rest.password_salt(email), using=at_rest.password_hasher)
 
     async def upgrade(self, user: User, password: str) -> None:
         """After a sign-in that proved `password`: rehash it if it predates today's parameters or keyed salts."""
         stored = user.password_hash
-        if stored is None or not salted_with(stored, self.actor.at_rest.password_salt(user.email)):
+        at_rest = self.actor.at_rest
+        if stored is None or not salted_with(stored, at_rest.password_salt(user.email), using=at_rest.password_hasher):
             user.password_hash = await self.hash(user.email, password)
 
     async def check(self, user: User | None, email: str, password: str) -> bool:
@@ -74,11 +76,12 @@ class PasswordService(Service):
                     code="account_throttled",
                     headers={"Retry-After": str(allowance.reset)},
                 )
-        salt = self.actor.at_rest.password_salt(email)
+        at_rest = self.actor.at_rest
+        salt = at_rest.password_salt(email)
         older = {
             user.id: user.password_hash
             for user in users
-            if user.password_hash and not salted_with(user.password_hash, salt)
+            if user.password_hash and not salted_with(user.password_hash, salt, using=at_rest.password_hasher)
         }
         # the one argon2 run for every account under the email's salt (and for no account at all)
         typed = await self.hash(email, password) if len(older) < len(users) or not users else ""

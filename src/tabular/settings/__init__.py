@@ -106,6 +106,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The access log's lines: `json`, or `text` for a person reading a terminal (`TABULAR_LOG_FORMAT`)."""
     max_body_size: int = 1_048_576
     """Bytes a request body may have (a 413 beyond); sign-in and public routes allow only `SMALL_BODY`."""
+    argon2_time_cost: int = 3
+    """argon2id passes over memory per password hash (`TABULAR_ARGON2_TIME_COST`); RFC 9106's second profile."""
+    argon2_memory_kib: int = 65_536
+    """argon2id memory per password hash, in KiB (`TABULAR_ARGON2_MEMORY_KIB`): 64 MiB, RFC 9106's second profile."""
     metrics: bool = False
     """Serve Prometheus metrics at `/metrics` (`TABULAR_METRICS=true`), to `metrics_allow` only."""
     metrics_allow: tuple[str, ...] = LOOPBACK
@@ -151,6 +155,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             access_log=read("ACCESS_LOG", value.boolean, True),  # noqa: FBT003
             log_format=read("LOG_FORMAT", value.log_format, "json"),
             max_body_size=read("MAX_BODY_SIZE", value.positive_int, 1_048_576),
+            argon2_time_cost=read("ARGON2_TIME_COST", value.positive_int, 3),
+            argon2_memory_kib=read("ARGON2_MEMORY_KIB", value.argon2_memory, 65_536),
             metrics=read("METRICS", value.boolean, False),  # noqa: FBT003
             metrics_allow=read("METRICS_ALLOW", value.networks, LOOPBACK),
             webhooks_allow_private=read("WEBHOOKS_ALLOW_PRIVATE", value.boolean, False),  # noqa: FBT003

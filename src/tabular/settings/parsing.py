@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 MIN_SECRET_LENGTH: Final = 32
+ARGON2_MIN_MEMORY_KIB: Final = 32
+"""argon2's floor for the four lanes tabular hashes with (8 KiB a lane)."""
 OTEL_EXTRA_MISSING: Final = (
     "tracing needs the `otel` extra, which is not installed: `uv run --extra otel tabular serve` (or `pip install "
     "'tabular[otel]'`)"
@@ -95,6 +97,14 @@ def positive_int(raw: str) -> int:
     if value < 1:
         raise ValueError(f"must be at least 1, got {value}")
     return value
+
+
+def argon2_memory(raw: str) -> int:
+    """KiB of memory for argon2id's four lanes: at least 8 per lane."""
+    kib = int(raw)
+    if kib < ARGON2_MIN_MEMORY_KIB:
+        raise ValueError(f"must be at least {ARGON2_MIN_MEMORY_KIB} (KiB), got {kib}")
+    return kib
 
 
 def log_format(raw: str) -> str:

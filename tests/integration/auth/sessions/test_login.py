@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 import jwt
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
 from tabular.auth.passwords import argon2_runs
-from tests.support.clients import otp, user, without_request_id
+from tabular.db import User
+from tests.support.clients import app_client, otp, user, without_request_id
+from tests.support.db import committed_session
 from tests.support.sessions import (
     MONTH,
     ORGANIZATION,
@@ -139,6 +142,20 @@ async def test_a_sign_in_rehashes_a_password_under_the_emails_keyed_salt(client:
         assert (await client.post("/api/auth", json=login_body(account.email, account.password))).status_code == 200
         runs.append(argon2_runs() - before)
     assert runs == [2, 1], "the first verifies the old hash and rehashes; the second only hashes under the keyed salt"
+
+
+async def test_a_sign_in_rehashes_a_password_at_the_configured_argon2_costs(
+    database_url: str, account: Account
+) -> None:
+    """`TABULAR_ARGON2_*` raised: the next sign-in stores the password at the new costs, the one after uses it."""
+    async with app_client(database_url, argon2_time_cost=2, argon2_memory_kib=2048) as stronger:
+        for _ in range(2):
+            signed_in = await stronger.post("/api/auth", json=login_body(account.email, account.password))
+            assert signed_in.status_code == 200, signed_in.text
+    async with committed_session(database_url) as session:
+        stored = await session.scalar(select(User.password_hash).where(User.id == account.id))
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=2048,t=2,p=4$")
 
 
 @pytest.mark.parametrize("stale", ["expired", "no-csrf-header"])
