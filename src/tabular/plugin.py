@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar import SQLAlchemyInitPlugin, SQLAlchemySerializationPlugin
 from litestar import Request  # noqa: TC002 - Litestar resolves provider annotations at runtime
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.config.cors import CORSConfig
@@ -25,6 +25,7 @@ from tabular.auth.engine import AuthEngine
 from tabular.auth.identities import IdentityStore  # noqa: TC001 - Litestar reads the provider annotations
 from tabular.auth.middleware import AuthenticationMiddleware
 from tabular.auth.principal import Principal  # noqa: TC001 - as above
+from tabular.background import AfterTheDatabase
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import TabularError, exception_handlers
@@ -90,7 +91,9 @@ class TabularPlugin(InitPluginProtocol):
         settings = self.settings
         app_config.route_handlers.extend(ROUTE_HANDLERS)
         db_config = make_db_config(settings)
-        app_config.plugins.append(SQLAlchemyPlugin(config=db_config))
+        # advanced-alchemy's SQLAlchemyPlugin is these two, added when its own turn comes; named here, the init
+        # plugin (whose lifespan disposes the engine) is certain to come before `AfterTheDatabase`
+        app_config.plugins.extend([SQLAlchemyInitPlugin(config=db_config), SQLAlchemySerializationPlugin()])
         app_config.plugins[:] = [  # in place: Litestar is iterating this list (an insert would call us again)
             DescribedStructs() if type(plugin) is StructSchemaPlugin else plugin for plugin in app_config.plugins
         ]
@@ -102,12 +105,11 @@ class TabularPlugin(InitPluginProtocol):
         password_attempts = Quota.of("account", settings.account_rate_limit)
         auth_engine = AuthEngine.build(settings, db_config.create_session_maker(), limiter, password_attempts)
         app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
-        app_config.on_shutdown.insert(0, auth_engine.key_usage.close)  # before the engine is disposed
         webhooks = DeliveryWorker(db_config.create_session_maker(), settings, auth_engine.at_rest)
-        app_config.state["webhook_worker"] = webhooks
-        if settings.webhooks_worker:
-            app_config.on_startup.append(webhooks.start)
-            app_config.on_shutdown.insert(0, webhooks.stop)  # before the engine is disposed
+        # after the SQLAlchemy plugin, so it stops its work before that plugin disposes the engine
+        app_config.plugins.append(
+            AfterTheDatabase(auth_engine.key_usage, webhooks if settings.webhooks_worker else None)
+        )
         app_config.state.update({"redis": redis, "rate_limiter": limiter, "readiness_changes": StateChanges()})
         if redis is not None:
             if isinstance(redis, RedisCluster):

@@ -24,7 +24,7 @@ LAYERS = [
     {"tabular.ratelimit", "tabular.policies", "tabular.idempotency", "tabular.webhooks"},
     {"tabular.services"},
     {"tabular.routes"},
-    {"tabular.access_log", "tabular.security_headers", "tabular.typed_body", "tabular.tracing"},
+    {"tabular.access_log", "tabular.background", "tabular.security_headers", "tabular.typed_body", "tabular.tracing"},
     {"tabular.plugin"},
     {"tabular.app", "tabular.demo"},
     {"tabular.cli"},

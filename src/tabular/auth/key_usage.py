@@ -39,6 +39,8 @@ class KeyUsage:
         self._noted: TtlCache[UUID, bool] = TtlCache(LAST_USED_INTERVAL.total_seconds())
         self._pending: dict[UUID, dt.datetime] = {}
         self._writer: asyncio.Task[None] | None = None
+        self._waiting = False
+        """Whether the writer is still sleeping (cancelled at shutdown) rather than writing (waited for)."""
 
     def note(self, key_id: UUID) -> None:
         """The key was used now; written within `delay` seconds unless noted in the last minute."""
@@ -75,11 +77,21 @@ class KeyUsage:
         return not self._pending and (self._writer is None or self._writer.done())
 
     async def close(self) -> None:
-        """At shutdown: stop waiting and write what is pending."""
-        if self._writer is not None and not self._writer.done():
-            self._writer.cancel()
+        """At shutdown: stop a writer still waiting, let one that is writing finish, then write what is left.
+
+        A write cut off mid-statement would lose the uses it had taken and could leave its connection open.
+        """
+        writer = self._writer
+        if writer is not None and not writer.done():
+            if self._waiting:
+                writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
         await self.flush()
 
     async def _write_later(self) -> None:
-        await asyncio.sleep(self._delay)
+        self._waiting = True
+        try:
+            await asyncio.sleep(self._delay)
+        finally:
+            self._waiting = False
         await self.flush()

@@ -9,6 +9,7 @@ to `MAX_ATTEMPTS`, then failed (and re-sendable through the API).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -48,37 +49,51 @@ class DeliveryWorker:
         self._settings = settings
         self._at_rest = at_rest
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
         """Begin polling the queue in the background."""
         self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="webhook-deliveries")
 
     async def stop(self) -> None:
-        """Stop polling; a delivery cut off mid-send is sent again after its lease."""
+        """Stop polling: the delivery under way ends first (its send waits `TIMEOUT` at most), then the task.
+
+        A task cancelled mid-query can leave its database connection open (asyncpg's is then only closed by
+        the garbage collector), so it is cancelled only if it outlives that grace. Deliveries this round had
+        claimed but not sent are due again after their lease.
+        """
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            self._stopping.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=TIMEOUT + 1)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 sent = await self.run_once()
             except Exception:  # a database outage must not end the worker: it tries again next round
                 logger.exception("webhook deliveries: a round failed")
                 sent = 0
             if not sent:
-                await asyncio.sleep(self._settings.webhooks_poll_interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self._settings.webhooks_poll_interval)
 
     async def run_once(self) -> int:
         """Claim and send what is due now; how many deliveries were attempted."""
         claimed = await self.claim()
         for delivery_id in claimed:
+            if self._stopping.is_set():
+                break
             await self._deliver(delivery_id)
         return len(claimed)
 

@@ -160,15 +160,23 @@ async def test_a_delivery_is_sent_again_on_request_with_its_id_and_body(client: 
     assert (again.headers["webhook-id"], again.body) == (first.headers["webhook-id"], first.body)
 
 
-async def test_a_delivery_queued_before_a_restart_is_sent_by_the_next_app(database_url: str, demo: DemoData) -> None:
+async def _queued_with_no_worker(database_url: str, demo: DemoData, receiver: Receiver) -> tuple[Any, str, Any]:
+    """A response.created delivery queued by an app that runs no worker.
+
+    Returns the endpoint, the response's id and the endpoint's deliveries as that app listed them.
+    """
     member, space = key(demo, "member", 0), workspace(demo, 0)
-    stopped = FAST | {"webhooks_worker": False}
+    async with app_client(database_url, **(FAST | {"webhooks_worker": False})) as first:
+        survey = await create_survey(first, member, space, publish=True)
+        endpoint = await register(first, member, space, receiver.url, "response.created")
+        response_id = await _answer(first, survey)
+        queued = ok(await first.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=member))["items"]
+    return endpoint, response_id, queued
+
+
+async def test_a_delivery_queued_before_a_restart_is_sent_by_the_next_app(database_url: str, demo: DemoData) -> None:
     with Receiver() as receiver:
-        async with app_client(database_url, **stopped) as first:
-            survey = await create_survey(first, member, space, publish=True)
-            endpoint = await register(first, member, space, receiver.url, "response.created")
-            response_id = await _answer(first, survey)
-            queued = ok(await first.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=member))["items"]
+        endpoint, response_id, queued = await _queued_with_no_worker(database_url, demo, receiver)
         assert receiver.received.empty()
         assert [(d["status"], d["attempts"]) for d in queued] == [("pending", 0)]
 
@@ -182,13 +190,9 @@ async def test_a_delivery_queued_before_a_restart_is_sent_by_the_next_app(databa
 async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_out(
     database_url: str, demo: DemoData
 ) -> None:
-    member, space = key(demo, "member", 0), workspace(demo, 0)
-    stopped = FAST | {"webhooks_worker": False}
+    member = key(demo, "member", 0)
     with Receiver() as receiver:
-        async with app_client(database_url, **stopped) as first:
-            survey = await create_survey(first, member, space, publish=True)
-            endpoint = await register(first, member, space, receiver.url, "response.created")
-            await _answer(first, survey)
+        endpoint, _, _ = await _queued_with_no_worker(database_url, demo, receiver)
         async with open_database(database_url) as database:  # a worker of another process, which then dies
             worker = DeliveryWorker(database.config.create_session_maker(), make_settings(database_url), TEST_AT_REST)
             [claimed] = await worker.claim()
