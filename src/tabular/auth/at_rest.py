@@ -44,6 +44,36 @@ KEYED_LEGACY: Final = "v0:"
 _NONCE_BYTES: Final = 12
 
 
+class SealingKey:
+    """AES-256-GCM under a key derived from the server secret for one purpose (its label).
+
+    What it seals is nonce ‖ ciphertext ‖ tag, bound to `bound` (associated data): it opens only with the
+    same server secret, the same label and the same binding. The one sealing primitive of the code base: TOTP
+    secrets here, kept idempotent answers in `idempotency.stores`.
+    """
+
+    __slots__ = ("_aead", "_label")
+
+    def __init__(self, server_secret: str, label: bytes) -> None:
+        self._aead = AESGCM(derive_key(server_secret, label))
+        self._label = label
+
+    def seal(self, plain: bytes, *bound: bytes) -> bytes:
+        """`plain` sealed under a fresh nonce, bound to the label and `bound`."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plain, self._binding(bound))
+
+    def open(self, sealed: bytes, *bound: bytes) -> bytes | None:
+        """What `seal` sealed with this binding, or None (another key or binding, or a damaged value)."""
+        try:
+            return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], self._binding(bound))
+        except (InvalidTag, ValueError):
+            return None
+
+    def _binding(self, bound: tuple[bytes, ...]) -> bytes:
+        return b"|".join((self._label, *bound))
+
+
 class UnreadableSecret(Exception):
     """A sealed TOTP secret that this server's key does not open: another key sealed it, or the row was edited."""
 
@@ -67,10 +97,10 @@ def normalise_recovery_code(code: str) -> str:
 class AtRest:
     """How the server stores secrets: the keys it derives once per process, and the password hash's costs."""
 
-    __slots__ = ("_aead", "_recovery_key", "_salt_key", "_webhook_key", "password_hasher")
+    __slots__ = ("_recovery_key", "_salt_key", "_totp", "_webhook_key", "password_hasher")
 
     def __init__(self, server_secret: str, password_hasher: PasswordHasher = DEFAULT_HASHER) -> None:
-        self._aead = AESGCM(derive_key(server_secret, TOTP_SECRET_LABEL))
+        self._totp = SealingKey(server_secret, TOTP_SECRET_LABEL)
         self._recovery_key = derive_key(server_secret, RECOVERY_CODE_LABEL)
         self._salt_key = derive_key(server_secret, PASSWORD_SALT_LABEL)
         self._webhook_key = derive_key(server_secret, WEBHOOK_SECRET_LABEL)
@@ -102,9 +132,7 @@ class AtRest:
 
     def seal(self, secret: str, owner: UUID) -> str:
         """The stored form of `owner`'s TOTP secret; bound to the owner, so it opens in no other user's row."""
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, secret.encode(), _owner_data(owner))
-        return CURRENT + base64.urlsafe_b64encode(nonce + sealed).decode()
+        return CURRENT + base64.urlsafe_b64encode(self._totp.seal(secret.encode(), owner.bytes)).decode()
 
     def open(self, stored: str, owner: UUID) -> str:
         """The TOTP secret in a stored value (one from before 0004 is the secret itself); `UnreadableSecret`."""
@@ -114,10 +142,12 @@ class AtRest:
         if f"{version}:" != CURRENT:
             raise UnreadableSecret(owner)
         try:
-            raw = base64.urlsafe_b64decode(body)
-            return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _owner_data(owner)).decode()
-        except (InvalidTag, ValueError):  # a bad tag, bad base64, a body too short
-            raise UnreadableSecret(owner) from None
+            plain = self._totp.open(base64.urlsafe_b64decode(body), owner.bytes)
+        except ValueError:  # bad base64
+            plain = None
+        if plain is None:  # a bad tag, bad base64, a body too short
+            raise UnreadableSecret(owner)
+        return plain.decode()
 
     def recovery_hash(self, code: str) -> str:
         """The stored form of a recovery code."""
@@ -134,7 +164,3 @@ class AtRest:
 
     def _keyed(self, message: bytes) -> str:
         return hmac.new(self._recovery_key, message, hashlib.sha256).hexdigest()
-
-
-def _owner_data(owner: UUID) -> bytes:
-    return TOTP_SECRET_LABEL + b"|" + owner.bytes

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Final, Protocol
 
 import msgspec
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tabular.auth.at_rest import SealingKey
 from tabular.db import IdempotencyRecord
 from tabular.db.base import utcnow
-from tabular.settings import derive_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,38 +80,28 @@ class Store(Protocol):
 
 
 class Sealer:
-    """Kept answers sealed with AES-256-GCM, bound to their subject and key.
+    """Kept answers sealed (`SealingKey`), bound to their subject and key.
 
     An answer may carry a secret shown once (a new API key, a webhook's signing secret, a set-password token):
-    neither the database nor Redis alone may reveal it. The key is derived from the server secret for this
-    purpose alone (`settings.derive_key`).
+    neither the database nor Redis alone may reveal it.
     """
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_key",)
 
     def __init__(self, server_secret: str) -> None:
-        self._aead = AESGCM(derive_key(server_secret, ANSWER_LABEL))
+        self._key = SealingKey(server_secret, ANSWER_LABEL)
 
     def seal(self, answer: Answer, subject: str, key: str) -> bytes:
-        """The stored form of `answer`: nonce, then ciphertext and tag."""
-        nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, msgspec.msgpack.encode(answer), _bound(subject, key))
+        """The stored form of `answer`."""
+        return self._key.seal(msgspec.msgpack.encode(answer), subject.encode(), key.encode())
 
     def open(self, sealed: bytes, subject: str, key: str) -> Answer | None:
         """The answer, or None when this server's key does not open it (sealed under another secret)."""
-        try:
-            plain = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], _bound(subject, key))
-        except (InvalidTag, ValueError):
-            return None
-        return msgspec.msgpack.decode(plain, type=Answer)
+        plain = self._key.open(sealed, subject.encode(), key.encode())
+        return None if plain is None else msgspec.msgpack.decode(plain, type=Answer)
 
 
 ANSWER_LABEL: Final = b"tabular/idempotency-answer/v1"
-_NONCE_BYTES: Final = 12
-
-
-def _bound(subject: str, key: str) -> bytes:
-    return ANSWER_LABEL + b"|" + subject.encode() + b"|" + key.encode()
 
 
 def _judge(fingerprint: str, kept: tuple[str, bytes | None], sealer: Sealer, subject: str, key: str) -> Claim:
