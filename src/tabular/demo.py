@@ -48,19 +48,17 @@ RESPONSES_PER_SURVEY: Final = 24
 DEMO_KEY_NAME: Final = "demo"
 
 
-class DemoOrganization(msgspec.Struct, frozen=True):
-    """The demo tenant."""
-
-    id: str
-    name: str
-    tier: str
-
-
 class DemoWorkspace(msgspec.Struct, frozen=True):
     """A demo workspace."""
 
     id: str
     name: str
+
+
+class DemoOrganization(DemoWorkspace, frozen=True):
+    """The demo tenant: named like a workspace, with its tier."""
+
+    tier: str
 
 
 class DemoUser(msgspec.Struct, frozen=True):
@@ -267,25 +265,24 @@ def _response(rng: random.Random, survey: Survey, number: int) -> Response:
 async def _ensure_dashboard_and_report(
     session: AsyncSession, workspaces: list[Workspace], surveys: list[Survey], author: User
 ) -> None:
+    """A dashboard over the first workspace's surveys and a report over the second's, unless there already are."""
     first, second = workspaces
-    if await session.scalar(select(Dashboard.id).where(Dashboard.workspace_id == first.id)) is None:
-        session.add(
-            Dashboard(
-                workspace_id=first.id,
-                created_by_id=author.id,
-                name="Satisfaction overview",
-                survey_ids=[str(s.id) for s in surveys if s.workspace_id == first.id],
-                widgets={"layout": "grid", "charts": ["rating_histogram", "per_day"]},
-            )
-        )
-    if await session.scalar(select(Report.id).where(Report.workspace_id == second.id)) is None:
-        session.add(
-            Report(
-                workspace_id=second.id,
-                created_by_id=author.id,
-                name="Quarterly product research",
-                survey_ids=[str(s.id) for s in surveys if s.workspace_id == second.id],
-                config={"period": "quarter", "sections": ["summary", "distributions"]},
-            )
-        )
+    items = (
+        Dashboard(
+            workspace_id=first.id,
+            name="Satisfaction overview",
+            widgets={"layout": "grid", "charts": ["rating_histogram", "per_day"]},
+        ),
+        Report(
+            workspace_id=second.id,
+            name="Quarterly product research",
+            config={"period": "quarter", "sections": ["summary", "distributions"]},
+        ),
+    )
+    for item in items:
+        model = type(item)
+        if await session.scalar(select(model.id).where(model.workspace_id == item.workspace_id)) is None:
+            item.created_by_id = author.id
+            item.survey_ids = [str(s.id) for s in surveys if s.workspace_id == item.workspace_id]
+            session.add(item)
     await session.flush()

@@ -24,7 +24,7 @@ from tabular.access_log import AccessLog, AccessLogMiddleware
 from tabular.auth.engine import AuthEngine
 from tabular.auth.identities import IdentityStore  # noqa: TC001 - Litestar reads the provider annotations
 from tabular.auth.middleware import AuthenticationMiddleware
-from tabular.auth.principal import Principal  # noqa: TC001 - as above
+from tabular.auth.principal import Principal, rejection
 from tabular.background import AfterTheDatabase
 from tabular.db import Workspace
 from tabular.db.config import make_db_config
@@ -32,7 +32,7 @@ from tabular.errors import TabularError, exception_handlers
 from tabular.idempotency.middleware import IdempotencyMiddleware
 from tabular.idempotency.stores import DatabaseStore, RedisStore, ResilientStore, Sealer
 from tabular.policies.contract import HEADERS, DescribedStructs, operation_id
-from tabular.policies.guard import authorized, policy_guard, rejection
+from tabular.policies.guard import authorized, policy_guard
 from tabular.policies.inventory import check_inventory
 from tabular.ratelimit.middleware import RateLimitMiddleware
 from tabular.ratelimit.redis_backend import RedisBackend, ResilientBackend

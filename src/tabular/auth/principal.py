@@ -6,7 +6,8 @@ import datetime as dt  # noqa: TC003 - msgspec evaluates these annotations when 
 from dataclasses import dataclass
 from uuid import UUID  # noqa: TC003
 
-from tabular.vocabulary import CredentialKind, Role
+from tabular.errors import Forbidden, Unauthorized
+from tabular.vocabulary import CredentialKind, Reason, Role
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,3 +57,15 @@ class AuthFailure:
     status: int = 401
     detail: str = "The credentials are invalid, expired or revoked."
     """What the caller is told; the backend that refuses says it."""
+
+
+def rejection(failure: AuthFailure | None) -> Unauthorized | Forbidden:
+    """The error for a request without an acceptable credential: the refusing backend's status and words.
+
+    The guard raises it on a protected route; `Actor.caller` raises the same one where a public route's
+    step needs a caller after all (logging out), so both refuse alike.
+    """
+    if failure is None:
+        return Unauthorized(Reason.UNAUTHENTICATED.message)
+    error = Forbidden if failure.status == Forbidden.status_code else Unauthorized
+    return error(failure.detail, code=failure.code)

@@ -17,7 +17,8 @@ from uuid import UUID
 from litestar import Request  # noqa: TC002 - Litestar resolves provider annotations at runtime
 from litestar.di import Provide
 
-from tabular.errors import FieldError, Forbidden, NotFound, TabularError, Unauthorized, ValidationFailed
+from tabular.auth.principal import rejection
+from tabular.errors import FieldError, Forbidden, NotFound, TabularError, ValidationFailed
 from tabular.policies.authorize import Address, Located, authorize
 from tabular.policies.lookup import TenantLookup
 from tabular.policies.requirements import POLICY_OPT_KEY, PUBLIC, WORKSPACE_PARAMETER, Public, WorkspaceQuery
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.handlers import BaseRouteHandler
 
-    from tabular.auth.principal import AuthFailure, Principal
+    from tabular.auth.principal import Principal
     from tabular.policies.decision import Decision
     from tabular.policies.requirements import Requirement
 
@@ -120,14 +121,6 @@ def refusal(decision: Decision) -> Forbidden | NotFound:
     if decision.reason is Reason.NOT_FOUND:
         return NotFound()
     return Forbidden(decision.reason.message, code=decision.code)
-
-
-def rejection(failure: AuthFailure | None) -> Unauthorized | Forbidden:
-    """The error for a request without an acceptable credential: the refusing backend's status and words."""
-    if failure is None:
-        return Unauthorized(Reason.UNAUTHENTICATED.message)
-    error = Forbidden if failure.status == Forbidden.status_code else Unauthorized
-    return error(failure.detail, code=failure.code)
 
 
 def authorized(model: type[Any], *, optional: bool = False) -> Provide:

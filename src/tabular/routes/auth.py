@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from tabular.auth.identities import IdentityStore
 from tabular.auth.principal import Principal
-from tabular.policies.guard import rejection
 from tabular.policies.requirements import public, requires
 from tabular.routes.dependencies import SESSION_COOKIES, SessionCookies, service
 from tabular.schemas.auth import (
@@ -23,7 +20,6 @@ from tabular.schemas.auth import (
     PasswordChange,
     PasswordChanged,
     PasswordChangeResponse,
-    SessionUser,
     WhoAmIResponse,
 )
 from tabular.services.auth import AuthService, who_am_i
@@ -59,24 +55,18 @@ class AuthController(Controller):
     )
     async def login_or_logout(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[AuthRequest],
         auth_service: NamedDependency[AuthService],
         session_cookies: NamedDependency[SessionCookies],
     ) -> Response[LoginResponse | LogoutResponse]:
-        """Login sets the HttpOnly `auth_token` cookie (and a readable `csrf_token`); logout revokes the token."""
+        """Login sets the HttpOnly `auth_token` cookie (and a readable `csrf_token`); logout revokes the token.
+
+        The route is public for logging in; logging out needs the session it ends (`AuthService.logout`).
+        """
         if isinstance(data, LoginRequest):
             signed_in = await auth_service.login(data)
-            user = signed_in.user
-            body = SessionUser(
-                user_id=user.id,
-                user_name=user.name,
-                user_email=user.email,
-                organization_name=signed_in.organization.name,
-            )
-            return Response(LoginResponse(data=body), cookies=session_cookies.issue(signed_in.session))
-        if request.user is None:  # public for login; logging out needs the session it ends
-            raise rejection(request.auth)
+            body = LoginResponse(data=signed_in.view())
+            return Response(body, cookies=session_cookies.issue(signed_in.session))
         await auth_service.logout()
         return Response(LogoutResponse(data=LoggedOut()), cookies=session_cookies.clear())
 

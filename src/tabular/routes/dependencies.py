@@ -31,6 +31,7 @@ def provide_actor(request: Request[Any, Any, Any], state: State, db_session: Nam
         auth=state.auth_engine,
         principal=request.scope.get("user"),
         client_ip=client_ip(request.scope, state.settings.trusted_proxies),
+        refusal=request.scope.get("auth"),
     )
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tabular.auth.principal import rejection
 from tabular.db.audit import record
 from tabular.db.config import KEEP_ON_REFUSAL
-from tabular.errors import Unauthorized
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from tabular.auth.at_rest import AtRest
     from tabular.auth.engine import AuthEngine
-    from tabular.auth.principal import Principal
+    from tabular.auth.principal import AuthFailure, Principal
     from tabular.db import User
     from tabular.db.audit import AuditEventType
 
@@ -34,9 +34,9 @@ class Actor:
     re-check on every request) a dataclass's fields.
     """
 
-    __slots__ = ("_at_rest", "auth", "client_ip", "principal", "session")
+    __slots__ = ("_at_rest", "auth", "client_ip", "principal", "refusal", "session")
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - five facts of one request, each its own; an operator passes one
         self,
         session: AsyncSession,
         auth: AuthEngine | None = None,
@@ -44,12 +44,15 @@ class Actor:
         client_ip: str | None = None,
         *,
         at_rest: AtRest | None = None,
+        refusal: AuthFailure | None = None,
     ) -> None:
         self.session = session
         self.auth = auth
         """The app's credential engine; None for an operator, whose process serves no requests."""
         self.principal = principal
         self.client_ip = client_ip
+        self.refusal = refusal
+        """Why the credentials sent, if any, were not accepted (a public route still runs without a principal)."""
         self._at_rest = at_rest or (auth.at_rest if auth is not None else None)
 
     @property
@@ -68,9 +71,13 @@ class Actor:
 
     @property
     def caller(self) -> Principal:
-        """The authenticated principal; a route that needs one is never public, so this is a safety net."""
+        """The authenticated principal, or the refusal the guard gives a protected route (`rejection`).
+
+        A route that needs a caller is never public, so this matters only for a public route's step that needs
+        one after all: logging out.
+        """
         if self.principal is None:
-            raise Unauthorized("Sign in or send an API key.")
+            raise rejection(self.refusal)
         return self.principal
 
     async def record(

@@ -12,7 +12,7 @@ from tabular.auth.backends import InvalidCredential
 from tabular.db import Organization, User
 from tabular.db.audit import AuditEventType
 from tabular.errors import FieldError, Forbidden, NotFound, TabularError, Unauthorized, ValidationFailed
-from tabular.schemas.auth import WhoAmI
+from tabular.schemas.auth import SessionUser, WhoAmI
 from tabular.schemas.common import wire
 from tabular.schemas.rules import normalize_email, password_problem
 from tabular.services.actor import Service
@@ -38,6 +38,15 @@ class SignedIn:
     user: User
     organization: Organization
     session: IssuedSession
+
+    def view(self) -> SessionUser:
+        """Who signed in, as `POST /api/auth` answers it."""
+        return SessionUser(
+            user_id=self.user.id,
+            user_name=self.user.name,
+            user_email=self.user.email,
+            organization_name=self.organization.name,
+        )
 
 
 class AuthService(Service):
