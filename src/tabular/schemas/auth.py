@@ -57,6 +57,30 @@ class LogoutResponse(Envelope, frozen=True):
     data: LoggedOut
 
 
+class PasswordChange(Input, frozen=True):
+    """`POST /api/auth/password`."""
+
+    current_password: Password
+    new_password: Password
+
+
+class PasswordChanged(msgspec.Struct, frozen=True):
+    """The password is changed; every other session has ended and this one has a new token.
+
+    API keys are not ended by a new password: `active_keys` lists those that still work, to revoke any the
+    user does not recognise (`DELETE /api/keys/{key_id}`).
+    """
+
+    active_keys: list[ApiKeyView]
+    password_changed: bool = True
+
+
+class PasswordChangeResponse(Envelope, frozen=True):
+    """Password change answer in the seed's envelope."""
+
+    data: PasswordChanged
+
+
 class WhoAmI(msgspec.Struct, frozen=True):
     """The caller as the engine sees them on this request."""
 
@@ -80,27 +104,3 @@ class WhoAmIResponse(Envelope, frozen=True):
     """`GET /api/auth` answer."""
 
     data: WhoAmI
-
-
-class PasswordChange(Input, frozen=True):
-    """`POST /api/auth/password`."""
-
-    current_password: Password
-    new_password: Password
-
-
-class PasswordChanged(msgspec.Struct, frozen=True):
-    """The password is changed; every other session has ended and this one has a new token.
-
-    API keys are not ended by a new password: `active_keys` lists those that still work, to revoke any the
-    user does not recognise (`DELETE /api/keys/{key_id}`).
-    """
-
-    active_keys: list[ApiKeyView]
-    password_changed: bool = True
-
-
-class PasswordChangeResponse(Envelope, frozen=True):
-    """Password change answer in the seed's envelope."""
-
-    data: PasswordChanged

@@ -14,24 +14,6 @@ from tabular.vocabulary import Role
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
-class UserCreate(Input, frozen=True):
-    """A new user; without `password` the answer carries a one-time `set_password_token` instead."""
-
-    email: Email
-    name: Name
-    role: Role
-    password: Password | None = None
-    workspace_ids: list[UUID] = msgspec.field(default_factory=list)
-
-
-class UserUpdate(Input, frozen=True):
-    """Only the fields sent change; a role change or (de)activation ends every session of the user."""
-
-    name: Name | msgspec.UnsetType = msgspec.UNSET
-    role: Role | msgspec.UnsetType = msgspec.UNSET
-    active: bool | msgspec.UnsetType = msgspec.UNSET
-
-
 class UserView(msgspec.Struct, frozen=True):
     """A user as an admin sees them: never a password hash or an MFA secret."""
 
@@ -53,6 +35,24 @@ class CreatedUser(UserView, frozen=True):
 
     set_password_token: str | None = None
     set_password_expires_at: dt.datetime | None = None
+
+
+class UserCreate(Input, frozen=True):
+    """A new user; without `password` the answer carries a one-time `set_password_token` instead."""
+
+    email: Email
+    name: Name
+    role: Role
+    password: Password | None = None
+    workspace_ids: list[UUID] = msgspec.field(default_factory=list)
+
+
+class UserUpdate(Input, frozen=True):
+    """Only the fields sent change; a role change or (de)activation ends every session of the user."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class SetPassword(Input, frozen=True):

@@ -11,52 +11,38 @@ import datetime as dt
 from typing import Any, Final
 
 from litestar import Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.response import Template
 
-from tabular.auth.identities import IdentityStore
-from tabular.auth.principal import Principal
 from tabular.db import ApiKey
 from tabular.errors import FieldError, TabularError, ValidationFailed
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
 from tabular.routes.dependencies import service
+from tabular.routes.pages.account import AccountPage, Form, Shown
 from tabular.routes.pages.rendering import Failure, PageController, form_of, optional, parse, render
+from tabular.schemas.auth import WhoAmI
 from tabular.schemas.common import MAX_LIMIT, Pagination
 from tabular.schemas.keys import ApiKeyCreate, CreatedApiKey
 from tabular.services.api_keys import ROTATION_GRACE, ApiKeyService
-from tabular.services.auth import who_am_i
-from tabular.services.passwords import PasswordService
 from tabular.services.workspaces import WorkspaceService
 from tabular.vocabulary import Action, Resource
 
 _ALL: Final = Pagination(limit=MAX_LIMIT)
 
 
-class KeysContext:
-    """The keys page for this request: the key service its forms call, and what it shows beside their outcome."""
+class KeysPage(AccountPage):
+    """The keys page: the key service its forms call, and what it shows beside their outcome."""
 
-    def __init__(
-        self,
-        request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal],
-        identities: NamedDependency[IdentityStore],
-        keys: NamedDependency[ApiKeyService],
-        workspaces: NamedDependency[WorkspaceService],
-        passwords: NamedDependency[PasswordService],
-    ) -> None:
-        self.request, self.principal, self.identities, self.keys = request, principal, identities, keys
-        self.workspaces, self.passwords = workspaces, passwords
+    template = "api_keys.html"
 
-    async def render(
-        self,
-        failure: Failure | None = None,
-        *,
-        created: CreatedApiKey | None = None,
-        **context: Any,  # noqa: ANN401
-    ) -> Template:
-        """The page, with a key just made (or rotated) shown once."""
-        account = await who_am_i(self.identities, self.principal)
+    @property
+    def keys(self) -> ApiKeyService:
+        """What the page's forms call, as `/api/keys` does."""
+        return ApiKeyService(self.actor)
+
+    async def context(self, account: WhoAmI, *, created: CreatedApiKey | None = None, **shown: Any) -> Shown:  # noqa: ANN401
+        """The keys and why none can be made yet, if so; a key just made (or rotated) is shown once."""
         if not account.mfa_enabled:
             blocked = "mfa_off"
         elif not account.mfa_verified:
@@ -65,64 +51,51 @@ class KeysContext:
             blocked = "free_tier"
         else:
             blocked = None
-        return render(
-            "api_keys.html",
-            self.request,
-            failure=failure,
-            account=account,
-            blocked=blocked,
-            keys=(await self.keys.list_own()).items,
-            workspaces=(await self.workspaces.listing(_ALL)).items,
-            needs_password=not self.passwords.signed_in_recently(),
-            created=created,
-            grace_hours=int(ROTATION_GRACE / dt.timedelta(hours=1)),
-            **context,
-        )
+        return {
+            "blocked": blocked,
+            "keys": (await self.keys.list_own()).items,
+            "workspaces": (await WorkspaceService(self.actor).listing(_ALL)).items,
+            "created": created,
+            "grace_hours": int(ROTATION_GRACE / dt.timedelta(hours=1)),
+            **shown,
+        }
 
 
 class ApiKeyPages(PageController):
     """Your own API keys."""
 
     path = "/account/api-keys"
-    dependencies = {  # noqa: RUF012
-        "keys": service(ApiKeyService),
-        "workspaces": service(WorkspaceService),
-        "passwords": service(PasswordService),
-        "api_key": authorized(ApiKey),
-        "context": Provide(KeysContext, sync_to_thread=False),
-    }
+    dependencies = {"api_key": authorized(ApiKey), "page": KeysPage.provide()}  # noqa: RUF012
 
     @get("", **requires(Resource.API_KEY, Action.LIST))
-    async def api_keys_page(self, context: NamedDependency[KeysContext]) -> Template:
+    async def api_keys_page(self, page: NamedDependency[KeysPage]) -> Template:
         """Your keys, and the form that makes one (or why you cannot yet)."""
-        return await context.render()
+        return await page.show()
 
     @post("", **requires(Resource.API_KEY, Action.CREATE))
-    async def create_key(self, context: NamedDependency[KeysContext]) -> Template:
-        """A new key, shown on this page once."""
-        form = await form_of(context.request)
+    async def create_key(self, page: NamedDependency[KeysPage]) -> Template:
+        """A new key, shown on this page once; a refused form comes back filled in as it was sent."""
+        form = await form_of(page.request)
         try:
-            body = parse(ApiKeyCreate, _create_form(form))
-            created = await context.keys.create(body)
+            created = await page.keys.create(parse(ApiKeyCreate, _create_form(form)))
         except TabularError as error:
-            return await context.render(Failure.of(error), form=form)
-        return await context.render(created=created)
+            return await page.show(Failure.of(error), form=form)
+        return await page.show(created=created)
 
     @post("/{key_id:uuid}/revoke", **requires(Resource.API_KEY, Action.DELETE, by="key_id"))
-    async def revoke_key(self, context: NamedDependency[KeysContext], api_key: NamedDependency[ApiKey]) -> Template:
+    async def revoke_key(self, page: NamedDependency[KeysPage], api_key: NamedDependency[ApiKey]) -> Template:
         """The key stops now: its next request gets 401."""
-        await context.keys.revoke(api_key)
-        return await context.render(notice=f"The key {api_key.name} ({api_key.prefix}…) is revoked.")
+        await page.keys.revoke(api_key)
+        return await page.show(notice=f"The key {api_key.name} ({api_key.prefix}…) is revoked.")
 
     @post("/{key_id:uuid}/rotate", **requires(Resource.API_KEY, Action.UPDATE, by="key_id"))
-    async def rotate_key(self, context: NamedDependency[KeysContext], api_key: NamedDependency[ApiKey]) -> Template:
+    async def rotate_key(self, page: NamedDependency[KeysPage], api_key: NamedDependency[ApiKey]) -> Template:
         """A successor, shown once; the old key keeps working through the grace period."""
-        form = await form_of(context.request)
-        try:
-            created = await context.keys.rotate(api_key, optional(form.get("password")))
-        except TabularError as error:
-            return await context.render(Failure.of(error))
-        return await context.render(created=created, old_key=api_key)
+
+        async def rotate(form: Form) -> Shown:
+            return {"created": await page.keys.rotate(api_key, optional(form.get("password"))), "old_key": api_key}
+
+        return await page.submit(rotate)
 
 
 class OrganizationKeyPages(PageController):

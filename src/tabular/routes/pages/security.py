@@ -7,40 +7,34 @@ password field is the proof, checked by `PasswordService.prove` as for the API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import segno
-from litestar import Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import get, post
+from litestar.di import NamedDependency
 from litestar.response import Template
 
-from tabular.auth.identities import IdentityStore
-from tabular.auth.principal import Principal
 from tabular.auth.session_backend import IssuedSession, session_cookies
-from tabular.errors import TabularError
 from tabular.policies.requirements import requires
 from tabular.ratelimit.middleware import AUTH_QUOTA_OPT_KEY
 from tabular.routes.dependencies import over_tls, service
-from tabular.routes.pages.rendering import Failure, PageController, form_of, optional, parse, render
+from tabular.routes.pages.account import AccountPage, Form, Shown
+from tabular.routes.pages.rendering import PageController, optional, parse
 from tabular.schemas.auth import PasswordChange
 from tabular.schemas.mfa import MfaCode
-from tabular.services.auth import AuthService, who_am_i
+from tabular.services.auth import AuthService
 from tabular.services.mfa import MfaService
-from tabular.services.passwords import PasswordService
 from tabular.vocabulary import Action, Resource
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from tabular.db import User
+    from tabular.schemas.auth import WhoAmI
 
 _CREDENTIALS: Final = {AUTH_QUOTA_OPT_KEY: True}
 _UPDATE: Final = requires(Resource.ACCOUNT, Action.UPDATE)
 
-Form: TypeAlias = dict[str, str]
-Shown: TypeAlias = dict[str, Any]
-"""What a form's step gives the page to show (the keywords of `SecurityPage.show`)."""
 T = TypeVar("T")
 
 
@@ -50,52 +44,18 @@ def qr_svg(uri: str) -> str:
     return svg
 
 
-@dataclass(frozen=True, slots=True)
-class SecurityPage:
-    """The security page for this request: who is signed in, and whether their sign-in still proves the password."""
+class SecurityPage(AccountPage):
+    """The security page: whether MFA is on, and the forms that change it and the password."""
 
-    request: Request[Any, Any, Any]
-    principal: Principal
-    identities: IdentityStore
-    passwords: PasswordService
+    template = "security.html"
 
-    async def show(self, failure: Failure | None = None, *, mfa_now: bool | None = None, **context: Any) -> Template:  # noqa: ANN401
-        """The page; `mfa_now` when this request changed MFA (the principal was resolved before it)."""
-        account = await who_am_i(self.identities, self.principal)
-        return render(
-            "security.html",
-            self.request,
-            failure=failure,
-            account=account,
-            mfa_enabled=account.mfa_enabled if mfa_now is None else mfa_now,
-            needs_password=not self.passwords.signed_in_recently(),
-            **context,
-        )
-
-    async def submit(self, step: Callable[[Form], Awaitable[Shown]], *, form: str = "", **refused: Any) -> Template:  # noqa: ANN401
-        """Every form's one course: `step` turns the submitted fields into what the page shows beside it.
-
-        A refusal shows the page with the service's sentence on `form`'s fields (of a page of several), and `refused`.
-        """
-        fields = await form_of(self.request)
-        try:
-            shown = await step(fields)
-        except TabularError as error:
-            return await self.show(Failure.of(error, form=form), **refused)
-        return await self.show(**shown)
+    async def context(self, account: WhoAmI, *, mfa_now: bool | None = None, **shown: Any) -> Shown:  # noqa: ANN401
+        """`mfa_now` when this request changed MFA (the principal was resolved before it)."""
+        return {"mfa_enabled": account.mfa_enabled if mfa_now is None else mfa_now, **shown}
 
     def new_session(self, issued: IssuedSession) -> Shown:
         """What a page answer needs to carry a session this request issued: its CSRF token and its cookies."""
         return {"csrf": issued.claims.csrf, "cookies": session_cookies(issued, secure=over_tls(self.request))}
-
-
-def _provide_page(
-    request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
-    identities: NamedDependency[IdentityStore],
-    passwords: NamedDependency[PasswordService],
-) -> SecurityPage:
-    return SecurityPage(request, principal, identities, passwords)
 
 
 class SecurityPages(PageController):
@@ -105,8 +65,7 @@ class SecurityPages(PageController):
     dependencies = {  # noqa: RUF012
         "mfa_service": service(MfaService),
         "auth_service": service(AuthService),
-        "passwords": service(PasswordService),
-        "page": Provide(_provide_page, sync_to_thread=False),
+        "page": SecurityPage.provide(),
     }
 
     @get("", **requires(Resource.ACCOUNT, Action.READ))
