@@ -36,22 +36,25 @@ if TYPE_CHECKING:
     from tabular.auth.principal import Principal
 
 
-class AccessLine(msgspec.Struct, frozen=True, omit_defaults=True):
-    """What one line says about one request; `time` is filled in by the writer thread."""
+class AccessLine(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+    """What one line says about one request, in the order of the text format's line: the time first.
 
+    `time` and `pid` are filled in by the writer thread.
+    """
+
+    time: str = ""
+    client_ip: str
     method: str
     path: str
     """The route's template (`/api/surveys/{survey_id}`), `-` when no route took the request: never the path
     sent, so no id, no query, nothing a client wrote, and as few distinct values as `/metrics`' `path` label."""
     status: int
-    duration_ms: float
-    client_ip: str
-    request_id: str
-    user_id: str | None = None
-    credential: str | None = None
     refusal: str | None = None
     """The problem's `code` when the request was refused (`unauthenticated`, `forbidden_role`, `rate_limited`…)."""
-    time: str = ""
+    duration_ms: float
+    credential: str | None = None
+    user_id: str | None = None
+    request_id: str
     pid: int = 0
 
 

@@ -68,8 +68,8 @@ class DemoUser(msgspec.Struct, frozen=True):
     password: str
     role: str
     workspace_ids: list[str]
-    totp_secret: str | None = None
-    api_key: str | None = None
+    totp_secret: str
+    api_key: str
 
 
 class DemoSurvey(msgspec.Struct, frozen=True):

@@ -23,6 +23,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
 
 from tabular import __version__
 from tabular.errors import REFUSAL_KEY
@@ -34,12 +35,11 @@ if TYPE_CHECKING:
 
     from tabular.auth.principal import Principal
 
-HTTP_ROUTE: Final = "http.route"
 USER_ID: Final = "enduser.id"
+"""The conventions' name; their module of it is still incubating (private), so it is not imported."""
 CREDENTIAL: Final = "tabular.credential"
 REFUSAL: Final = "tabular.refusal"
 REQUEST_ID: Final = "tabular.request_id"
-_HIDDEN_QUERY: Final = "tabular.query_string"
 
 
 def install_tracing(app_config: AppConfig) -> None:
@@ -58,6 +58,10 @@ def install_tracing(app_config: AppConfig) -> None:
     )
     # Litestar moves this middleware outside the router (and every other middleware) itself.
     app_config.middleware.append(config.middleware)
+
+
+_HIDDEN_QUERY: Final = "tabular.query_string"
+"""Where the scope keeps the query string while the span starts without it."""
 
 
 class TracingMiddleware(OpenTelemetryInstrumentationMiddleware):

@@ -133,14 +133,53 @@ def test_a_served_app_freezes_its_start_up_heap_and_a_test_app_does_not(
     assert "_freeze_what_start_up_made" not in {getattr(hook, "__name__", "") for hook in create_app().on_startup}
 
 
-def test_text_lines_say_the_same_for_a_person() -> None:
+_REFUSED = AccessLine(
+    method="GET",
+    path="/api/keys",
+    status=403,
+    duration_ms=1.5,
+    client_ip="203.0.113.9",
+    request_id="abc",
+    user_id="u-1",
+    credential="api_key",
+    refusal="forbidden_role",
+)
+_SERVED = AccessLine(
+    method="GET", path="/api/health", status=200, duration_ms=0.25, client_ip="203.0.113.9", request_id="def"
+)
+
+
+def _written(*, text: bool) -> list[str]:
     stream = io.StringIO()
-    log = AccessLog(stream, text=True)
+    log = AccessLog(stream, text=text)
     log.start()
-    log.put(AccessLine("GET", "/api/keys", 403, 1.5, "203.0.113.9", "abc", "u-1", "api_key", refusal="forbidden_role"))
-    log.put(AccessLine("GET", "/api/health", 200, 0.25, "203.0.113.9", "def"))
+    log.put(_REFUSED)
+    log.put(_SERVED)
     log.stop()
-    first, second = stream.getvalue().splitlines()
+    return stream.getvalue().splitlines()
+
+
+def test_text_lines_say_the_same_for_a_person() -> None:
+    first, second = _written(text=True)
     assert first.endswith(f"Z 203.0.113.9 GET /api/keys 403 forbidden_role 1.5ms api_key u-1 id=abc pid={os.getpid()}")
     assert second.endswith(f"Z 203.0.113.9 GET /api/health 200 0.25ms id=def pid={os.getpid()}")
     assert not first.startswith("{")
+
+
+def test_a_json_line_lists_its_fields_in_the_text_lines_order() -> None:
+    """Time first, then who asked for what and the outcome; a field with nothing to say is left out."""
+    first, second = (json.loads(line) for line in _written(text=False))
+    assert list(first) == [
+        "time",
+        "client_ip",
+        "method",
+        "path",
+        "status",
+        "refusal",
+        "duration_ms",
+        "credential",
+        "user_id",
+        "request_id",
+        "pid",
+    ]
+    assert list(second) == ["time", "client_ip", "method", "path", "status", "duration_ms", "request_id", "pid"]

@@ -183,7 +183,7 @@ async def test_a_key_made_in_the_page_has_the_forms_expiry_and_limits_and_rotate
 async def test_recovery_codes_are_renewed_and_mfa_turned_off_in_the_page(demo: DemoData, client: Client) -> None:
     member = user(demo, "member")
     csrf = await signed_in_by_cookie(client, member)
-    codes = pyotp.TOTP(member.totp_secret or "")
+    codes = pyotp.TOTP(member.totp_secret)
     step = int(time.time()) // 30
     renewed = await client.post(
         "/account/security/mfa/recovery-codes",

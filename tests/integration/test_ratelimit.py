@@ -94,11 +94,11 @@ async def test_a_users_keys_and_sessions_share_one_budget(database_url: str, dem
     async with AsyncTestClient(limited_app(database_url, general="10/1m")) as client:
         token = await login(client, admin)  # anonymous (per IP) until it succeeds
         client.cookies.clear()
-        by_key = await client.get("/api/auth", headers={"X-API-Key": admin.api_key or ""})
+        by_key = await client.get("/api/auth", headers={"X-API-Key": admin.api_key})
         by_session = await client.get("/api/auth", headers={"Authorization": f"Bearer {token}"})
         assert int(by_session.headers["ratelimit-remaining"]) == int(by_key.headers["ratelimit-remaining"]) - 1
         other = user(demo, "member")
-        by_other_user = await client.get("/api/auth", headers={"X-API-Key": other.api_key or ""})
+        by_other_user = await client.get("/api/auth", headers={"X-API-Key": other.api_key})
         assert int(by_other_user.headers["ratelimit-remaining"]) == 9
 
 

@@ -102,7 +102,7 @@ def _admin_flows(run: Campaign, demo: DemoData) -> None:
 
 def _invited_user_flows(run: Campaign, demo: DemoData) -> None:
     """An invited user: set-password token, password, MFA enrolment, recovery codes, password change, logout."""
-    admin_key = user(demo, "admin").api_key or ""
+    admin_key = user(demo, "admin").api_key
     email = "logs.reader@demo.tabular.test"
     invited = run.ok(
         "POST", "/api/users", {"email": email, "name": "Log Reader", "role": "member"}, X_API_Key=admin_key

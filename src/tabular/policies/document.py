@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     from tabular.policies.requirements import Requirement
 
 
-class RuleView(msgspec.Struct, frozen=True):
+class _View(msgspec.Struct, frozen=True, kw_only=True):
+    """Made by keyword only: a rule's two flags, side by side, cannot be swapped by a reordered field."""
+
+
+class RuleView(_View, frozen=True):
     """A grant: ROLE may ACTIONS on RESOURCE within SCOPE (a key never, when `sessions_only`)."""
 
     id: str
@@ -30,7 +34,7 @@ class RuleView(msgspec.Struct, frozen=True):
     recent_password: bool
 
 
-class DenialView(msgspec.Struct, frozen=True):
+class DenialView(_View, frozen=True):
     """Actions on a resource that no role may do, and why."""
 
     resource: str
@@ -38,7 +42,7 @@ class DenialView(msgspec.Struct, frozen=True):
     reason: str
 
 
-class RouteView(msgspec.Struct, frozen=True):
+class RouteView(_View, frozen=True):
     """A declared route and what it needs."""
 
     method: str
@@ -47,7 +51,7 @@ class RouteView(msgspec.Struct, frozen=True):
     action: str
 
 
-class PolicyDocument(msgspec.Struct, frozen=True):
+class PolicyDocument(_View, frozen=True):
     """The whole policy: `matrix` has one row per role x situation x resource x action x credential."""
 
     rules: list[RuleView]
@@ -60,14 +64,27 @@ def document(routes: Iterable[tuple[str, str, Requirement]], table: PolicyTable 
     """The policy of `table` over the declared `routes` (`inventory.declared_routes(app)`)."""
     return PolicyDocument(
         rules=[
-            RuleView(rule.id, rule.role.value, rule.resource.value, sorted(a.value for a in rule.actions),
-                     rule.scope.value, rule.sessions_only, rule.recent_password)
+            RuleView(
+                id=rule.id,
+                role=rule.role.value,
+                resource=rule.resource.value,
+                actions=sorted(a.value for a in rule.actions),
+                scope=rule.scope.value,
+                sessions_only=rule.sessions_only,
+                recent_password=rule.recent_password,
+            )
             for rule in table.rules
         ],
-        denied=[DenialView(d.resource.value, sorted(a.value for a in d.actions), d.reason) for d in table.denied],
-        routes=[RouteView(method, path, r.resource.value, r.action.value) for method, path, r in routes],
+        denied=[
+            DenialView(resource=d.resource.value, actions=sorted(a.value for a in d.actions), reason=d.reason)
+            for d in table.denied
+        ],
+        routes=[
+            RouteView(method=method, path=path, resource=r.resource.value, action=r.action.value)
+            for method, path, r in routes
+        ],
         matrix=build(table),
-    )  # fmt: skip
+    )
 
 
 def to_json(policy: PolicyDocument) -> str:

@@ -65,7 +65,7 @@ class AuthController(Controller):
         """
         if isinstance(data, LoginRequest):
             signed_in = await auth_service.login(data)
-            body = LoginResponse(data=signed_in.view())
+            body = LoginResponse(data=signed_in.who)
             return Response(body, cookies=session_cookies.issue(signed_in.session))
         await auth_service.logout()
         return Response(LogoutResponse(data=LoggedOut()), cookies=session_cookies.clear())

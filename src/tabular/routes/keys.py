@@ -16,8 +16,6 @@ from tabular.schemas.rules import PasswordProof
 from tabular.services.api_keys import ApiKeyService
 from tabular.vocabulary import Action, Resource
 
-KEY_INACTIVE = "A revoked or expired key cannot be rotated (`api_key_inactive`)"
-
 
 class ApiKeyController(Controller):
     """Create needs a session with MFA on a paid tier; a key may list and revoke its owner's keys."""
@@ -48,7 +46,12 @@ class ApiKeyController(Controller):
 
     @post(
         "/{key_id:uuid}/rotate",
-        **requires(Resource.API_KEY, Action.UPDATE, by="key_id", problems={409: KEY_INACTIVE}),
+        **requires(
+            Resource.API_KEY,
+            Action.UPDATE,
+            by="key_id",
+            problems={409: "A revoked or expired key cannot be rotated (`api_key_inactive`)"},
+        ),
         status_code=HTTP_201_CREATED,
         summary="Rotate an API key",
     )

@@ -94,14 +94,13 @@ class ApiKeyService(Service):
         if not organization.tier.is_paid:
             raise Forbidden(PAID_TIER_REQUIRED, code="paid_tier_required")
         await self._check_pin(user, body.workspace_id)
-        expires_at = _future(body.expires_at)
         new = generate_key()
         key = ApiKey(
             user_id=user.id,
             name=body.name,
             key_hash=new.key_hash,
             prefix=new.prefix,
-            expires_at=expires_at,
+            expires_at=_future(body.expires_at),
             read_only=body.read_only,
             workspace_id=body.workspace_id,
         )
@@ -117,7 +116,7 @@ class ApiKeyService(Service):
                 "prefix": key.prefix,
                 "read_only": key.read_only,
                 "workspace_id": str(key.workspace_id) if key.workspace_id else None,
-                "expires_at": expires_at.isoformat() if expires_at else None,
+                "expires_at": key.expires_at.isoformat() if key.expires_at else None,
                 "replaces": str(replaces.id) if replaces else None,
             },
         )

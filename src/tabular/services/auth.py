@@ -33,20 +33,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class SignedIn:
-    """A successful sign-in: who, where, and the session to set."""
+    """A successful sign-in: who, as `POST /api/auth` answers it, and the session to set."""
 
-    user: User
-    organization: Organization
+    who: SessionUser
     session: IssuedSession
-
-    def view(self) -> SessionUser:
-        """Who signed in, as `POST /api/auth` answers it."""
-        return SessionUser(
-            user_id=self.user.id,
-            user_name=self.user.name,
-            user_email=self.user.email,
-            organization_name=self.organization.name,
-        )
 
 
 class AuthService(Service):
@@ -138,7 +128,10 @@ class AuthService(Service):
         )
         data = {"remember_me": remember, "mfa": user.mfa_enabled}
         await self.actor.record(AuditEventType.LOGIN_SUCCEEDED, as_user=user, data=data)
-        return SignedIn(user, organization, issued)
+        who = SessionUser(
+            user_id=user.id, user_name=user.name, user_email=user.email, organization_name=organization.name
+        )
+        return SignedIn(who, issued)
 
     async def logout(self) -> None:
         """Revoke the session token that authenticated this request."""

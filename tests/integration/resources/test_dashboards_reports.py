@@ -18,7 +18,7 @@ KINDS = [("/api/dashboards", "widgets"), ("/api/reports", "config")]
 
 
 def key(who: DemoUser) -> dict[str, str]:
-    return {"X-API-Key": who.api_key or ""}
+    return {"X-API-Key": who.api_key}
 
 
 def home(demo: DemoData, who: DemoUser) -> tuple[str, list[str]]:
