@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pyotp
 import pytest
 
+from tabular.page_headers import PAGE_HEADERS
 from tabular.settings import RateSpec
 from tests.support.api_keys import x_api_key
 from tests.support.clients import Client, api_key, app_client, assert_problem, otp, user
@@ -141,6 +142,8 @@ async def test_past_the_auth_quota_a_sign_in_form_answers_a_page_not_a_problem(d
     assert refused.headers["content-type"].startswith("text/html")
     assert "Too many requests came from your address" in refused.text
     assert "retry-after" in refused.headers
+    for name, value in PAGE_HEADERS.items():  # what every page tells the browser: no framing, no outside script
+        assert refused.headers[name] == value
 
 
 async def signed_in_by_cookie(client: Client, who: DemoUser) -> str:

@@ -16,7 +16,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = "tabular"
 
 LAYERS = [
-    {"tabular.vocabulary", "tabular.settings", "tabular.telemetry", "tabular.request_ids"},
+    {"tabular.vocabulary", "tabular.settings", "tabular.telemetry", "tabular.request_ids", "tabular.page_headers"},
     {"tabular.db"},
     {"tabular.schemas"},
     {"tabular.errors"},

@@ -17,6 +17,7 @@ from litestar.middleware import ASGIMiddleware
 
 from tabular.auth.client_ip import client_ip, rate_subject
 from tabular.errors import PROBLEM_MEDIA_TYPE, problem, under_auth
+from tabular.page_headers import PAGE_HEADERS
 from tabular.policies.requirements import POLICY_OPT_KEY
 from tabular.ratelimit.window import Allowance, Hit, Quota
 from tabular.telemetry import RATE_LIMIT_DECISIONS
@@ -128,6 +129,7 @@ async def _refuse(
         (b"retry-after", str(retry_after).encode()),
         (b"content-type", b"text/html; charset=utf-8" if page else PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
+        *(_PAGE_HEADERS if page else ()),
     ]
     await send({"type": "http.response.start", "status": 429, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -141,3 +143,4 @@ _PAGE_REFUSAL: Final = (
     '<h1>Too many attempts</h1><p role="alert">Too many requests came from your address. '
     'Try again in {minutes} minute{s}.</p><p><a href="/">Tabular</a></p></main></body></html>'
 )
+_PAGE_HEADERS: Final = tuple((name.lower().encode(), value.encode()) for name, value in PAGE_HEADERS.items())

@@ -23,6 +23,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from tabular.auth.session_backend import CSRF_COOKIE, CSRF_FIELD
 from tabular.errors import FieldError, TabularError, ValidationFailed, exception_handlers, readable
+from tabular.page_headers import PAGE_HEADERS
 from tabular.ratelimit.middleware import PAGE_OPT_KEY
 from tabular.settings import SMALL_BODY
 
@@ -32,11 +33,6 @@ if TYPE_CHECKING:
 TEMPLATES: Final = Path(__file__).resolve().parents[2] / "templates"
 STATIC: Final = Path(__file__).resolve().parents[2] / "static"
 
-CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-HEADERS: Final = {"Content-Security-Policy": CSP, "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
 PAGES: Final = frozenset({"/account/api-keys", "/account/security", "/account/organization-keys"})
 """Where a sign-in may return to (`?next=`): only these, so the parameter cannot send anyone elsewhere."""
 
@@ -96,7 +92,7 @@ def render(
         "path": request.url.path,
         "failure": failure,
     }
-    headers = HEADERS | (failure.headers if failure else {})
+    headers = PAGE_HEADERS | (failure.headers if failure else {})
     return Template(
         template_name=template,
         context=context,
