@@ -3,8 +3,9 @@
 Litestar's integration puts the span around the router, so when it starts the route is not known yet: it is
 named by the method alone (what the HTTP conventions say for a request no route matched), and renamed
 `METHOD /route/{template}` with `http.route` once the router has answered. The span then carries what the
-access log says of the request: the request id, the principal's user id and credential kind, and a
-refusal's code. Like the access log, it leaves out the query string (a client may put a secret there).
+access log says of the request: the client's address (`client.address`, through trusted proxies), the
+request id, the principal's user id and credential kind, and a refusal's code. Like the access log, it
+leaves out the query string (a client may put a secret there).
 
 Spans go to the tracer provider already set in the process (by `opentelemetry-instrument`, or a test's
 in-memory exporter), or else to one made here that sends them by OTLP over HTTP, configured by the usual
@@ -23,9 +24,11 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.semconv.attributes.client_attributes import CLIENT_ADDRESS
 from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
 
 from tabular import __version__
+from tabular.auth.client_ip import client_ip
 from tabular.errors import REFUSAL_KEY
 from tabular.request_ids import SCOPE_KEY
 
@@ -100,6 +103,9 @@ def _naming_the_span(app: ASGIApp) -> ASGIApp:
 
 
 def _describe(span: trace.Span, scope: Scope) -> None:
+    # The instrumentation put the socket's peer in `net.peer.ip`: behind a trusted proxy, that is the proxy.
+    # `client.address` is whom the access log and the rate limiter see.
+    span.set_attribute(CLIENT_ADDRESS, client_ip(scope, scope["app"].state.settings.trusted_proxies))
     template = scope.get("path_template")
     if template:
         span.update_name(f"{scope.get('method', '')} {template}")

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from tabular.access_log import AccessLine, AccessLog
 from tabular.app import create_app, serve_app
 from tabular.cli import cli
-from tests.support.clients import key
+from tests.support.clients import from_peer, key
 from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ async def test_a_trusted_proxys_valid_request_id_is_kept_and_every_answer_names_
 ) -> None:
     app = create_app(make_settings(database_url, access_log=True, trusted_proxies=("10.0.0.0/8",)))
     member = key(demo, "member")
-    async with AsyncTestClient(_from_peer(app)) as client:  # type: ignore[arg-type]
+    async with AsyncTestClient(from_peer(app)) as client:  # type: ignore[arg-type]
         for peer, sent, kept in [
             ("10.0.0.5", "trace-1", True),
             ("10.0.0.5", "not a token", False),
@@ -93,18 +93,6 @@ async def test_a_trusted_proxys_valid_request_id_is_kept_and_every_answer_names_
         ("-", "x"),  # no route took it: not the path sent, which a client chose
         ("-", unallowed.headers["x-request-id"]),
     ]
-
-
-def _from_peer(app: Any) -> Any:
-    """The app as reached from the address in the request's `X-Test-Peer` header (the test client has none)."""
-
-    async def reached(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            peer = dict(scope["headers"]).get(b"x-test-peer", b"127.0.0.1").decode()
-            scope = {**scope, "client": (peer, 5000)}
-        await app(scope, receive, send)
-
-    return reached
 
 
 def test_serve_switches_uvicorns_own_access_log_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tabular.app import create_app
 from tabular.settings import OTEL_EXTRA_MISSING, Settings, SettingsError
 from tabular.tracing import TracingMiddleware
-from tests.support.clients import key
+from tests.support.clients import from_peer, key
 from tests.support.settings import TEST_SECRET, make_settings
 
 if TYPE_CHECKING:
@@ -48,10 +48,11 @@ def spans() -> Iterator[InMemorySpanExporter]:
 async def test_each_request_is_a_span_named_by_its_route(
     database_url: str, demo: DemoData, spans: InMemorySpanExporter
 ) -> None:
-    app = create_app(make_settings(database_url, otel=True))
+    app = create_app(make_settings(database_url, otel=True, trusted_proxies=("10.0.0.0/8",)))
     member = key(demo, "member")
-    async with AsyncTestClient(app) as client:
-        signed_in = await client.get("/api/auth", headers=member)
+    async with AsyncTestClient(from_peer(app)) as client:  # type: ignore[arg-type]
+        proxied = {"X-Test-Peer": "10.0.0.5", "X-Forwarded-For": "198.51.100.7"}
+        signed_in = await client.get("/api/auth", headers=member | proxied)
         missing = await client.get(f"/api/surveys/{MISSING_SURVEY}?probe=secret-looking-value", headers=member)
         refused = await client.get("/api/keys")
         unrouted = await client.get("/no/such/path")
@@ -65,6 +66,7 @@ async def test_each_request_is_a_span_named_by_its_route(
     assert span.attributes["tabular.credential"] == "api_key"  # type: ignore[index]
     assert span.attributes["http.status_code"] == 200  # type: ignore[index]
     assert "tabular.refusal" not in span.attributes  # type: ignore[operator]
+    assert span.attributes["client.address"] == "198.51.100.7"  # type: ignore[index] # not the proxy's 10.0.0.5
 
     span = found[missing.headers["x-request-id"]]
     assert span.name == "GET /api/surveys/{survey_id}"

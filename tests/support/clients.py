@@ -162,3 +162,15 @@ async def at_once(settings: Settings, requests: list[Request]) -> list[Response]
                 *(raw.request(method, path, headers=headers, json=body) for method, path, headers, body in requests)
             )
         )
+
+
+def from_peer(app: Any) -> Any:
+    """The app as reached from the address in the request's `X-Test-Peer` header (the test client has none)."""
+
+    async def reached(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            peer = dict(scope["headers"]).get(b"x-test-peer", b"127.0.0.1").decode()
+            scope = {**scope, "client": (peer, 5000)}
+        await app(scope, receive, send)
+
+    return reached
