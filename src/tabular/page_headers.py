@@ -1,7 +1,7 @@
 """What every HTML page tells the browser, decided once: the account pages and the rate limiter's page alike.
 
 The pages load nothing from another host and run no inline script; they are never framed, and a link out of
-them names no path of ours.
+them tells the other site nothing of where it came from.
 """
 
 from __future__ import annotations

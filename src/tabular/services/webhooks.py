@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from tabular.db import DeliveryStatus, WebhookDelivery, WebhookEndpoint, Workspace
 from tabular.db.audit import AuditEventType
@@ -73,8 +73,7 @@ class WebhookService(Service):
         return wire(WebhookEndpointView, endpoint)
 
     async def delete(self, endpoint: WebhookEndpoint) -> None:
-        """Remove the endpoint and its deliveries: nothing more is sent to it."""
-        await self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+        """Remove the endpoint and (by the foreign key's cascade) its deliveries: nothing more is sent to it."""
         await self.session.delete(endpoint)
         await self.actor.record(
             AuditEventType.WEBHOOK_DELETED, target=(_TARGET, endpoint.id), data={"url": endpoint.url}

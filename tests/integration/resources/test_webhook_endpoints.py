@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from tabular.db import WebhookEndpoint, Workspace
+from tabular.db import WebhookDelivery, WebhookEndpoint, Workspace
 from tests.support.clients import app_client, assert_problem, fields_of, key, ok, workspace
 from tests.support.db import committed_session
 from tests.support.factories import new_webhook_endpoint
@@ -107,3 +108,17 @@ async def test_the_secret_is_shown_once_stored_nowhere_and_an_endpoint_is_listed
     assert created["secret"].removeprefix("whsec_") not in stored
     assert (await client.delete(f"/api/webhooks/{created['id']}", headers=member)).status_code == 204
     assert_problem(await client.get(f"/api/webhooks/{created['id']}", headers=member), 404, "not_found")
+
+
+async def test_deleting_an_endpoint_deletes_its_queued_deliveries(
+    client: Client, demo: DemoData, database_url: str
+) -> None:
+    member, space = key(demo, "member", 0), workspace(demo, 0)
+    created = await register(client, member, space, "https://93.184.216.34/hook", "survey.published")
+    await create_survey(client, member, space, publish=True)
+    of_endpoint = select(func.count()).where(WebhookDelivery.endpoint_id == UUID(created["id"]))
+    async with committed_session(database_url) as session:
+        assert await session.scalar(of_endpoint) == 1
+    assert (await client.delete(f"/api/webhooks/{created['id']}", headers=member)).status_code == 204
+    async with committed_session(database_url) as session:
+        assert await session.scalar(of_endpoint) == 0
