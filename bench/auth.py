@@ -17,23 +17,21 @@ from uuid import UUID
 
 import pyotp
 from argon2 import PasswordHasher
+from demo_database import demo_database
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 
 from tabular.app import create_app
 from tabular.auth.api_key_backend import hash_key
-from tabular.auth.at_rest import AtRest
-from tabular.db.config import make_db_config
-from tabular.db.migrations import upgrade
-from tabular.demo import seed_demo
 from tabular.schemas.users import UserCreate
-from tabular.services.actor import Actor
 from tabular.services.users import UserService
-from tabular.settings import RateSpec, Settings
 from tabular.vocabulary import Role
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+
+    from tabular.demo import DemoData
+    from tabular.services.actor import Actor
 
 ROUNDS = 200
 BENCH_EMAIL = "bench@bench.test"
@@ -72,27 +70,12 @@ def argon2_figures() -> None:
 
 
 async def app_figures(directory: Path) -> None:
-    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
-    await asyncio.to_thread(upgrade, url)
-    unlimited = RateSpec(limit=10**9, window=900)  # measure authentication, not the limiter
-    settings = Settings(
-        database_url=url,
-        secret_key="bench-secret-" + "x" * 40,
-        rate_limit=unlimited,
-        auth_rate_limit=unlimited,
-        account_rate_limit=unlimited,
-        access_log=False,  # the figures, not a line per request
-    )
-    config = make_db_config(settings)
-    async with config.get_session() as session, session.begin():
-        operator = Actor(session, at_rest=AtRest.of(settings))
-        demo = await seed_demo(operator)
+    async def bench_user(operator: Actor, demo: DemoData) -> None:
         body = UserCreate(email=BENCH_EMAIL, name="Bench", role=Role.MEMBER, password=BENCH_PASSWORD)
         await UserService(operator).create(body, organization_id=UUID(demo.organization.id))
-    await config.get_engine().dispose()
+
+    settings, demo = await demo_database(directory, then=bench_user)
     admin = demo.users[0]
-    assert admin.api_key is not None
-    assert admin.totp_secret is not None
 
     app = create_app(settings)
     statements = 0

@@ -19,16 +19,11 @@ import tracemalloc
 from pathlib import Path
 
 import msgspec
+from demo_database import demo_database
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
-from tabular.auth.at_rest import AtRest
-from tabular.db.config import make_db_config
-from tabular.db.migrations import upgrade
-from tabular.demo import seed_demo
 from tabular.schemas.responses import ResponseCreate
-from tabular.services.actor import Actor
-from tabular.settings import RateSpec, Settings
 
 SIZES = (16 * 1024, 60 * 1024, 256 * 1024, 1000 * 1024)
 PUBLIC_LIMIT = 64 * 1024
@@ -50,23 +45,8 @@ def peak_of(work: object) -> int:
 
 
 async def main(directory: Path) -> None:
-    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
-    await asyncio.to_thread(upgrade, url)
-    unlimited = RateSpec(limit=10**9, window=900)
-    settings = Settings(
-        database_url=url,
-        secret_key="bench-secret-" + "x" * 40,
-        rate_limit=unlimited,
-        auth_rate_limit=unlimited,
-        account_rate_limit=unlimited,
-        access_log=False,
-    )
-    config = make_db_config(settings)
-    async with config.get_session() as session, session.begin():
-        demo = await seed_demo(Actor(session, at_rest=AtRest.of(settings)))
-    await config.get_engine().dispose()
+    settings, demo = await demo_database(directory)
     admin_key = demo.users[0].api_key
-    assert admin_key is not None
     survey = demo.surveys[0].id
     json = {"Content-Type": "application/json"}
     print(f"{'body':>10}  {'route':<26} {'status':>6}  {'API peak':>12}  {'bare generic':>12}  {'bare typed':>12}")

@@ -13,19 +13,14 @@ import time
 import uuid
 from pathlib import Path
 
+from demo_database import demo_database
 from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
-from tabular.auth.at_rest import AtRest
 from tabular.auth.principal import Principal
-from tabular.db.config import make_db_config
-from tabular.db.migrations import upgrade
-from tabular.demo import seed_demo
 from tabular.policies import matrix
 from tabular.policies.decision import Target, decide
 from tabular.policies.filters import visible
-from tabular.services.actor import Actor
-from tabular.settings import RateSpec, Settings
 from tabular.vocabulary import Action, CredentialKind, Resource, Role
 
 ROUNDS = 20_000
@@ -40,18 +35,11 @@ def micro(label: str, work: object, rounds: int = ROUNDS) -> None:
 
 
 async def per_request(directory: Path) -> None:
-    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
-    await asyncio.to_thread(upgrade, url)
-    unlimited = RateSpec(limit=10**9, window=900)
-    settings = Settings(database_url=url, secret_key="b" * 48, rate_limit=unlimited, auth_rate_limit=unlimited)
-    config = make_db_config(settings)
-    async with config.get_session() as session, session.begin():
-        demo = await seed_demo(Actor(session, at_rest=AtRest.of(settings)))
-    await config.get_engine().dispose()
+    settings, demo = await demo_database(directory)
     member = demo.users[1]
-    headers = {"X-API-Key": member.api_key or ""}
+    headers = {"X-API-Key": member.api_key}
     async with AsyncTestClient(create_app(settings)) as client:
-        report = (await client.get("/api/reports", headers={"X-API-Key": demo.users[0].api_key or ""})).json()
+        report = (await client.get("/api/reports", headers={"X-API-Key": demo.users[0].api_key})).json()
         report_id = report["items"][0]["id"] if report["items"] else None
 
         async def timed(path: str, request_headers: dict[str, str]) -> float:
@@ -68,7 +56,7 @@ async def per_request(directory: Path) -> None:
         print(f"{'GET /api/health (public, no guard), median':<52} {public:8.3f} ms")
         print(f"{'GET /api/reports (guard + filtered list), median':<52} {listed:8.3f} ms")
         if report_id:
-            single = await timed(f"/api/reports/{report_id}", {"X-API-Key": demo.users[0].api_key or ""})
+            single = await timed(f"/api/reports/{report_id}", {"X-API-Key": demo.users[0].api_key})
             print(f"{'GET /api/reports/{id} (guard + tenant lookup), median':<52} {single:8.3f} ms")
 
 
