@@ -227,3 +227,38 @@ async def test_the_password_changes_in_the_page_and_a_wrong_current_one_is_named
     assert set_cookies(changed)["csrf_token"].value != csrf
     old = await client.post("/api/auth", json={"action": "login", "email": account.email, "password": PASSWORD})
     assert old.status_code == 401
+
+
+async def test_the_organizations_keys_are_shown_a_page_at_a_time_and_a_revocation_stays_on_its_page(
+    demo: DemoData, client: Client
+) -> None:
+    admin = user(demo, "admin")
+    csrf = await signed_in_by_cookie(client, admin)
+    every = (await client.get("/api/organization/keys?limit=200", headers=api_key(admin))).json()
+    total = every["total"]
+    assert total == len(demo.users) == len(every["items"])  # the demo gives each person one key
+
+    first = await client.get("/account/organization-keys?limit=1", headers=HTML)
+    assert first.status_code == 200
+    assert f"Keys 1 to 1 of {total}." in first.text
+    assert 'href="?limit=1&amp;offset=1" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+
+    last_offset = total - 1
+    last = await client.get(f"/account/organization-keys?limit=1&offset={last_offset}", headers=HTML)
+    assert f"Keys {total} to {total} of {total}." in last.text
+    assert f'href="?limit=1&amp;offset={last_offset - 1}" rel="prev"' in last.text
+    assert 'rel="next"' not in last.text
+    shown = every["items"][last_offset]["key"]
+    assert shown["prefix"] in last.text
+    assert all(item["key"]["prefix"] not in last.text for item in every["items"][:last_offset])
+
+    action = f"/account/organization-keys/{shown['id']}/revoke?limit=1&offset={last_offset}"
+    assert action.replace("&", "&amp;") in last.text
+    revoked = await client.post(action, data={"csrf_token": csrf}, headers=HTML)
+    assert revoked.status_code == 200
+    assert f"Keys {total} to {total} of {total}." in revoked.text  # the same page, not the first
+
+    past = await client.get(f"/account/organization-keys?offset={total}", headers=HTML)
+    assert past.status_code == 200
+    assert f"No keys past number {total}" in past.text

@@ -106,19 +106,27 @@ class OrganizationKeyPages(PageController):
 
     @get("", **requires(Resource.ORGANIZATION_KEY, Action.LIST))
     async def organization_keys_page(
-        self, request: Request[Any, Any, Any], keys: NamedDependency[ApiKeyService]
+        self,
+        request: Request[Any, Any, Any],
+        keys: NamedDependency[ApiKeyService],
+        pagination: NamedDependency[Pagination],
     ) -> Template:
-        """Keys grouped by owner; active ones can be revoked."""
-        return render("organization_keys.html", request, keys=(await keys.list_organization(_ALL)).items)
+        """Keys grouped by owner, a page at a time (`?limit=&offset=` as in the API); active ones can be revoked."""
+        return render("organization_keys.html", request, page=await keys.list_organization(pagination))
 
     @post("/{key_id:uuid}/revoke", **requires(Resource.ORGANIZATION_KEY, Action.DELETE, by="key_id"))
     async def revoke_organization_key(
-        self, request: Request[Any, Any, Any], keys: NamedDependency[ApiKeyService], api_key: NamedDependency[ApiKey]
+        self,
+        request: Request[Any, Any, Any],
+        keys: NamedDependency[ApiKeyService],
+        api_key: NamedDependency[ApiKey],
+        pagination: NamedDependency[Pagination],
     ) -> Template:
-        """Any key of the organization stops now; audited with its owner."""
+        """Any key of the organization stops now; audited with its owner. The page shown is the one it was on."""
         await keys.revoke_in_organization(api_key)
         notice = f"The key {api_key.name} ({api_key.prefix}…) is revoked."
-        return render("organization_keys.html", request, keys=(await keys.list_organization(_ALL)).items, notice=notice)
+        page = await keys.list_organization(pagination)
+        return render("organization_keys.html", request, page=page, notice=notice)
 
 
 def _create_form(form: dict[str, str]) -> dict[str, object]:
