@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from typing import TYPE_CHECKING, TypeVar
@@ -9,8 +10,9 @@ from uuid import UUID
 
 import anyio
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from tabular.auth.key_usage import KeyUsage
 from tabular.db import ApiKey
 from tests.support.api_keys import (
     create_key,
@@ -21,7 +23,7 @@ from tests.support.api_keys import (
     x_api_key,
 )
 from tests.support.clients import Client, app_client, bearer, session_headers, user
-from tests.support.db import execute
+from tests.support.db import execute, open_database
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -66,3 +68,28 @@ async def eventually(read: Callable[[], Awaitable[T]], seconds: float = 5.0) -> 
     while (value := await read()) is None and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a database
         await anyio.sleep(0.05)
     return value
+
+
+async def test_a_stop_waits_for_a_write_under_way_and_loses_no_use(demo: DemoData, database_url: str) -> None:
+    """Stopping the app cancels a writer that is still waiting, but lets one that is writing finish.
+
+    Another transaction holds the key's row, so the writer's UPDATE waits on it (on SQLite the whole database):
+    cancelling the writer then would roll back its statement, and the uses it took would be lost.
+    """
+    async with open_database(database_url) as database:
+        async with database.transaction() as session:
+            key_id = await session.scalar(select(ApiKey.id).where(ApiKey.last_used_at.is_(None)).limit(1))
+        assert key_id is not None
+        usage = KeyUsage(database.config.create_session_maker(), delay=0)
+        async with database.transaction() as holding:
+            await holding.execute(update(ApiKey).where(ApiKey.id == key_id).values(name=ApiKey.name))
+            usage.note(key_id)
+            await anyio.sleep(0.3)  # the writer has taken the use and waits on the row
+            assert not usage.settled
+            stopping = asyncio.ensure_future(usage.close())
+            await anyio.sleep(0.3)
+            assert not stopping.done()  # waiting for the writer, not cancelling it
+        await stopping  # the row is free: the write lands, then the stop ends
+        assert usage.settled
+        async with database.transaction() as session:
+            assert await session.scalar(select(ApiKey.last_used_at).where(ApiKey.id == key_id)) is not None
