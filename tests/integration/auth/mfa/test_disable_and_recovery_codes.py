@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 from sqlalchemy import func, select
 
@@ -20,9 +18,6 @@ from tests.support.mfa import (
     signed_in,
     who_am_i,
 )
-
-if TYPE_CHECKING:
-    pass
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -18,9 +17,6 @@ from tests.support.mfa import (
     signed_in,
     who_am_i,
 )
-
-if TYPE_CHECKING:
-    pass
 
 pytestmark = pytest.mark.anyio
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from tests.support.clients import Client, bearer
@@ -18,9 +16,6 @@ from tests.support.mfa import (
     signed_in,
     who_am_i,
 )
-
-if TYPE_CHECKING:
-    pass
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,6 @@ code resets the count."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import update
@@ -22,9 +21,6 @@ from tests.support.mfa import (
     sign_in,
     signed_in,
 )
-
-if TYPE_CHECKING:
-    pass
 
 pytestmark = pytest.mark.anyio
 

@@ -3,8 +3,6 @@ passwords are refused and end nothing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from tests.support.clients import app_client
@@ -22,9 +20,6 @@ from tests.support.sessions import (
     sign_in,
     who_am_i,
 )
-
-if TYPE_CHECKING:
-    pass
 
 pytestmark = pytest.mark.anyio
 
