@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from tabular.db import ApiKey, Dashboard, Report, Survey, User, Workspace, WorkspaceMembership
+from tabular.db import ApiKey, Dashboard, Report, Survey, User, WebhookEndpoint, Workspace, WorkspaceMembership
 from tabular.db.audit import AuditEventType
 from tabular.db.base import hold
 from tabular.errors import Conflict, NotFound
@@ -80,8 +80,9 @@ class WorkspaceService(Service):
             )
         )
         pinned = list(await self.session.scalars(select(ApiKey.key_hash).where(ApiKey.workspace_id == workspace.id)))
+        endpoints = await self.session.scalar(select(func.count()).where(WebhookEndpoint.workspace_id == workspace.id))
         await self.session.execute(delete(Workspace).where(Workspace.id == workspace.id))
-        data = {"name": workspace.name, "pinned_api_keys": len(pinned)}  # deleted with it: keys pinned there
+        data = {"name": workspace.name, "pinned_api_keys": len(pinned), "webhook_endpoints": endpoints}  # gone with it
         await self._audit(AuditEventType.WORKSPACE_DELETED, workspace, data)
         self.actor.forget(user_ids=members, key_hashes=pinned)
 

@@ -89,7 +89,7 @@ async def test_admins_read_their_organizations_events_newest_first(
     assert (newest["event"], newest["target_type"], newest["data"]) == (
         "workspace.deleted",
         "workspace",
-        {"name": "Audited too", "pinned_api_keys": 0},
+        {"name": "Audited too", "pinned_api_keys": 0, "webhook_endpoints": 0},
     )
     assert newest["actor_user_id"] == await user_id(client, user(demo, "admin"))
     assert newest["client_ip"]

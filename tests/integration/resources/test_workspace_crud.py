@@ -27,6 +27,7 @@ from tests.support.resources import (
     WORKSPACE_FIELDS,
     names,
 )
+from tests.support.webhooks import register
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -109,7 +110,7 @@ async def test_create_rename_and_delete_a_workspace_are_audited(
     assert [(e.event, e.data) for e in events] == [
         ("workspace.created", {"name": "Field Studies"}),
         ("workspace.renamed", {"from": "Field Studies", "to": "Field Research"}),  # the no-op rename is not
-        ("workspace.deleted", {"name": "Field Research", "pinned_api_keys": 0}),
+        ("workspace.deleted", {"name": "Field Research", "pinned_api_keys": 0, "webhook_endpoints": 0}),
     ]
     for event in events:
         assert (event.actor_user_id, event.target_type, event.target_id) == (admin_id, "workspace", created["id"])
@@ -155,6 +156,7 @@ async def test_only_an_empty_workspace_can_be_deleted(client: Client, demo: Demo
     pinned = {"name": "pinned", "workspace_id": created["id"]}
     pinned_key = {"X-API-Key": ok(await client.post("/api/keys", json=pinned, headers=member2_session), 201)["key"]}
     assert ok(await client.get(f"/api/workspaces/{created['id']}", headers=pinned_key))["member_count"] == 1
+    endpoint = await register(client, admin, created["id"], "https://93.184.216.34/hook")
     async with committed_session(database_url) as session:
         session.add(Survey(workspace_id=UUID(created["id"]), title="Inside", description=""))
     path = f"/api/workspaces/{created['id']}"
@@ -172,4 +174,5 @@ async def test_only_an_empty_workspace_can_be_deleted(client: Client, demo: Demo
     assert member2["workspace_ids"] == [second.id]
     assert_problem(await client.get("/api/workspaces", headers=pinned_key), 401, "invalid_api_key")  # went with it
     [deleted] = await audit_trail(database_url, AuditEventType.WORKSPACE_DELETED)
-    assert deleted.data == {"name": "Scratch", "pinned_api_keys": 1}
+    assert deleted.data == {"name": "Scratch", "pinned_api_keys": 1, "webhook_endpoints": 1}
+    assert_problem(await client.get(f"/api/webhooks/{endpoint['id']}", headers=admin), 404, "not_found")
