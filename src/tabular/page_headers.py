@@ -1,4 +1,4 @@
-"""What every HTML page tells the browser, decided once: the account pages and the rate limiter's page alike.
+"""What the pages for people tell the browser, decided once: the account pages and the rate limiter's page alike.
 
 The pages load nothing from another host and run no inline script; they are never framed, and a link out of
 them tells the other site nothing of where it came from.

@@ -138,12 +138,13 @@ async def test_past_the_auth_quota_a_sign_in_form_answers_a_page_not_a_problem(d
         }
         assert (await client.post("/login", data=form, headers=HTML)).status_code == 401
         refused = await client.post("/login", data=form, headers=HTML)
+        page = await client.get("/login", headers=HTML)
     assert refused.status_code == 429
     assert refused.headers["content-type"].startswith("text/html")
     assert "Too many requests came from your address" in refused.text
     assert "retry-after" in refused.headers
-    for name, value in PAGE_HEADERS.items():  # what every page tells the browser: no framing, no outside script
-        assert refused.headers[name] == value
+    for name in PAGE_HEADERS:  # what every page tells the browser: no framing, no outside script
+        assert refused.headers[name] == page.headers[name]
 
 
 async def signed_in_by_cookie(client: Client, who: DemoUser) -> str:
@@ -241,13 +242,14 @@ async def test_the_organizations_keys_are_shown_a_page_at_a_time_and_a_revocatio
     first = await client.get("/account/organization-keys?limit=1", headers=HTML)
     assert first.status_code == 200
     assert f"Keys 1 to 1 of {total}." in first.text
-    assert 'href="?limit=1&amp;offset=1" rel="next"' in first.text
+    assert 'href="/account/organization-keys?limit=1&amp;offset=1" rel="next"' in first.text
     assert 'rel="prev"' not in first.text
 
     last_offset = total - 1
     last = await client.get(f"/account/organization-keys?limit=1&offset={last_offset}", headers=HTML)
     assert f"Keys {total} to {total} of {total}." in last.text
-    assert f'href="?limit=1&amp;offset={last_offset - 1}" rel="prev"' in last.text
+    previous = f'href="/account/organization-keys?limit=1&amp;offset={last_offset - 1}" rel="prev"'
+    assert previous in last.text
     assert 'rel="next"' not in last.text
     shown = every["items"][last_offset]["key"]
     assert shown["prefix"] in last.text
@@ -258,6 +260,9 @@ async def test_the_organizations_keys_are_shown_a_page_at_a_time_and_a_revocatio
     revoked = await client.post(action, data={"csrf_token": csrf}, headers=HTML)
     assert revoked.status_code == 200
     assert f"Keys {total} to {total} of {total}." in revoked.text  # the same page, not the first
+    assert previous in revoked.text  # rooted: from the revocation's answer too, it leads to the list
+    keys_now = (await client.get("/api/organization/keys?limit=200", headers=api_key(admin))).json()["items"]
+    assert {item["key"]["id"]: item["key"]["status"] for item in keys_now}[shown["id"]] == "revoked"
 
     past = await client.get(f"/account/organization-keys?offset={total}", headers=HTML)
     assert past.status_code == 200

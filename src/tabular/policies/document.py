@@ -18,11 +18,7 @@ if TYPE_CHECKING:
     from tabular.policies.requirements import Requirement
 
 
-class _View(msgspec.Struct, frozen=True, kw_only=True):
-    """Made by keyword only: a rule's two flags, side by side, cannot be swapped by a reordered field."""
-
-
-class RuleView(_View, frozen=True):
+class RuleView(msgspec.Struct, frozen=True, kw_only=True):
     """A grant: ROLE may ACTIONS on RESOURCE within SCOPE (a key never, when `sessions_only`)."""
 
     id: str
@@ -34,7 +30,7 @@ class RuleView(_View, frozen=True):
     recent_password: bool
 
 
-class DenialView(_View, frozen=True):
+class DenialView(msgspec.Struct, frozen=True, kw_only=True):
     """Actions on a resource that no role may do, and why."""
 
     resource: str
@@ -42,7 +38,7 @@ class DenialView(_View, frozen=True):
     reason: str
 
 
-class RouteView(_View, frozen=True):
+class RouteView(msgspec.Struct, frozen=True, kw_only=True):
     """A declared route and what it needs."""
 
     method: str
@@ -51,7 +47,7 @@ class RouteView(_View, frozen=True):
     action: str
 
 
-class PolicyDocument(_View, frozen=True):
+class PolicyDocument(msgspec.Struct, frozen=True, kw_only=True):
     """The whole policy: `matrix` has one row per role x situation x resource x action x credential."""
 
     rules: list[RuleView]
@@ -61,7 +57,10 @@ class PolicyDocument(_View, frozen=True):
 
 
 def document(routes: Iterable[tuple[str, str, Requirement]], table: PolicyTable = POLICY) -> PolicyDocument:
-    """The policy of `table` over the declared `routes` (`inventory.declared_routes(app)`)."""
+    """The policy of `table` over the declared `routes` (`inventory.declared_routes(app)`).
+
+    The views are made by keyword only (`kw_only`): a rule's two flags, side by side, cannot be swapped.
+    """
     return PolicyDocument(
         rules=[
             RuleView(

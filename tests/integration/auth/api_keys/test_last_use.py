@@ -93,3 +93,19 @@ async def test_a_stop_waits_for_a_write_under_way_and_loses_no_use(demo: DemoDat
         assert usage.settled
         async with database.transaction() as session:
             assert await session.scalar(select(ApiKey.last_used_at).where(ApiKey.id == key_id)) is not None
+
+
+async def test_a_stop_cancels_a_writer_still_waiting_and_writes_its_uses_itself(
+    demo: DemoData, database_url: str
+) -> None:
+    async with open_database(database_url) as database:
+        async with database.transaction() as session:
+            key_id = await session.scalar(select(ApiKey.id).where(ApiKey.last_used_at.is_(None)).limit(1))
+        assert key_id is not None
+        usage = KeyUsage(database.config.create_session_maker(), delay=3600)
+        usage.note(key_id)
+        assert not usage.settled  # the writer sleeps for an hour
+        await asyncio.wait_for(usage.close(), timeout=10)  # not an hour: the sleeping writer is cancelled
+        assert usage.settled
+        async with database.transaction() as session:
+            assert await session.scalar(select(ApiKey.last_used_at).where(ApiKey.id == key_id)) is not None
