@@ -32,6 +32,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "ValidationFailed",
+    "as_tabular",
     "exception_handlers",
     "problem",
     "readable",
@@ -202,6 +203,10 @@ def _tabular_error(request: Request[Any, Any, Any], exc: TabularError) -> Respon
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    return _tabular_error(request, as_tabular(exc))
+
+
+def as_tabular(exc: ValidationException) -> TabularError:
     """Litestar's own input errors: a body that does not decode is 400, a value that breaks a type is 422."""
     items = exc.extra if isinstance(exc.extra, list) else []
     errors = [
@@ -217,8 +222,8 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
         source, name = missing.groups()
         errors = [FieldError(message="required", field=name, source=source)]
     if not errors:
-        return problem_response(request, 400, "malformed_request", exc.detail)
-    return problem_response(request, 422, "validation_failed", "The request has invalid fields.", errors=errors)
+        return TabularError(exc.detail, code="malformed_request")
+    return ValidationFailed("The request has invalid fields.", errors=errors)
 
 
 def readable(message: str) -> str:

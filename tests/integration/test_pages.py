@@ -267,3 +267,16 @@ async def test_the_organizations_keys_are_shown_a_page_at_a_time_and_a_revocatio
     past = await client.get(f"/account/organization-keys?offset={total}", headers=HTML)
     assert past.status_code == 200
     assert f"No keys past number {total}" in past.text
+
+
+async def test_a_pages_query_parameter_breaking_its_rule_is_a_page_for_a_browser_and_a_problem_for_a_script(
+    demo: DemoData, client: Client
+) -> None:
+    await signed_in_by_cookie(client, user(demo, "admin"))
+    for query in ("limit=0", "limit=abc", "offset=-1"):
+        page = await client.get(f"/account/organization-keys?{query}", headers=HTML)
+        assert page.status_code == 422
+        assert page.headers["content-type"].startswith("text/html")
+        assert "The request has invalid fields." in page.text
+        assert ">limit: " in page.text or ">offset: " in page.text
+        assert_problem(await client.get(f"/account/organization-keys?{query}"), 422, "validation_failed")

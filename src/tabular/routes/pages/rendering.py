@@ -17,12 +17,12 @@ from urllib.parse import quote
 import msgspec
 from litestar import Controller, Request, Response
 from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from tabular.auth.session_backend import CSRF_COOKIE, CSRF_FIELD
-from tabular.errors import FieldError, TabularError, ValidationFailed, exception_handlers, readable
+from tabular.errors import FieldError, TabularError, ValidationFailed, as_tabular, exception_handlers, readable
 from tabular.page_headers import PAGE_HEADERS
 from tabular.ratelimit.middleware import PAGE_OPT_KEY
 from tabular.settings import SMALL_BODY
@@ -142,6 +142,8 @@ def refused_page(request: Request[Any, Any, Any], error: Exception) -> Response[
 
     A client that did not ask for HTML gets the problem document the API would answer, unchanged.
     """
+    if isinstance(error, ValidationException):  # a query parameter that breaks its rule: the API's words
+        error = as_tabular(error)
     handler = exception_handlers[TabularError if isinstance(error, TabularError) else HTTPException]
     status = getattr(error, "status_code", 500)
     if not wants_html(request) or status >= 500:  # noqa: PLR2004 - a server error is logged by the API's handler
@@ -166,4 +168,8 @@ class PageController(Controller):
     include_in_schema = False
     request_max_body_size = SMALL_BODY
     opt = {PAGE_OPT_KEY: True}  # noqa: RUF012
-    exception_handlers = {TabularError: refused_page, HTTPException: refused_page}  # noqa: RUF012
+    exception_handlers = {  # noqa: RUF012 - the app's handlers are more specific than HTTPException: named here too
+        TabularError: refused_page,
+        ValidationException: refused_page,
+        HTTPException: refused_page,
+    }
