@@ -32,6 +32,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "ValidationFailed",
+    "answer",
     "as_tabular",
     "exception_handlers",
     "problem",
@@ -198,15 +199,32 @@ def problem_response(  # noqa: PLR0913 - a problem's fields, and the request it 
     )
 
 
-def _tabular_error(request: Request[Any, Any, Any], exc: TabularError) -> Response[Problem]:
-    return problem_response(request, exc.status_code, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+def as_tabular(exc: Exception) -> TabularError | None:
+    """What an error means to the client, as one of ours (one status, one code); None for a server error.
+
+    The API answers it as a problem document and a page as a page: both start here, so they cannot disagree.
+    """
+    known: TabularError | None = None
+    match exc:
+        case TabularError():
+            known = exc
+        case ValidationException():
+            known = _input_error(exc)
+        case NotFoundError():
+            known = NotFound()
+        case DuplicateKeyError():
+            known = Conflict("A resource with these values already exists.")
+        case UnicodeDecodeError():
+            known = TabularError("The body is not valid UTF-8 JSON.", code="malformed_request")
+        case RecursionError():  # a body nested deeper than the decoder follows (thousands of `[`)
+            known = TabularError("The body is nested too deeply.", code="malformed_request")
+        case HTTPException() if exc.status_code < HTTP_500_INTERNAL_SERVER_ERROR:
+            code = _CODES_BY_STATUS.get(exc.status_code, "error")
+            known = TabularError(exc.detail, code=code, status=exc.status_code, headers=exc.headers)
+    return known
 
 
-def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
-    return _tabular_error(request, as_tabular(exc))
-
-
-def as_tabular(exc: ValidationException) -> TabularError:
+def _input_error(exc: ValidationException) -> TabularError:
     """Litestar's own input errors: a body that does not decode is 400, a value that breaks a type is 422."""
     items = exc.extra if isinstance(exc.extra, list) else []
     errors = [
@@ -234,45 +252,28 @@ def readable(message: str) -> str:
     return message
 
 
-def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
-    status = exc.status_code
-    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
-        return _unexpected_error(request, exc)
-    return problem_response(request, status, _CODES_BY_STATUS.get(status, "error"), exc.detail, headers=exc.headers)
+def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """The problem document for any error (`as_tabular`); anything unplanned is logged in full and leaks nothing."""
+    known = as_tabular(exc)
+    if known is None:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(request, 500, "internal_error", "The server could not complete the request.")
+    status, code, detail = known.status_code, known.code, known.detail
+    return problem_response(request, status, code, detail, errors=known.errors, headers=known.headers)
 
 
-def _undecodable_body(request: Request[Any, Any, Any], __: UnicodeDecodeError) -> Response[Problem]:
-    return problem_response(request, 400, "malformed_request", "The body is not valid UTF-8 JSON.")
-
-
-def _too_deep(request: Request[Any, Any, Any], __: RecursionError) -> Response[Problem]:
-    """A body nested deeper than the decoder follows (thousands of `[`): refused, not a 500 with a traceback."""
-    return problem_response(request, 400, "malformed_request", "The body is nested too deeply.")
-
-
-def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    """Anything unplanned: logged in full here, and nothing of it leaks to the client."""
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(request, 500, "internal_error", "The server could not complete the request.")
-
-
-def _repository_not_found(request: Request[Any, Any, Any], __: NotFoundError) -> Response[Problem]:
-    return problem_response(request, NotFound.status_code, NotFound.code)
-
-
-def _repository_conflict(request: Request[Any, Any, Any], __: DuplicateKeyError) -> Response[Problem]:
-    return problem_response(
-        request, Conflict.status_code, Conflict.code, "A resource with these values already exists."
-    )
-
-
-exception_handlers: ExceptionHandlersMap = {
-    TabularError: _tabular_error,
-    NotFoundError: _repository_not_found,
-    DuplicateKeyError: _repository_conflict,
-    ValidationException: _validation_error,
-    HTTPException: _http_error,
-    UnicodeDecodeError: _undecodable_body,
-    RecursionError: _too_deep,
-    Exception: _unexpected_error,
-}
+exception_handlers: ExceptionHandlersMap = dict.fromkeys(
+    (
+        TabularError,
+        NotFoundError,
+        DuplicateKeyError,
+        ValidationException,
+        HTTPException,
+        UnicodeDecodeError,
+        RecursionError,
+        Exception,
+    ),
+    answer,
+)
+"""Every class `as_tabular` knows, and `Exception`: Litestar picks a handler by the most specific class any
+layer names, so a layer that answers differently (the pages) must name them all."""

@@ -17,12 +17,12 @@ from urllib.parse import quote
 import msgspec
 from litestar import Controller, Request, Response
 from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from tabular.auth.session_backend import CSRF_COOKIE, CSRF_FIELD
-from tabular.errors import FieldError, TabularError, ValidationFailed, as_tabular, exception_handlers, readable
+from tabular.errors import FieldError, TabularError, ValidationFailed, answer, as_tabular, readable
+from tabular.errors import exception_handlers as api_exception_handlers
 from tabular.page_headers import PAGE_HEADERS
 from tabular.ratelimit.middleware import PAGE_OPT_KEY
 from tabular.settings import SMALL_BODY
@@ -138,27 +138,20 @@ def wants_html(request: Request[Any, Any, Any]) -> bool:
 
 
 def refused_page(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """The guard's refusal on a page: to the sign-in page without a session; else a page with the sentence.
+    """A refusal on a page: to the sign-in page without a session; else a page with the sentence.
 
-    A client that did not ask for HTML gets the problem document the API would answer, unchanged.
+    The refusal is the API's (`as_tabular`: the same status, code and words); a client that did not ask for
+    HTML gets the problem document the API would answer, and a server error is the API's too (logged there).
     """
-    if isinstance(error, ValidationException):  # a query parameter that breaks its rule: the API's words
-        error = as_tabular(error)
-    handler = exception_handlers[TabularError if isinstance(error, TabularError) else HTTPException]
-    status = getattr(error, "status_code", 500)
-    if not wants_html(request) or status >= 500:  # noqa: PLR2004 - a server error is logged by the API's handler
-        return handler(request, error)
-    if isinstance(error, TabularError):
-        if error.status_code == 401:  # noqa: PLR2004
-            target = request.url.path if request.method == "GET" else ""
-            return Redirect(
-                f"/login?next={quote(target)}" if target in PAGES else "/login", status_code=HTTP_303_SEE_OTHER
-            )
-        failure = Failure.of(error)
-        if error.code == "csrf_failed":  # the API's words name a header; a person sent a form
-            failure = Failure(_STALE_FORM, failure.status, failure.code)
-    else:
-        failure = Failure(str(getattr(error, "detail", "")) or "The request was refused.", status, "error")
+    refusal = as_tabular(error)
+    if refusal is None or not wants_html(request):
+        return answer(request, error)
+    if refusal.status_code == 401:  # noqa: PLR2004
+        target = request.url.path if request.method == "GET" else ""
+        return Redirect(f"/login?next={quote(target)}" if target in PAGES else "/login", status_code=HTTP_303_SEE_OTHER)
+    failure = Failure.of(refusal)
+    if refusal.code == "csrf_failed":  # the API's words name a header; a person sent a form
+        failure = Failure(_STALE_FORM, failure.status, failure.code)
     return render("error.html", request, failure=failure)
 
 
@@ -168,8 +161,4 @@ class PageController(Controller):
     include_in_schema = False
     request_max_body_size = SMALL_BODY
     opt = {PAGE_OPT_KEY: True}  # noqa: RUF012
-    exception_handlers = {  # noqa: RUF012 - the app's handlers are more specific than HTTPException: named here too
-        TabularError: refused_page,
-        ValidationException: refused_page,
-        HTTPException: refused_page,
-    }
+    exception_handlers = dict.fromkeys(api_exception_handlers, refused_page)  # every class the app names
