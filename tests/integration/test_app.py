@@ -1,5 +1,6 @@
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,12 @@ async def test_api_docs_are_served(client: AsyncTestClient[Litestar], path: str)
     response = await client.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', response.text)
+    assert policy is not None, "the page says what it may load (tests/browser/test_docs_pages.py draws it under it)"
+    directives = dict(directive.strip().split(" ", 1) for directive in policy.group(1).split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["connect-src"] == directives["img-src"].removesuffix(" data:") == "'self'"
+    assert "unsafe-inline" not in directives["script-src"]
 
 
 async def test_unknown_route_is_a_problem_document(client: AsyncTestClient[Litestar]) -> None:

@@ -81,6 +81,11 @@ class Browser:
             if network and not url.startswith(self.base_url + "/"):
                 self.problems.append(f"{here}: loaded {url}")
 
+    def wait_for(self, css: str) -> None:
+        """Wait until an element matching `css` is there (a page a script draws), then check what the page did."""
+        _wait(lambda: self.finds(css))
+        self.check()
+
     def find(self, css: str) -> WebElement:
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
