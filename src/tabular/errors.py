@@ -262,18 +262,6 @@ def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]
     return problem_response(request, status, code, detail, errors=known.errors, headers=known.headers)
 
 
-exception_handlers: ExceptionHandlersMap = dict.fromkeys(
-    (
-        TabularError,
-        NotFoundError,
-        DuplicateKeyError,
-        ValidationException,
-        HTTPException,
-        UnicodeDecodeError,
-        RecursionError,
-        Exception,
-    ),
-    answer,
-)
-"""Every class `as_tabular` knows, and `Exception`: Litestar picks a handler by the most specific class any
-layer names, so a layer that answers differently (the pages) must name them all."""
+exception_handlers: ExceptionHandlersMap = {Exception: answer}
+"""One handler for every error: `as_tabular` tells them apart. The pages name theirs the same way (one key,
+`Exception`): a layer that named a more specific class would win over them for that class."""

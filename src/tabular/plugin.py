@@ -105,11 +105,13 @@ class TabularPlugin(InitPluginProtocol):
         password_attempts = Quota.of("account", settings.account_rate_limit)
         auth_engine = AuthEngine.build(settings, db_config.create_session_maker(), limiter, password_attempts)
         app_config.state.update({"settings": settings, "auth_engine": auth_engine, "db_config": db_config})
-        webhooks = DeliveryWorker(db_config.create_session_maker(), settings, auth_engine.at_rest)
-        # after the SQLAlchemy plugin, so it stops its work before that plugin disposes the engine
-        app_config.plugins.append(
-            AfterTheDatabase(auth_engine.key_usage, webhooks if settings.webhooks_worker else None)
+        webhooks = (
+            DeliveryWorker(db_config.create_session_maker(), settings, auth_engine.at_rest)
+            if settings.webhooks_worker
+            else None
         )
+        # after the SQLAlchemy plugin, so it stops its work before that plugin disposes the engine
+        app_config.plugins.append(AfterTheDatabase(auth_engine.key_usage, webhooks))
         app_config.state.update({"redis": redis, "rate_limiter": limiter, "readiness_changes": StateChanges()})
         if redis is not None:
             if isinstance(redis, RedisCluster):

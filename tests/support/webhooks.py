@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 
 WAIT = 20.0
 """Seconds a test waits for something the worker does; a bound, not a measurement."""
+FAST: dict[str, Any] = {
+    "webhooks_worker": True,
+    "webhooks_allow_private": True,
+    "webhooks_poll_interval": 0.05,
+    "webhooks_retry_delay": 0.05,
+}
+"""Settings: a receiver on loopback allowed, and a worker that looks at the queue often and retries soon."""
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,12 @@ class WebhookController(Controller):
 
     @post(
         f"{_ONE}/resend",
-        **requires(Resource.WEBHOOK_ENDPOINT, Action.UPDATE, by="endpoint_id"),
+        **requires(
+            Resource.WEBHOOK_ENDPOINT,
+            Action.UPDATE,
+            by="endpoint_id",
+            problems={409: "The delivery is still pending: queued already (`delivery_pending`)"},
+        ),
         status_code=HTTP_202_ACCEPTED,
         summary="Send a delivery again",
     )
@@ -110,5 +115,5 @@ class WebhookController(Controller):
         data: JSONBody[Resend],
         webhooks: NamedDependency[WebhookService],
     ) -> DeliveryView:
-        """The delivery named in the body is queued now, attempts counted anew; one of another endpoint is a 422."""
+        """A delivered or failed delivery is queued now, attempts counted anew (a pending one: 409; another's: 422)."""
         return await webhooks.resend(endpoint, data.delivery_id)

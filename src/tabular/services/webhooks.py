@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tabular.db import DeliveryStatus, WebhookDelivery, WebhookEndpoint, Workspace
 from tabular.db.audit import AuditEventType
 from tabular.db.base import utcnow
-from tabular.errors import FieldError, ValidationFailed
+from tabular.errors import Conflict, FieldError, ValidationFailed
 from tabular.policies.filters import visible
 from tabular.schemas.common import wire
 from tabular.schemas.webhooks import DeliveryView, WebhookEndpointCreated, WebhookEndpointView
@@ -86,9 +86,10 @@ class WebhookService(Service):
         return await page(self.session, ordered, pagination, lambda row: delivery_view(row[0]))
 
     async def resend(self, endpoint: WebhookEndpoint, delivery_id: UUID) -> DeliveryView:
-        """Queue one of the endpoint's deliveries again, now, with its attempts counted from zero.
+        """Queue one of the endpoint's delivered or failed deliveries again, now, with its attempts counted from zero.
 
-        Its `webhook-id` and body stay the same, so a receiver that got it before can tell it is a repeat.
+        Its `webhook-id` and body stay the same, so a receiver that got it before can tell it is a repeat. A
+        pending one is a 409: it is queued already, and may be being sent this moment.
         """
         delivery = await self.session.scalar(
             select(WebhookDelivery).where(WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id)
@@ -98,6 +99,10 @@ class WebhookService(Service):
             raise ValidationFailed(
                 "Name a delivery of this endpoint.",
                 errors=[FieldError(message=problem, field="delivery_id", source="body")],
+            )
+        if delivery.status is DeliveryStatus.PENDING:
+            raise Conflict(
+                "The delivery is queued already; it is sent at its `next_attempt_at`.", code="delivery_pending"
             )
         delivery.status, delivery.attempts, delivery.next_attempt_at = DeliveryStatus.PENDING, 0, utcnow()
         await self.session.flush()

@@ -2,8 +2,11 @@
 
 The table is the queue. Claiming a delivery counts the attempt and moves `next_attempt_at` a lease ahead, in
 one conditional UPDATE (two workers never both win it); a worker that dies mid-send leaves it due again when
-the lease runs out. A 2xx is delivered; anything else is retried after `retry_delay`, doubled each time, up
-to `MAX_ATTEMPTS`, then failed (and re-sendable through the API).
+the lease runs out. A worker claims one delivery at a time, just before sending it, so the lease covers one
+send; and it sends only while the claim is still its own (the attempt count it set), so a delivery another
+worker took over after a lease ran out, or that was re-sent meanwhile, is not sent twice by it. A 2xx is
+delivered; anything else is retried after `retry_delay`, doubled each time, up to `MAX_ATTEMPTS`, then failed
+(and re-sendable through the API).
 """
 
 from __future__ import annotations
@@ -36,9 +39,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS: Final = 8
 LEASE: Final = dt.timedelta(seconds=60)
-"""How long a claimed delivery is a worker's; longer than `TIMEOUT`, so a live worker finishes first."""
+"""How long a claimed delivery is a worker's: several times `TIMEOUT`, so a live worker finishes its one send."""
 TIMEOUT: Final = 10.0
-BATCH: Final = 20
 
 
 class DeliveryWorker:
@@ -89,28 +91,29 @@ class DeliveryWorker:
                     await asyncio.wait_for(self._stopping.wait(), timeout=self._settings.webhooks_poll_interval)
 
     async def run_once(self) -> int:
-        """Claim and send what is due now; how many deliveries were attempted."""
-        claimed = await self.claim()
-        for delivery_id in claimed:
-            if self._stopping.is_set():
-                break
-            await self._deliver(delivery_id)
-        return len(claimed)
+        """Claim and send what is due now, one delivery at a time; how many deliveries were attempted."""
+        sent = 0
+        while not self._stopping.is_set() and (claim := await self.claim()) is not None:
+            await self._deliver(*claim)
+            sent += 1
+        return sent
 
-    async def claim(self) -> list[UUID]:
-        """Take what is due now for this worker: each attempt counted, each due again only after `LEASE`."""
+    async def claim(self) -> tuple[UUID, int] | None:
+        """Take the delivery due first, counting the attempt (due again only after `LEASE`): its id and count."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
-            due = (
-                await session.execute(
-                    select(WebhookDelivery.id, WebhookDelivery.attempts)
-                    .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now)
-                    .order_by(WebhookDelivery.next_attempt_at)
-                    .limit(BATCH)
-                )
-            ).all()
-            claimed = []
-            for delivery_id, attempts in due:
+            while True:  # another worker may win the one found first; then the next is tried
+                due = (
+                    await session.execute(
+                        select(WebhookDelivery.id, WebhookDelivery.attempts)
+                        .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now)
+                        .order_by(WebhookDelivery.next_attempt_at)
+                        .limit(1)
+                    )
+                ).first()
+                if due is None:
+                    return None
+                delivery_id, attempts = due
                 won = await session.execute(
                     update(WebhookDelivery)
                     .where(
@@ -122,19 +125,22 @@ class DeliveryWorker:
                     execution_options={"synchronize_session": False},
                 )
                 if isinstance(won, CursorResult) and won.rowcount == 1:
-                    claimed.append(delivery_id)
-        return claimed
+                    return delivery_id, attempts + 1
 
-    async def _deliver(self, delivery_id: UUID) -> None:
+    async def _deliver(self, delivery_id: UUID, attempts: int) -> None:
         async with self._sessions() as session:
             found = (
                 await session.execute(
                     select(WebhookDelivery, WebhookEndpoint)
                     .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                    .where(WebhookDelivery.id == delivery_id)
+                    .where(
+                        WebhookDelivery.id == delivery_id,
+                        WebhookDelivery.attempts == attempts,  # still this worker's claim
+                        WebhookDelivery.status == DeliveryStatus.PENDING,
+                    )
                 )
             ).one_or_none()
-        if found is None:  # its endpoint was deleted meanwhile
+        if found is None:  # its endpoint was deleted, or the delivery re-sent or taken over, meanwhile
             return
         delivery, endpoint = found
         status_code, error = await self._send(delivery, endpoint)
@@ -180,15 +186,13 @@ class DeliveryWorker:
     async def _record(self, delivery: WebhookDelivery, status_code: int | None, error: str | None) -> None:
         now = utcnow()
         values: dict[str, object] = {"last_status_code": status_code, "updated_at": now}
-        if error is not None:  # kept after a later success: what went wrong before stays readable
-            values["last_error"] = error
-        if error is None:
+        if error is None:  # `last_error` is kept after a later success: what went wrong before stays readable
             values |= {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
         elif delivery.attempts >= MAX_ATTEMPTS:
-            values |= {"status": DeliveryStatus.FAILED}
+            values |= {"status": DeliveryStatus.FAILED, "last_error": error}
         else:
             delay = self._settings.webhooks_retry_delay * 2 ** (delivery.attempts - 1)
-            values |= {"next_attempt_at": now + dt.timedelta(seconds=delay)}
+            values |= {"next_attempt_at": now + dt.timedelta(seconds=delay), "last_error": error}
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(WebhookDelivery)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import pytest
 
-from tabular.db import WebhookDelivery
+from tabular.db import DeliveryStatus, WebhookDelivery
 from tabular.db.base import utcnow
 from tabular.webhooks import InvalidSignature, verify
-from tabular.webhooks.worker import DeliveryWorker
-from tests.support.clients import app_client, key, ok, workspace
+from tabular.webhooks.worker import MAX_ATTEMPTS, DeliveryWorker
+from tests.support.clients import app_client, assert_problem, key, ok, workspace
 from tests.support.db import committed_session, open_database
 from tests.support.resources import create_survey
 from tests.support.settings import TEST_AT_REST, make_settings
-from tests.support.webhooks import Receiver, deliveries_once, register
+from tests.support.webhooks import FAST, Receiver, deliveries_once, register
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -23,14 +24,6 @@ if TYPE_CHECKING:
     from tests.support.clients import Client
 
 pytestmark = pytest.mark.anyio
-
-FAST: dict[str, Any] = {
-    "webhooks_worker": True,
-    "webhooks_allow_private": True,
-    "webhooks_poll_interval": 0.05,
-    "webhooks_retry_delay": 0.05,
-}
-"""A receiver on loopback allowed, and a worker that looks at the queue often and retries soon."""
 
 
 @pytest.fixture
@@ -84,15 +77,16 @@ async def test_publishing_and_closing_a_survey_are_pushed_to_endpoints_that_aske
 ) -> None:
     member, space = key(demo, "member", 0), workspace(demo, 0)
     with Receiver() as receiver:
-        await register(client, member, space, receiver.url, "survey.published", "survey.closed")
+        endpoint = await register(client, member, space, receiver.url, "survey.published", "survey.closed")
         survey = await create_survey(client, member, space, publish=True)
-        await _answer(client, survey)  # not subscribed: never sent
+        await _answer(client, survey)  # not subscribed: never queued
         ok(await client.post(f"/api/surveys/{survey['id']}/close", headers=member))
 
         types = [(await receiver.next()).payload["type"] for _ in range(2)]
+        queued = await deliveries_once(client, member, endpoint["id"], until=bool)
 
     assert sorted(types) == ["survey.closed", "survey.published"]
-    assert receiver.received.empty()
+    assert sorted(item["event"] for item in queued) == ["survey.closed", "survey.published"]
 
 
 async def test_a_forged_or_stale_delivery_is_refused_by_the_receiver_helper(client: Client, demo: DemoData) -> None:
@@ -195,7 +189,9 @@ async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_r
         endpoint, _, _ = await _queued_with_no_worker(database_url, demo, receiver)
         async with open_database(database_url) as database:  # a worker of another process, which then dies
             worker = DeliveryWorker(database.config.create_session_maker(), make_settings(database_url), TEST_AT_REST)
-            [claimed] = await worker.claim()
+            claim = await worker.claim()
+            assert claim is not None
+            claimed, _ = claim
         async with committed_session(database_url) as session:
             delivery = await session.get_one(WebhookDelivery, claimed)
             assert delivery.next_attempt_at > utcnow()  # leased
@@ -209,3 +205,48 @@ async def test_a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_r
 
     assert received.headers["webhook-id"] == str(claimed)
     assert seen["attempts"] == 2  # the lost attempt counts
+
+
+async def test_a_failing_delivery_waits_twice_as_long_each_time_then_fails_and_is_resent_on_request(
+    database_url: str, demo: DemoData
+) -> None:
+    """The waits are read off the row (`next_attempt_at` against the attempt's `updated_at`), not timed.
+
+    Each wait is an hour or more, so the test makes the delivery due itself; until it has failed for good, it
+    is pending, and a resend is a 409 (it may be being sent that moment).
+    """
+    member, space = key(demo, "member", 0), workspace(demo, 0)
+    hour = 3600.0
+    with Receiver(statuses=iter([500] * MAX_ATTEMPTS)) as receiver:
+        async with app_client(database_url, **(FAST | {"webhooks_retry_delay": hour})) as client:
+            survey = await create_survey(client, member, space, publish=True)
+            endpoint = await register(client, member, space, receiver.url, "response.created")
+            await _answer(client, survey)
+            waits = []
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                await receiver.next()
+                [delivery] = await deliveries_once(
+                    client, member, endpoint["id"],
+                    until=lambda items, n=attempt: items[0]["attempts"] == n and items[0]["last_status_code"] == 500,
+                )  # fmt: skip
+                async with committed_session(database_url) as session:
+                    row = await session.get_one(WebhookDelivery, UUID(delivery["id"]))
+                    if row.status is DeliveryStatus.PENDING:
+                        waits.append((row.next_attempt_at - row.updated_at).total_seconds())
+                        row.next_attempt_at = utcnow() - dt.timedelta(seconds=1)  # due now
+                if attempt == 1:
+                    resend = {"delivery_id": delivery["id"]}
+                    pending = await client.post(f"/api/webhooks/{endpoint['id']}/resend", json=resend, headers=member)
+                    assert_problem(pending, 409, "delivery_pending")
+            [failed] = await deliveries_once(
+                client, member, endpoint["id"], until=lambda items: items[0]["status"] == "failed"
+            )
+            resent = await client.post(
+                f"/api/webhooks/{endpoint['id']}/resend", json={"delivery_id": failed["id"]}, headers=member
+            )
+            again = await receiver.next()
+
+    assert waits == [hour * 2**n for n in range(MAX_ATTEMPTS - 1)]
+    assert (failed["attempts"], failed["next_attempt_at"]) == (MAX_ATTEMPTS, None)
+    assert (ok(resent, 202)["status"], ok(resent, 202)["attempts"]) == ("pending", 0)
+    assert again.headers["webhook-id"] == failed["id"]

@@ -13,7 +13,7 @@ from tests.support.clients import app_client, assert_problem, fields_of, key, ok
 from tests.support.db import committed_session
 from tests.support.factories import new_webhook_endpoint
 from tests.support.resources import create_survey
-from tests.support.webhooks import Receiver, deliveries_once, register
+from tests.support.webhooks import FAST, Receiver, deliveries_once, register
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -48,9 +48,9 @@ async def test_the_setting_lets_a_private_endpoint_register_and_the_worker_check
     database_url: str, demo: DemoData
 ) -> None:
     member, space = key(demo, "member", 0), workspace(demo, 0)
-    fast = {"webhooks_worker": True, "webhooks_poll_interval": 0.05, "webhooks_retry_delay": 60.0}
+    fast = FAST | {"webhooks_allow_private": False, "webhooks_retry_delay": 60.0}
     with Receiver() as receiver:
-        async with app_client(database_url, webhooks_allow_private=True, **fast) as allowed:
+        async with app_client(database_url, **(fast | {"webhooks_allow_private": True})) as allowed:
             endpoint = await register(allowed, member, space, receiver.url, "survey.published")
         async with app_client(database_url, **fast) as refused:
             await create_survey(refused, member, space, publish=True)

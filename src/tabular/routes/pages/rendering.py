@@ -22,7 +22,6 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from tabular.auth.session_backend import CSRF_COOKIE, CSRF_FIELD
 from tabular.errors import FieldError, TabularError, ValidationFailed, answer, as_tabular, readable
-from tabular.errors import exception_handlers as api_exception_handlers
 from tabular.page_headers import PAGE_HEADERS
 from tabular.ratelimit.middleware import PAGE_OPT_KEY
 from tabular.settings import SMALL_BODY
@@ -161,4 +160,4 @@ class PageController(Controller):
     include_in_schema = False
     request_max_body_size = SMALL_BODY
     opt = {PAGE_OPT_KEY: True}  # noqa: RUF012
-    exception_handlers = dict.fromkeys(api_exception_handlers, refused_page)  # every class the app names
+    exception_handlers = {Exception: refused_page}  # noqa: RUF012 - as the app's: one handler, `as_tabular` decides
