@@ -344,7 +344,6 @@ def current_step(totp: pyotp.TOTP) -> int:
 
 def who(actor: Actor, credential: str) -> dict[str, str]:
     if credential == "API key":
-        assert actor.api_key is not None
         return {"X-API-Key": actor.api_key}
     assert actor.session is not None
     return {"Authorization": f"Bearer {actor.session}"}
@@ -366,7 +365,6 @@ async def log_in(soak: Soak, kind: str, actor: Actor, ip: str) -> str | None:
 async def set_up(soak: Soak, demo: DemoData, rate: float) -> None:
     """The survey questions, the demo users' sessions, the quotas as stated, and enough extra members."""
     admin = demo.users[0]
-    assert admin.api_key is not None
     soak.limiter = str((await soak.http.get("/api/ready")).json().get("limiter"))  # not rate-limited, not recorded
     as_admin = functools.partial(soak.call, ip=address(2, 0), user=admin.email, headers={"X-API-Key": admin.api_key})
     workspace_surveys = defaultdict(list)
@@ -379,7 +377,6 @@ async def set_up(soak: Soak, demo: DemoData, rate: float) -> None:
             soak.surveys[survey.id] = response.json()["questions"]
 
     for number, user in enumerate(demo.users, start=1):
-        assert user.totp_secret is not None
         surveys = [survey for workspace in user.workspace_ids for survey in workspace_surveys[workspace]]
         totp = pyotp.TOTP(user.totp_secret)
         actor = Actor(user.email, user.password, address(2, number), surveys, totp=totp, api_key=user.api_key)

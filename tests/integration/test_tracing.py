@@ -85,7 +85,7 @@ async def test_each_request_is_a_span_named_by_its_route(
 
 
 @ONE_ENGINE
-def test_tracing_off_adds_nothing_and_on_wraps_the_router(database_url: str, spans: InMemorySpanExporter) -> None:
+def test_tracing_off_adds_nothing_and_on_wraps_the_router(database_url: str) -> None:
     with pytest.raises(KeyError):
         create_app(make_settings(database_url)).plugins.get(OpenTelemetryPlugin)
     traced = create_app(make_settings(database_url, otel=True)).plugins.get(OpenTelemetryPlugin)

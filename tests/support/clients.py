@@ -51,7 +51,6 @@ def bearer(token: str) -> dict[str, str]:
 
 def api_key(who: DemoUser) -> dict[str, str]:
     """Headers authenticating as the demo user's API key."""
-    assert who.api_key is not None
     return {"X-API-Key": who.api_key}
 
 

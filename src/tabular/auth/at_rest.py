@@ -1,4 +1,7 @@
-"""Credentials at rest: TOTP secrets sealed (AES-256-GCM), recovery codes keyed (HMAC-SHA256), password salts.
+"""Credentials at rest: sealed TOTP secrets, keyed recovery codes, password salts, webhook secrets, argon2 costs.
+
+TOTP secrets are sealed with AES-256-GCM (`SealingKey`, which also seals kept idempotent answers); recovery
+codes are keyed with HMAC-SHA256.
 
 The keys are derived from the server secret (`TABULAR_SECRET_KEY`) by HKDF-SHA256 with a label per purpose,
 so a copy of the database alone gives neither a TOTP secret nor an offline test of a guessed recovery code,

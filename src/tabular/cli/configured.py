@@ -42,7 +42,8 @@ def declarations_only() -> Settings:
 
     Such a command signs, seals and stores nothing, so without `TABULAR_SECRET_KEY` it takes a secret of its
     own for the run instead of reading or writing `.tabular-secret` (which would appear in any directory the
-    command was run from); it opens no database either.
+    command was run from). It writes no database either; a caller may still read one (`policy test` reads the
+    demo organization's people).
     """
     _warn_of_unknown_variables()
     if os.environ.get("TABULAR_SECRET_KEY", "").strip():

@@ -10,15 +10,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tabular.demo import DemoData, DemoUser
-from tests.support.clients import user
+from tests.support.clients import api_key, user
 
 pytestmark = pytest.mark.anyio
 
 KINDS = [("/api/dashboards", "widgets"), ("/api/reports", "config")]
-
-
-def key(who: DemoUser) -> dict[str, str]:
-    return {"X-API-Key": who.api_key}
 
 
 def home(demo: DemoData, who: DemoUser) -> tuple[str, list[str]]:
@@ -34,21 +30,21 @@ async def test_crud_in_a_workspace(
     member = user(demo, "member")
     workspace, surveys = home(demo, member)
     body = {"name": " Weekly ", "survey_ids": surveys[:1], settings_field: {"period": "week"}}
-    created = await client.post(path, params={"workspace_id": workspace}, json=body, headers=key(member))
+    created = await client.post(path, params={"workspace_id": workspace}, json=body, headers=api_key(member))
     assert created.status_code == 201, created.text
     item: dict[str, Any] = created.json()
     assert (item["name"], item["workspace_id"], item["survey_ids"]) == ("Weekly", workspace, surveys[:1])
     assert item[settings_field] == {"period": "week"}
 
-    listed = await client.get(path, params={"workspace_id": workspace}, headers=key(member))
+    listed = await client.get(path, params={"workspace_id": workspace}, headers=api_key(member))
     assert item["id"] in {row["id"] for row in listed.json()["items"]}
 
-    changed = await client.patch(f"{path}/{item['id']}", json={"name": "Monthly"}, headers=key(member))
+    changed = await client.patch(f"{path}/{item['id']}", json={"name": "Monthly"}, headers=api_key(member))
     assert changed.status_code == 200
     assert (changed.json()["name"], changed.json()[settings_field]) == ("Monthly", {"period": "week"})
 
-    assert (await client.delete(f"{path}/{item['id']}", headers=key(member))).status_code == 204
-    assert (await client.get(f"{path}/{item['id']}", headers=key(member))).status_code == 404
+    assert (await client.delete(f"{path}/{item['id']}", headers=api_key(member))).status_code == 204
+    assert (await client.get(f"{path}/{item['id']}", headers=api_key(member))).status_code == 404
 
 
 @pytest.mark.parametrize(("path", "_"), KINDS)
@@ -62,7 +58,7 @@ async def test_surveys_must_be_of_the_same_workspace(
         path,
         params={"workspace_id": workspace},
         json={"name": "x", "survey_ids": [elsewhere, str(uuid.uuid4())]},
-        headers=key(member),
+        headers=api_key(member),
     )
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == ["survey_ids[0]", "survey_ids[1]"]
@@ -79,7 +75,7 @@ async def test_bad_input_is_a_4xx_problem(
 ) -> None:
     member = user(demo, "member")
     workspace, _surveys = home(demo, member)
-    response = await client.post(path, params={"workspace_id": workspace}, json=body, headers=key(member))
+    response = await client.post(path, params={"workspace_id": workspace}, json=body, headers=api_key(member))
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"] == "application/problem+json"
 
@@ -88,9 +84,9 @@ async def test_a_client_sees_a_dashboards_numbers_and_nothing_else(
     client: AsyncTestClient[Litestar], demo: DemoData
 ) -> None:
     viewer = user(demo, "client")
-    dashboards = (await client.get("/api/dashboards", headers=key(viewer))).json()["items"]
+    dashboards = (await client.get("/api/dashboards", headers=api_key(viewer))).json()["items"]
     assert dashboards
-    detail = await client.get(f"/api/dashboards/{dashboards[0]['id']}", headers=key(viewer))
+    detail = await client.get(f"/api/dashboards/{dashboards[0]['id']}", headers=api_key(viewer))
     assert detail.status_code == 200
     body = detail.json()
     assert [metrics["survey_id"] for metrics in body["metrics"]] == body["survey_ids"]
@@ -98,9 +94,9 @@ async def test_a_client_sees_a_dashboards_numbers_and_nothing_else(
     for forbidden in (b"respondent", b"@example.com", b"keep it up"):
         assert forbidden not in detail.content  # no names, emails or free text reach a client
     survey = body["survey_ids"][0]
-    assert (await client.get(f"/api/surveys/{survey}", headers=key(viewer))).status_code == 403
-    assert (await client.get(f"/api/surveys/{survey}/metrics/responses", headers=key(viewer))).status_code == 403
-    assert (await client.get("/api/reports", headers=key(viewer))).status_code == 403
+    assert (await client.get(f"/api/surveys/{survey}", headers=api_key(viewer))).status_code == 403
+    assert (await client.get(f"/api/surveys/{survey}/metrics/responses", headers=api_key(viewer))).status_code == 403
+    assert (await client.get("/api/reports", headers=api_key(viewer))).status_code == 403
 
 
 async def test_a_dashboard_skips_a_deleted_survey(client: AsyncTestClient[Litestar], demo: DemoData) -> None:
@@ -110,8 +106,8 @@ async def test_a_dashboard_skips_a_deleted_survey(client: AsyncTestClient[Litest
         "/api/dashboards",
         params={"workspace_id": workspace},
         json={"name": "x", "survey_ids": surveys},
-        headers=key(member),
+        headers=api_key(member),
     )
-    assert (await client.delete(f"/api/surveys/{surveys[0]}", headers=key(member))).status_code == 204
-    detail = (await client.get(f"/api/dashboards/{created.json()['id']}", headers=key(member))).json()
+    assert (await client.delete(f"/api/surveys/{surveys[0]}", headers=api_key(member))).status_code == 204
+    detail = (await client.get(f"/api/dashboards/{created.json()['id']}", headers=api_key(member))).json()
     assert [metrics["survey_id"] for metrics in detail["metrics"]] == surveys[1:]

@@ -70,6 +70,8 @@ async def test_a_client_cannot_register_list_or_read_endpoints(client: Client, d
     created = await client.post("/api/webhooks", params={"workspace_id": space}, json=body, headers=client_key)
     assert_problem(created, 403, "role_forbidden")
     assert_problem(await client.get("/api/webhooks", headers=client_key), 403, "role_forbidden")
+    endpoint = await register(client, key(demo, "member", 0), space, "https://93.184.216.34/hook")
+    assert_problem(await client.get(f"/api/webhooks/{endpoint['id']}", headers=client_key), 403, "role_forbidden")
 
 
 async def test_another_organizations_endpoint_is_not_found(

@@ -8,6 +8,7 @@ Revoking and rotating ask for confirmation in a disclosure (`<details>`), which 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Any, Final
 
 from litestar import Request, get, post
@@ -36,9 +37,9 @@ class KeysPage(AccountPage):
 
     template = "api_keys.html"
 
-    @property
+    @cached_property
     def keys(self) -> ApiKeyService:
-        """What the page's forms call, as `/api/keys` does."""
+        """What the page's forms call, as `/api/keys` does (built on first use, once)."""
         return ApiKeyService(self.actor)
 
     async def context(self, account: WhoAmI, *, created: CreatedApiKey | None = None, **shown: Any) -> Shown:  # noqa: ANN401
