@@ -2,12 +2,14 @@
 `serve` as the real script."""
 
 import json
+import os
 import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from tabular.cli.commands import DEMO_EXISTS
 from tests.support.cli import invoke
@@ -162,3 +164,22 @@ def test_serve_works_on_a_fresh_directory_with_no_configuration(tmp_path: Path) 
     assert (tmp_path / "tabular.db").exists()
     assert (tmp_path / ".tabular-secret").stat().st_mode & 0o777 == 0o600
     assert "Traceback" not in output
+
+
+def test_serve_passes_reload_and_the_log_options_on_and_refuses_reload_with_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def run_server(target: str, **options: Any) -> None:  # what uvicorn would have been asked
+        seen.update(options, target=target, log_format=os.environ.get("TABULAR_LOG_FORMAT"))
+
+    monkeypatch.setattr(uvicorn, "run", run_server)
+    served = invoke("serve", "--reload", "--log-level", "debug", "--log-format", "text", cwd=tmp_path)
+    assert served.returncode == 0, served.stderr
+    assert (seen["reload"], seen["log_level"], seen["workers"]) == (True, "debug", 1)
+    assert seen["log_format"] == "text"  # the workers read it from the environment
+
+    refused = invoke("serve", "--reload", "--workers", "2", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "--reload runs one worker" in refused.stderr

@@ -6,6 +6,7 @@ duplicates sent so they really overlap (`at_once`).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,6 +14,7 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from tabular.db import IdempotencyRecord, Workspace
+from tabular.db.base import utcnow
 from tests.support.clients import app_client, assert_problem, at_once, key, ok, session_headers, user
 from tests.support.db import committed_session
 from tests.support.settings import make_settings
@@ -111,6 +113,23 @@ async def test_a_kept_answer_outlives_a_restart(demo: DemoData, database_url: st
         again = await after_restart.post(PATH, json=_body(), headers=headers)
     assert ok(again, 201) == first
     assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_kept_answer_past_its_day_is_not_replayed(client: Client, demo: DemoData, database_url: str) -> None:
+    """In the database a kept answer lasts `expires_at` (24 hours): after it, the same key creates anew."""
+    headers = key(demo, "admin") | {"Idempotency-Key": "create-a-day-ago"}
+    sent = utcnow()
+    first = ok(await client.post(PATH, json=_body("A day ago"), headers=headers), 201)
+    async with committed_session(database_url) as session:
+        record = await session.scalar(select(IdempotencyRecord))
+        assert record is not None
+        assert dt.timedelta(hours=24) <= record.expires_at - sent <= dt.timedelta(hours=24, minutes=1)
+        record.expires_at = utcnow() - dt.timedelta(seconds=1)
+
+    again = await client.post(PATH, json=_body("A day ago, again"), headers=headers)
+
+    assert ok(again, 201)["id"] != first["id"]
+    assert "idempotent-replayed" not in again.headers
 
 
 async def test_with_redis_configured_answers_are_kept_there(demo: DemoData, database_url: str, redis_url: str) -> None:
