@@ -78,6 +78,16 @@ async def create_survey(
     return survey
 
 
+async def answer_survey(client: Client, survey: dict[str, Any]) -> str:
+    """A respondent's submission, without credentials, to a survey of `QUESTIONS` (its public form or its
+    JSON): the colour and the rating, the required ones. The new response's id."""
+    colour, _, rating, _ = (question["id"] for question in survey["questions"])
+    answers = [{"question_id": colour, "choice": "Red"}, {"question_id": rating, "rating": 3}]
+    submitted = await client.post(f"/api/public/surveys/{survey['id']}/responses", json={"answers": answers})
+    assert submitted.status_code == 201, submitted.text
+    return str(submitted.json()["id"])
+
+
 async def create_dashboard(client: Client, headers: dict[str, str], workspace_id: str, survey_ids: list[str]) -> str:
     """A dashboard over these surveys, made through the API; its id."""
     body = {"name": "Numbers for the client", "survey_ids": survey_ids}

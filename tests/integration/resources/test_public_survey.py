@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support.clients import Client, assert_problem, demo_survey, key, ok, without_request_id, workspace
-from tests.support.resources import QUESTIONS, create_survey
+from tests.support.resources import QUESTIONS, answer_survey, create_survey
 
 if TYPE_CHECKING:
     from tabular.demo import DemoData
@@ -37,10 +37,7 @@ async def test_anyone_reads_a_published_survey_and_answers_it_by_the_ids_it_give
         "choices": ["Cat", "Dog", "Fish"],
         "scale": None,
     }
-    colour, _, rating, _ = (question["id"] for question in form["questions"])
-    answers = [{"question_id": colour, "choice": "Red"}, {"question_id": rating, "rating": 3}]
-    submitted = await client.post(f"/api/public/surveys/{survey['id']}/responses", json={"answers": answers})
-    assert submitted.status_code == 201, submitted.text
+    await answer_survey(client, form | {"id": survey["id"]})
 
 
 async def test_the_public_view_names_no_person_workspace_or_organization(client: Client, demo: DemoData) -> None:

@@ -14,7 +14,7 @@ from tabular.webhooks import InvalidSignature, verify
 from tabular.webhooks.worker import MAX_ATTEMPTS, DeliveryWorker
 from tests.support.clients import app_client, assert_problem, key, ok, workspace
 from tests.support.db import committed_session, open_database
-from tests.support.resources import create_survey
+from tests.support.resources import answer_survey, create_survey
 from tests.support.settings import TEST_AT_REST, make_settings
 from tests.support.webhooks import FAST, Receiver, deliveries_once, register
 
@@ -31,14 +31,6 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url, **FAST)
 
 
-async def _answer(client: Client, survey: dict[str, Any]) -> str:
-    """A respondent's submission, without credentials; the new response's id."""
-    colour, _, rating, _ = (question["id"] for question in survey["questions"])
-    answers = [{"question_id": colour, "choice": "Red"}, {"question_id": rating, "rating": 3}]
-    submitted = await client.post(f"/api/public/surveys/{survey['id']}/responses", json={"answers": answers})
-    return str(ok(submitted, 201)["id"])
-
-
 async def test_a_public_submission_reaches_the_receiver_signed_with_the_endpoints_secret(
     client: Client, demo: DemoData
 ) -> None:
@@ -46,7 +38,7 @@ async def test_a_public_submission_reaches_the_receiver_signed_with_the_endpoint
     survey = await create_survey(client, member, space, publish=True)
     with Receiver() as receiver:
         endpoint = await register(client, member, space, receiver.url, "response.created")
-        response_id = await _answer(client, survey)
+        response_id = await answer_survey(client, survey)
 
         received = await receiver.next()
 
@@ -79,7 +71,7 @@ async def test_publishing_and_closing_a_survey_are_pushed_to_endpoints_that_aske
     with Receiver() as receiver:
         endpoint = await register(client, member, space, receiver.url, "survey.published", "survey.closed")
         survey = await create_survey(client, member, space, publish=True)
-        await _answer(client, survey)  # not subscribed: never queued
+        await answer_survey(client, survey)  # not subscribed: never queued
         ok(await client.post(f"/api/surveys/{survey['id']}/close", headers=member))
 
         types = [(await receiver.next()).payload["type"] for _ in range(2)]
@@ -95,7 +87,7 @@ async def test_a_forged_or_stale_delivery_is_refused_by_the_receiver_helper(clie
     with Receiver() as receiver:
         endpoint = await register(client, member, space, receiver.url, "response.created")
         other = await register(client, member, space, receiver.url, "survey.closed")  # gets nothing here
-        await _answer(client, survey)
+        await answer_survey(client, survey)
         received = await receiver.next()
     secret, headers, body = endpoint["secret"], received.headers, received.body
     timestamp = int(headers["webhook-timestamp"])
@@ -121,7 +113,7 @@ async def test_an_endpoint_that_answers_500_gets_the_same_delivery_again(client:
     survey = await create_survey(client, member, space, publish=True)
     with Receiver(statuses=iter([500])) as receiver:
         endpoint = await register(client, member, space, receiver.url, "response.created")
-        await _answer(client, survey)
+        await answer_survey(client, survey)
         first, second = await receiver.next(), await receiver.next()
 
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
@@ -139,7 +131,7 @@ async def test_a_delivery_is_sent_again_on_request_with_its_id_and_body(client: 
     survey = await create_survey(client, member, space, publish=True)
     with Receiver() as receiver:
         endpoint = await register(client, member, space, receiver.url, "response.created")
-        await _answer(client, survey)
+        await answer_survey(client, survey)
         first = await receiver.next()
         [delivery] = await deliveries_once(
             client, member, endpoint["id"], until=lambda items: items[0]["status"] == "delivered"
@@ -163,7 +155,7 @@ async def _queued_with_no_worker(database_url: str, demo: DemoData, receiver: Re
     async with app_client(database_url, **(FAST | {"webhooks_worker": False})) as first:
         survey = await create_survey(first, member, space, publish=True)
         endpoint = await register(first, member, space, receiver.url, "response.created")
-        response_id = await _answer(first, survey)
+        response_id = await answer_survey(first, survey)
         queued = ok(await first.get(f"/api/webhooks/{endpoint['id']}/deliveries", headers=member))["items"]
     return endpoint, response_id, queued
 
@@ -221,7 +213,7 @@ async def test_a_failing_delivery_waits_twice_as_long_each_time_then_fails_and_i
         async with app_client(database_url, **(FAST | {"webhooks_retry_delay": hour})) as client:
             survey = await create_survey(client, member, space, publish=True)
             endpoint = await register(client, member, space, receiver.url, "response.created")
-            await _answer(client, survey)
+            await answer_survey(client, survey)
             waits = []
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 await receiver.next()

@@ -148,10 +148,14 @@ async def test_a_sign_in_rehashes_a_password_at_the_configured_argon2_costs(
     database_url: str, account: Account
 ) -> None:
     """`TABULAR_ARGON2_*` raised: the next sign-in stores the password at the new costs, the one after uses it."""
+    runs = []
     async with app_client(database_url, argon2_time_cost=2, argon2_memory_kib=2048) as stronger:
         for _ in range(2):
+            before = argon2_runs()
             signed_in = await stronger.post("/api/auth", json=login_body(account.email, account.password))
             assert signed_in.status_code == 200, signed_in.text
+            runs.append(argon2_runs() - before)
+    assert runs == [2, 1], "the first verifies and rehashes at the new costs; the second only verifies"
     async with committed_session(database_url) as session:
         stored = await session.scalar(select(User.password_hash).where(User.id == account.id))
     assert stored is not None
