@@ -280,3 +280,22 @@ async def test_a_pages_query_parameter_breaking_its_rule_is_a_page_for_a_browser
         assert "The request has invalid fields." in page.text
         assert ">limit: " in page.text or ">offset: " in page.text
         assert_problem(await client.get(f"/account/organization-keys?{query}"), 422, "validation_failed")
+
+
+async def test_a_refused_key_form_comes_back_filled_in_as_it_was_sent(demo: DemoData, client: Client) -> None:
+    csrf = await signed_in_by_cookie(client, user(demo, "admin"))
+    workspace = demo.workspaces[1].id
+    form = {
+        "csrf_token": csrf,
+        "name": "nightly export",
+        "expires_on": "next tuesday",
+        "read_only": "on",
+        "workspace_id": workspace,
+    }
+    refused = await client.post("/account/api-keys", data=form, headers=HTML)
+    assert refused.status_code == 422
+    assert "The expiry is not a date." in refused.text
+    assert 'value="nightly export"' in refused.text
+    assert 'value="next tuesday"' in refused.text
+    assert 'id="read_only" name="read_only" type="checkbox" checked' in refused.text
+    assert f'value="{workspace}" selected' in refused.text

@@ -69,11 +69,12 @@ class AccountPage:
     async def submit(self, step: Callable[[Form], Awaitable[Shown]], *, form: str = "", **refused: Any) -> Template:  # noqa: ANN401
         """Every form's one course: `step` turns the submitted fields into what the page shows beside it.
 
-        A refusal shows the page with the service's sentence on `form`'s fields (of a page of several), and `refused`.
+        A refusal shows the page with the service's sentence on `form`'s fields (of a page of several), the
+        fields as they were sent (`sent`, to fill the form in again), and `refused`.
         """
         fields = await form_of(self.request)
         try:
             shown = await step(fields)
         except TabularError as error:
-            return await self.show(Failure.of(error, form=form), **refused)
+            return await self.show(Failure.of(error, form=form), sent=fields, **refused)
         return await self.show(**shown)

@@ -16,12 +16,12 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from tabular.db import ApiKey
-from tabular.errors import FieldError, TabularError, ValidationFailed
+from tabular.errors import FieldError, ValidationFailed
 from tabular.policies.guard import authorized
 from tabular.policies.requirements import requires
 from tabular.routes.dependencies import service
 from tabular.routes.pages.account import AccountPage, Form, Shown
-from tabular.routes.pages.rendering import Failure, PageController, form_of, optional, parse, render
+from tabular.routes.pages.rendering import PageController, optional, parse, render
 from tabular.schemas.auth import WhoAmI
 from tabular.schemas.common import MAX_LIMIT, Pagination
 from tabular.schemas.keys import ApiKeyCreate, CreatedApiKey
@@ -76,12 +76,11 @@ class ApiKeyPages(PageController):
     @post("", **requires(Resource.API_KEY, Action.CREATE))
     async def create_key(self, page: NamedDependency[KeysPage]) -> Template:
         """A new key, shown on this page once; a refused form comes back filled in as it was sent."""
-        form = await form_of(page.request)
-        try:
-            created = await page.keys.create(parse(ApiKeyCreate, _create_form(form)))
-        except TabularError as error:
-            return await page.show(Failure.of(error), form=form)
-        return await page.show(created=created)
+
+        async def create(form: Form) -> Shown:
+            return {"created": await page.keys.create(parse(ApiKeyCreate, _create_form(form)))}
+
+        return await page.submit(create)
 
     @post("/{key_id:uuid}/revoke", **requires(Resource.API_KEY, Action.DELETE, by="key_id"))
     async def revoke_key(self, page: NamedDependency[KeysPage], api_key: NamedDependency[ApiKey]) -> Template:
