@@ -1,6 +1,6 @@
 """What the in-process benchmarks start from: a migrated SQLite database holding the demo organization.
 
-Imported by `auth.py`, `bodies.py` and `policy.py`, run as scripts from this folder.
+Imported by `auth.py`, `bodies.py`, `export.py` and `policy.py`, run as scripts from this folder.
 """
 
 from __future__ import annotations
@@ -26,17 +26,21 @@ UNLIMITED = RateSpec(limit=10**9, window=900)
 
 
 async def demo_database(
-    directory: Path, *, then: Callable[[Actor, DemoData], Awaitable[Any]] | None = None
+    directory: Path,
+    *,
+    secret_key: str = "bench-secret-" + "x" * 40,
+    then: Callable[[Actor, DemoData], Awaitable[Any]] | None = None,
 ) -> tuple[Settings, DemoData]:
     """Settings for a new database in `directory` (no limits, no access log) and its demo data.
 
+    `secret_key` is the one a server started on the database must be given too (it seals the second factors).
     `then` runs as the operator in the transaction that seeded the demo (to add what one benchmark needs).
     """
     url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
     settings = Settings(
         database_url=url,
-        secret_key="bench-secret-" + "x" * 40,
+        secret_key=secret_key,
         rate_limit=UNLIMITED,
         auth_rate_limit=UNLIMITED,
         account_rate_limit=UNLIMITED,

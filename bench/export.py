@@ -34,16 +34,11 @@ from typing import Any, Self
 
 import msgspec
 import uuid_utils
+from demo_database import demo_database
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tabular.auth.at_rest import AtRest
 from tabular.db import Answer, Question, QuestionKind, Response, Survey, SurveyStatus
-from tabular.db.config import make_db_config
-from tabular.db.migrations import upgrade
-from tabular.demo import seed_demo
-from tabular.services.actor import Actor
-from tabular.settings import Settings
 
 SECRET = "bench-export-" + "x" * 40
 SMALL = 10_000
@@ -110,17 +105,6 @@ async def fill(database_url: str, workspace_id: str, sizes: list[int]) -> list[s
             ids.append(str(survey_id))
     await engine.dispose()
     return ids
-
-
-async def demo(database_url: str) -> tuple[str, str]:
-    """The demo organization; the admin's API key and the first workspace's id."""
-    config = make_db_config(Settings(secret_key=SECRET, database_url=database_url))
-    async with config.get_session() as session:
-        data = await seed_demo(Actor(session, at_rest=AtRest(SECRET)))
-        await session.commit()
-    await config.get_engine().dispose()
-    admin = next(user for user in data.users if user.role == "admin")
-    return admin.api_key, data.workspaces[0].id
 
 
 class Peak:
@@ -249,10 +233,10 @@ def main() -> None:
         bare(*args.bare)
         return
     workdir = Path(tempfile.mkdtemp(prefix="tabular-bench-export-"))
-    database_url = f"sqlite+aiosqlite:///{workdir / 'tabular.db'}"
     try:
-        upgrade(database_url)
-        api_key, workspace_id = asyncio.run(demo(database_url))
+        settings, data = asyncio.run(demo_database(workdir, secret_key=SECRET))
+        admin = next(user for user in data.users if user.role == "admin")
+        database_url, api_key, workspace_id = settings.database_url, admin.api_key, data.workspaces[0].id
         start = time.perf_counter()
         sizes = [SMALL, args.rows]
         surveys = asyncio.run(fill(database_url, workspace_id, sizes))

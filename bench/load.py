@@ -452,16 +452,16 @@ def log_in(client: httpx.Client, base: str, user: DemoUser) -> str:
 
 
 def probes(tabular: str, bare: str, demo: DemoData, token: str) -> list[Probe]:
-    admin, survey = demo.users[0], demo.surveys[0]
-    key, session = {"X-API-Key": admin.api_key}, {"Authorization": f"Bearer {token}"}
-    survey_path = f"/api/surveys/{survey.id}"
+    """The table's rows: `hot_probes`, the same requests by session, and the bare app's two."""
+    who_am_i, survey = hot_probes(tabular, demo)
+    session = {"Authorization": f"Bearer {token}"}
     return [
-        Probe(WHO_AM_I, "who-am-I, API key", f"{tabular}/api/auth", key),
-        Probe(WHO_AM_I, "who-am-I, session (Bearer)", f"{tabular}/api/auth", session),
-        Probe(SURVEY, "survey, API key", f"{tabular}{survey_path}", key),
-        Probe(SURVEY, "survey, session (Bearer)", f"{tabular}{survey_path}", session),
+        who_am_i,
+        Probe(WHO_AM_I, "who-am-I, session (Bearer)", who_am_i.url, session),
+        survey,
+        Probe(SURVEY, "survey, session (Bearer)", survey.url, session),
         Probe(WHO_AM_I, "bare who-am-I (static JSON)", f"{bare}/api/auth", bare=True),
-        Probe(SURVEY, "bare survey (same ORM read)", f"{bare}{survey_path}", bare=True),
+        Probe(SURVEY, "bare survey (same ORM read)", survey.url.replace(tabular, bare, 1), bare=True),
     ]
 
 
