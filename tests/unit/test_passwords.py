@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tabular.auth import passwords
+from tests.support.settings import TEST_AT_REST
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +38,7 @@ async def test_a_burst_of_verifications_never_takes_more_than_the_pool(monkeypat
                 running -= 1
 
     monkeypatch.setattr(passwords, "_verify", counted)
-    encoded = await passwords.hash_password("a burst of logins")
+    encoded = await passwords.hash_password("a burst of logins", using=TEST_AT_REST.password_hasher)
     results = await asyncio.gather(*(passwords.verify_password(encoded, f"guess {i}") for i in range(8)))
     assert results == [False] * 8
     assert most == passwords.ARGON2_THREADS < (threading.active_count() + 40)
@@ -46,7 +47,7 @@ async def test_a_burst_of_verifications_never_takes_more_than_the_pool(monkeypat
 
 
 async def test_the_right_password_still_verifies() -> None:
-    encoded = await passwords.hash_password("correct horse battery")
+    encoded = await passwords.hash_password("correct horse battery", using=TEST_AT_REST.password_hasher)
     assert await passwords.verify_password(encoded, "correct horse battery")
     assert not await passwords.verify_password(encoded, "correct horse staple")
     assert not await passwords.verify_password("not an argon2 hash", "correct horse battery")

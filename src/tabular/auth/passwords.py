@@ -57,12 +57,16 @@ def hasher(settings: Settings) -> PasswordHasher:
     return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
 
 
-async def hash_password(password: str, salt: bytes | None = None, *, using: PasswordHasher = DEFAULT_HASHER) -> str:
-    """The argon2id encoded hash of `password`: with `salt`, the same string each time; a random salt without."""
+async def hash_password(password: str, salt: bytes | None = None, *, using: PasswordHasher) -> str:
+    """The argon2id encoded hash of `password` at `using`'s costs; the same string each time with `salt`.
+
+    `using` has no default (it is the settings' hasher, `AtRest.password_hasher`), so no caller can forget the
+    configured costs; without `salt` the salt is random.
+    """
     return await asyncio.get_running_loop().run_in_executor(_pool, _hash, using, password, salt)
 
 
-def salted_with(encoded: str, salt: bytes, *, using: PasswordHasher = DEFAULT_HASHER) -> bool:
+def salted_with(encoded: str, salt: bytes, *, using: PasswordHasher) -> bool:
     """Whether `encoded` was made with `using`'s parameters and `salt`: what `hash_password(…, salt)` makes."""
     if using.check_needs_rehash(encoded):
         return False
