@@ -24,6 +24,7 @@ from tabular.settings import Settings
 from tabular.vocabulary import Action, Resource
 
 _ONE = "/{endpoint_id:uuid}"
+STILL_PENDING = "The delivery is still pending: queued already (`delivery_pending`)"
 
 
 class WebhookController(Controller):
@@ -100,12 +101,7 @@ class WebhookController(Controller):
 
     @post(
         f"{_ONE}/resend",
-        **requires(
-            Resource.WEBHOOK_ENDPOINT,
-            Action.UPDATE,
-            by="endpoint_id",
-            problems={409: "The delivery is still pending: queued already (`delivery_pending`)"},
-        ),
+        **requires(Resource.WEBHOOK_ENDPOINT, Action.UPDATE, by="endpoint_id", problems={409: STILL_PENDING}),
         status_code=HTTP_202_ACCEPTED,
         summary="Send a delivery again",
     )
