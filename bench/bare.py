@@ -35,6 +35,7 @@ from tabular.schemas.auth import WhoAmI, WhoAmIResponse
 from tabular.schemas.surveys import SurveyView  # noqa: TC001 - as above
 from tabular.services.surveys import survey_view
 from tabular.settings import Settings, normalize_database_url
+from tabular.transaction import TransactionMiddleware
 
 UNUSED_SECRET = "bench-bare-signs-nothing-" + "x" * 32
 OPTIONS_LINE = "INFO:     bench/bare.py runs uvicorn as tabular serve does:"
@@ -94,6 +95,7 @@ def create_app(database_url: str) -> Litestar:
     return Litestar(
         route_handlers=[who_am_i, get_survey],
         plugins=[SQLAlchemyPlugin(config=db_config)],
+        middleware=[TransactionMiddleware(db_config.session_scope_key)],  # ends each request's session, as Tabular's
         on_shutdown=[db_config.get_engine().dispose],
     )
 

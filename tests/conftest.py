@@ -16,11 +16,10 @@ from litestar.testing import AsyncTestClient
 
 from tabular.app import create_app
 from tabular.db.migrations import upgrade
-from tabular.demo import DemoData, seed_demo
-from tabular.services.actor import Actor
-from tests.support.db import committed_session
+from tabular.demo import DemoData
+from tests.support.db import seed
 from tests.support.servers import PostgresServer, RedisClusterServers, RedisServer
-from tests.support.settings import TEST_AT_REST, make_settings
+from tests.support.settings import make_settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -145,12 +144,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     server.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}')
     yield server.url(name)
     server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-async def seed(database_url: str) -> DemoData:
-    """The demo organization (users with MFA and an API key each), straight into the database."""
-    async with committed_session(database_url) as session:
-        return await seed_demo(Actor(session, at_rest=TEST_AT_REST))
 
 
 @pytest.fixture

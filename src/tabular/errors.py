@@ -12,7 +12,9 @@ from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
 from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
+from tabular.db.outage import DatabaseUnavailable
 from tabular.request_ids import request_id
 from tabular.schemas.rules import RULE_MESSAGES
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from litestar import Request
-    from litestar.types import ExceptionHandlersMap, Scope
+    from litestar.types import ExceptionHandlersMap, Scope, Send
 
 __all__ = [
     "Conflict",
@@ -31,12 +33,14 @@ __all__ = [
     "TabularError",
     "TooManyRequests",
     "Unauthorized",
+    "Unavailable",
     "ValidationFailed",
     "answer",
     "as_tabular",
     "exception_handlers",
     "problem",
     "readable",
+    "send_problem",
     "under_auth",
 ]
 
@@ -149,6 +153,21 @@ class TooManyRequests(TabularError, status=429, code="rate_limited"):
     """Too many attempts; `Retry-After` says when to try again."""
 
 
+RETRY_AFTER_OUTAGE: Final = 5
+"""Seconds a client is told to wait when the database cannot be reached (`Retry-After` on the 503)."""
+
+
+class Unavailable(TabularError, status=503, code="database_unavailable"):
+    """The database cannot be reached, or did not take the request's work: nothing was stored; retry later.
+
+    What `db.outage.DatabaseUnavailable` means to a client, and what the one place a request commits answers
+    when the commit fails (`transaction`).
+    """
+
+    def __init__(self, detail: str = "The database cannot be reached; nothing was stored. Retry later.") -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
+
+
 CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="tabular"'}
 """What a 401 asks for: a Bearer token (a session, or an API key; `X-API-Key` works too)."""
 
@@ -199,6 +218,19 @@ def problem_response(  # noqa: PLR0913 - a problem's fields, and the request it 
     )
 
 
+async def send_problem(send: Send, scope: Scope, error: TabularError) -> None:
+    """Answer `error` straight from a middleware (no handler ran, or its answer was not sent), as the handlers would."""
+    document = problem(error.status_code, error.code, error.detail, errors=error.errors, scope=scope)
+    body = msgspec.json.encode(document)
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def as_tabular(exc: Exception) -> TabularError | None:
     """What an error means to the client, as one of ours (one status, one code); None for a server error.
 
@@ -212,6 +244,8 @@ def as_tabular(exc: Exception) -> TabularError | None:
             known = _input_error(exc)
         case NotFoundError():
             known = NotFound()
+        case DatabaseUnavailable() | SQLAlchemyTimeoutError():  # gone, or no pooled connection came free in time
+            known = Unavailable()
         case DuplicateKeyError():
             known = Conflict("A resource with these values already exists.")
         case UnicodeDecodeError():

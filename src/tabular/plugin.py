@@ -30,13 +30,14 @@ from tabular.db import Workspace
 from tabular.db.config import make_db_config
 from tabular.errors import TabularError, exception_handlers
 from tabular.idempotency.middleware import IdempotencyMiddleware
-from tabular.idempotency.stores import DatabaseStore, RedisStore, ResilientStore, Sealer
+from tabular.idempotency.stores import IdempotencyStore, Sealer
 from tabular.policies.contract import HEADERS, DescribedStructs, operation_id
 from tabular.policies.guard import authorized, policy_guard
 from tabular.policies.inventory import check_inventory
 from tabular.ratelimit.middleware import RateLimitMiddleware
 from tabular.ratelimit.redis_backend import RedisBackend, ResilientBackend
 from tabular.ratelimit.window import InProcessBackend, Quota
+from tabular.readiness import StateChanges
 from tabular.routes import ROUTE_HANDLERS
 from tabular.routes.dependencies import provide_actor
 from tabular.routes.docs import RedocPage, SwaggerPage
@@ -44,8 +45,9 @@ from tabular.routes.pages.rendering import TEMPLATES
 from tabular.routes.prometheus import prometheus_metrics
 from tabular.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from tabular.security_headers import SecurityHeadersMiddleware
-from tabular.services.health import StateChanges, announce
+from tabular.services.health import announce
 from tabular.settings import OTEL_EXTRA_MISSING, Settings, SettingsError
+from tabular.transaction import TransactionMiddleware
 from tabular.typed_body import TypedBodyRequest
 from tabular.webhooks.worker import DeliveryWorker
 
@@ -90,7 +92,8 @@ class TabularPlugin(InitPluginProtocol):
         """Register what the application is made of; no part reads the environment itself."""
         settings = self.settings
         app_config.route_handlers.extend(ROUTE_HANDLERS)
-        db_config = make_db_config(settings)
+        changes = StateChanges()  # what the readiness probe, the engine and the limiter last saw of each service
+        db_config = make_db_config(settings, changes)
         # advanced-alchemy's SQLAlchemyPlugin is these two, added when its own turn comes; named here, the init
         # plugin (whose lifespan disposes the engine) is certain to come before `AfterTheDatabase`
         app_config.plugins.extend([SQLAlchemyInitPlugin(config=db_config), SQLAlchemySerializationPlugin()])
@@ -112,17 +115,19 @@ class TabularPlugin(InitPluginProtocol):
         )
         # after the SQLAlchemy plugin, so it stops its work before that plugin disposes the engine
         app_config.plugins.append(AfterTheDatabase(auth_engine.key_usage, webhooks))
-        app_config.state.update({"redis": redis, "rate_limiter": limiter, "readiness_changes": StateChanges()})
+        app_config.state.update({"redis": redis, "rate_limiter": limiter, "readiness_changes": changes})
         if redis is not None:
             if isinstance(redis, RedisCluster):
                 app_config.on_startup.append(_initializer(redis))
             app_config.on_shutdown.append(redis.aclose)
         # Order matters: authentication first, so the limiter sees the principal (or the failed attempt);
-        # the access log outside both, so it times and reports every request, refused ones included.
+        # the access log outside both, so it times and reports every request, refused ones included. The
+        # transaction ends innermost, before any of them sees the answer: what they pass on is what was stored.
         app_config.middleware[:0] = [
             AuthenticationMiddleware(auth_engine.authenticator),
             RateLimitMiddleware(limiter, settings),
-            IdempotencyMiddleware(_idempotency_store(redis, db_config, settings), settings.trusted_proxies),
+            IdempotencyMiddleware(_idempotency_store(db_config, settings), settings.trusted_proxies),
+            TransactionMiddleware(db_config.session_scope_key),
         ]
         access_log = AccessLog(text=settings.log_format == "text") if settings.access_log else None
         if access_log is not None:
@@ -157,7 +162,7 @@ class TabularPlugin(InitPluginProtocol):
         )
         app_config.template_config = TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine)
         app_config.on_startup.append(check_inventory)
-        app_config.on_startup.append(_announcer(settings, db_config, limiter, app_config.state["readiness_changes"]))
+        app_config.on_startup.append(_announcer(settings, db_config, limiter, changes))
         app_config.exception_handlers.update(exception_handlers)
         app_config.openapi_config = OpenAPIConfig(
             title="Tabular",
@@ -269,13 +274,9 @@ def _announcer(
     return start_up
 
 
-def _idempotency_store(
-    redis: Redis | RedisCluster | None, db_config: SQLAlchemyAsyncConfig, settings: Settings
-) -> ResilientStore:
-    """Where answers to `Idempotency-Key`s are kept, sealed: Redis when configured (the database in an outage)."""
-    sealer = Sealer(settings.secret_key)
-    database = DatabaseStore(db_config.create_session_maker(), sealer)
-    return ResilientStore(RedisStore(redis, sealer) if redis else None, database)
+def _idempotency_store(db_config: SQLAlchemyAsyncConfig, settings: Settings) -> IdempotencyStore:
+    """Where answers to `Idempotency-Key`s are kept, sealed: the database, in the transaction of the change."""
+    return IdempotencyStore(db_config.create_session_maker(), Sealer(settings.secret_key))
 
 
 def _limiter_backend(redis: Redis | RedisCluster | None) -> ResilientBackend:

@@ -11,7 +11,9 @@ from sqlalchemy import event, select
 from tabular.db import AuditEvent
 from tabular.db.base import metadata
 from tabular.db.config import make_db_config
-from tests.support.settings import make_settings
+from tabular.demo import seed_demo
+from tabular.services.actor import Actor
+from tests.support.settings import TEST_AT_REST, make_settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Collection, Iterator
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.sql import Executable
+
+    from tabular.demo import DemoData
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ async def committed_session(database_url: str) -> AsyncIterator[AsyncSession]:
     """One transaction on the test database, committed on exit, on an engine of its own."""
     async with open_database(database_url) as database, database.transaction() as session:
         yield session
+
+
+async def seed(database_url: str) -> DemoData:
+    """The demo organization (users with MFA and an API key each), straight into the database."""
+    async with committed_session(database_url) as session:
+        return await seed_demo(Actor(session, at_rest=TEST_AT_REST))
 
 
 async def execute(database_url: str, statement: Executable) -> None:

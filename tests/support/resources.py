@@ -78,12 +78,16 @@ async def create_survey(
     return survey
 
 
-async def answer_survey(client: Client, survey: dict[str, Any]) -> str:
-    """A respondent's submission, without credentials, to a survey of `QUESTIONS` (its public form or its
-    JSON): the colour and the rating, the required ones. The new response's id."""
+def submission(survey: dict[str, Any]) -> dict[str, Any]:
+    """A respondent's body for a survey of `QUESTIONS` (its public form or its JSON): the colour and the rating,
+    the required ones."""
     colour, _, rating, _ = (question["id"] for question in survey["questions"])
-    answers = [{"question_id": colour, "choice": "Red"}, {"question_id": rating, "rating": 3}]
-    submitted = await client.post(f"/api/public/surveys/{survey['id']}/responses", json={"answers": answers})
+    return {"answers": [{"question_id": colour, "choice": "Red"}, {"question_id": rating, "rating": 3}]}
+
+
+async def answer_survey(client: Client, survey: dict[str, Any]) -> str:
+    """A respondent's `submission`, without credentials; the new response's id."""
+    submitted = await client.post(f"/api/public/surveys/{survey['id']}/responses", json=submission(survey))
     assert submitted.status_code == 201, submitted.text
     return str(submitted.json()["id"])
 

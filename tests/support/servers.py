@@ -169,6 +169,16 @@ class PostgresServer:
     def execute(self, sql: str) -> str:
         return str(self.handle.psql(sql))
 
+    def halt(self) -> None:
+        """Stop the server as an outage would (`pg_ctl stop -m fast`: connections cut, none accepted)."""
+        import pgserver  # noqa: PLC0415
+
+        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.handle.pgdata, user=self.handle.system_user)
+
+    def resume(self) -> None:
+        """Start the halted server again on the same data and socket."""
+        self.handle.ensure_postgres_running()
+
     def stop(self) -> None:
         if self.handle is not None:
             self.handle.cleanup()

@@ -16,7 +16,14 @@ SOURCE = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = "tabular"
 
 LAYERS = [
-    {"tabular.vocabulary", "tabular.settings", "tabular.telemetry", "tabular.request_ids", "tabular.page_headers"},
+    {
+        "tabular.vocabulary",
+        "tabular.settings",
+        "tabular.telemetry",
+        "tabular.request_ids",
+        "tabular.page_headers",
+        "tabular.readiness",
+    },
     {"tabular.db"},
     {"tabular.schemas"},
     {"tabular.errors"},
@@ -24,7 +31,14 @@ LAYERS = [
     {"tabular.ratelimit", "tabular.policies", "tabular.idempotency", "tabular.webhooks"},
     {"tabular.services"},
     {"tabular.routes"},
-    {"tabular.access_log", "tabular.background", "tabular.security_headers", "tabular.typed_body", "tabular.tracing"},
+    {
+        "tabular.access_log",
+        "tabular.background",
+        "tabular.security_headers",
+        "tabular.typed_body",
+        "tabular.tracing",
+        "tabular.transaction",
+    },
     {"tabular.plugin"},
     {"tabular.app", "tabular.demo"},
     {"tabular.cli"},

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tabular.auth.cache import TtlCache
 from tabular.db import ApiKey
 from tabular.db.base import utcnow
+from tabular.db.outage import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,8 +67,9 @@ class KeyUsage:
                     .values(last_used_at=now, updated_at=ApiKey.updated_at)  # a use is not a change to the key
                     .execution_options(synchronize_session=False)
                 )
-        except SQLAlchemyError:
-            logger.warning("could not record the use of %d API keys", len(pending), exc_info=True)
+        except (SQLAlchemyError, DatabaseUnavailable) as error:
+            if not isinstance(error, DatabaseUnavailable):  # an outage is said once, by the engine (`db.outage`)
+                logger.warning("could not record the use of %d API keys", len(pending), exc_info=True)
             for key_id in pending:
                 self._noted.invalidate(key_id)
 

@@ -2,37 +2,38 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Final
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
-from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
-from litestar.constants import HTTP_RESPONSE_START
 from sqlalchemy import event
 
-if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+from tabular.db.outage import watch
+from tabular.readiness import StateChanges
 
-    from litestar.types import Message, Scope
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from litestar.types import HTTPResponseStartEvent, Message, Scope
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+    BeforeCommit = Callable[[AsyncSession, HTTPResponseStartEvent, bytes], Awaitable[None]]
 
     from tabular.settings import Settings
 
 SESSION_DEPENDENCY_KEY: Final = "db_session"
 KEEP_ON_REFUSAL: Final = "tabular.keep_on_refusal"
 """Set in a session's `info` by a service whose work must outlive a 4xx answer (see `Actor.keep_on_refusal`)."""
+BEFORE_COMMIT: Final = "tabular.before_commit"
 AUDIT_KEY: Final = "tabular.audit_key"
 """In every session's `info`: the key the audit chain is appended and verified with (`Settings.audit_key`)."""
 
-logger = logging.getLogger(__name__)
 
-
-def make_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
-    """One config for the app and the CLI; a request's session commits or rolls back in `transaction_end`.
+def make_db_config(settings: Settings, changes: StateChanges | None = None) -> SQLAlchemyAsyncConfig:
+    """One config for the app and the CLI; a request's session ends in `tabular.transaction`, before its answer.
 
     Every session it makes carries the audit chain's key, so whoever may write to the database through the
-    application (a request, an operator, a background task) appends events the same way.
+    application (a request, an operator, a background task) appends events the same way. Its engine answers
+    an outage as `Unavailable`, noted in `changes` (`db.outage`).
     """
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
@@ -42,36 +43,21 @@ def make_db_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         set_default_exception_handler=False,
         create_all=False,
     )
-    config.before_send_handler = transaction_end(config.session_scope_key)  # the key is unique per config
+    config.before_send_handler = _leave_to_the_middleware
+    engine = config.get_engine()
+    watch(engine, changes or StateChanges())
     if settings.is_sqlite:
-        _tune_sqlite(config.get_engine())
+        _tune_sqlite(engine)
     return config
 
 
-def transaction_end(scope_key: str) -> Callable[[Message, Scope], Coroutine[Any, Any, None]]:
-    """The one place a request's transaction ends: committed on 2xx/3xx, rolled back otherwise.
+def before_commit(scope: Scope, hook: BeforeCommit) -> None:
+    """Have `hook` write into the request's transaction, given its complete 2xx answer, just before it commits."""
+    scope.setdefault(BEFORE_COMMIT, []).append(hook)  # type: ignore[typeddict-item]
 
-    A refusal (4xx) still commits what a service marked to keep, such as a failed sign-in's audit event;
-    a server error (5xx) never commits.
-    """
 
-    async def end(message: Message, scope: Scope) -> None:
-        session: AsyncSession | None = get_aa_scope_state(scope, scope_key)
-        if session is None or message["type"] not in SESSION_TERMINUS_ASGI_EVENTS:
-            return
-        try:
-            status = message["status"] if message["type"] == HTTP_RESPONSE_START else 499  # 499: the client left
-            if status < 400 or (status < 500 and session.info.get(KEEP_ON_REFUSAL)):  # noqa: PLR2004
-                await session.commit()
-            else:
-                await session.rollback()
-        except Exception:
-            logger.exception("the transaction of a request could not end")
-        finally:
-            await session.close()
-            delete_aa_scope_state(scope, scope_key)
-
-    return end
+async def _leave_to_the_middleware(_message: Message, _scope: Scope) -> None:
+    """advanced-alchemy's `before_send` hook would end the session as the answer leaves; ours ends it first."""
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

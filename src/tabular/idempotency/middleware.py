@@ -7,24 +7,36 @@ principal was answered before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import TYPE_CHECKING, Final
 
-import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.status_codes import HTTP_201_CREATED
 
 from tabular.auth.client_ip import client_ip, rate_subject
-from tabular.errors import PROBLEM_MEDIA_TYPE, FieldError, problem
+from tabular.db.config import before_commit
+from tabular.db.outage import DatabaseUnavailable
+from tabular.errors import FieldError, TabularError, ValidationFailed, send_problem
 from tabular.idempotency.stores import Answer, Verdict
 
 if TYPE_CHECKING:
     from litestar.handlers import HTTPRouteHandler
-    from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
+    from litestar.types import (
+        ASGIApp,
+        HTTPResponseStartEvent,
+        HTTPScope,
+        Message,
+        Receive,
+        ReceiveMessage,
+        Scope,
+        Send,
+    )
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from tabular.auth.principal import Principal
-    from tabular.idempotency.stores import Store
+    from tabular.idempotency.stores import IdempotencyStore
 
 HEADER: Final = "Idempotency-Key"
 MAX_KEY_LENGTH: Final = 255
@@ -48,7 +60,7 @@ def key_problem(raw: str) -> str | None:
 
 
 class IdempotencyMiddleware(ASGIMiddleware):
-    """Claims the key, runs the request, keeps a 2xx answer (or frees the key); replays or refuses the rest."""
+    """Claims the key, runs the request, keeps a 2xx answer with its change (or frees the key); replays or refuses."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -57,7 +69,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         """Only routes that create something take a key."""
         return not creates(scope["route_handler"])  # type: ignore[arg-type]
 
-    def __init__(self, store: Store, trusted_proxies: tuple[str, ...]) -> None:
+    def __init__(self, store: IdempotencyStore, trusted_proxies: tuple[str, ...]) -> None:
         self.store = store
         self.trusted_proxies = trusted_proxies
 
@@ -68,7 +80,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         if problem_text := key_problem(raw):
-            await _answer_problem(send, scope, 422, "validation_failed", problem_text)
+            errors = [FieldError(message=problem_text, field=HEADER, source="header")]
+            await send_problem(send, scope, ValidationFailed(problem_text, errors=errors))
             return
         handler: HTTPRouteHandler = scope["route_handler"]  # type: ignore[assignment]
         messages, body = await _read_body(receive, handler.resolve_request_max_body_size())
@@ -80,37 +93,34 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if claim.verdict is Verdict.REPLAY and claim.answer is not None:
             await _replay(send, claim.answer)
         elif claim.verdict is Verdict.IN_USE:
-            await _answer_problem(send, scope, 409, "idempotency_key_in_use", IN_USE)
+            await send_problem(send, scope, TabularError(IN_USE, code="idempotency_key_in_use", status=409))
         elif claim.verdict is Verdict.REUSED:
-            await _answer_problem(send, scope, 422, "idempotency_key_reused", REUSED)
+            await send_problem(send, scope, TabularError(REUSED, code="idempotency_key_reused", status=422))
         else:
             await self._run(scope, _replaying(messages, receive), send, next_app, (subject, raw, fingerprint))
 
     async def _run(
         self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, claimed: tuple[str, str, str]
     ) -> None:
-        subject, key, fingerprint = claimed
-        start: dict[str, object] = {}
-        chunks: list[bytes] = []
+        subject, key, _ = claimed
+        sent: list[int] = []
 
-        async def recording(message: Message) -> None:
+        async def keep(session: AsyncSession, start: HTTPResponseStartEvent, body: bytes) -> None:
+            headers = [(bytes(name), bytes(value)) for name, value in start.get("headers", ())]
+            await self.store.keep(session, subject, key, Answer(start["status"], headers, body))
+
+        async def watching(message: Message) -> None:
             if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                sent.append(message["status"])
             await send(message)
 
+        before_commit(scope, keep)  # stored with the change it answers, or not at all
         try:
-            await next_app(scope, receive, recording)
-        except BaseException:
-            await self.store.release(subject, key)
-            raise
-        status = int(start.get("status", 500))  # type: ignore[call-overload]
-        if 200 <= status < 300:  # noqa: PLR2004
-            headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", ())]  # type: ignore[attr-defined]
-            await self.store.keep(subject, key, fingerprint, Answer(status, headers, b"".join(chunks)))
-        else:  # not kept: the client may fix the request and send it under the same key
-            await self.store.release(subject, key)
+            await next_app(scope, receive, watching)
+        finally:
+            if not sent or not 200 <= sent[0] < 300:  # noqa: PLR2004 - the client may fix it and send it again
+                with contextlib.suppress(DatabaseUnavailable):  # then the claim lapses after `PENDING`
+                    await self.store.release(subject, key)
 
     def _subject(self, scope: Scope) -> str:
         principal: Principal | None = scope.get("user")
@@ -167,11 +177,3 @@ def _replaying(messages: list[ReceiveMessage], receive: Receive) -> Receive:
 async def _replay(send: Send, answer: Answer) -> None:
     await send({"type": "http.response.start", "status": answer.status, "headers": [*answer.headers, REPLAYED]})
     await send({"type": "http.response.body", "body": answer.body, "more_body": False})
-
-
-async def _answer_problem(send: Send, scope: Scope, status: int, code: str, detail: str) -> None:
-    errors = [FieldError(message=detail, field=HEADER, source="header")] if code == "validation_failed" else None
-    body = msgspec.json.encode(problem(status, code, detail, errors=errors, scope=scope))
-    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -2,7 +2,7 @@
 
 Every answer the API can give is here, and nothing it never gives: each problem (`Problem` under
 `application/problem+json`) with the status it applies to, the rate-limit headers on every answer of a
-limited route and `Retry-After` on a 429, `Set-Cookie` where a session is set, `security: []` on public
+limited route and `Retry-After` on a 429 or a 503, `Set-Cookie` where a session is set, `security: []` on public
 operations. What decides it is what also decides the behaviour: the declaration (`requires`/`public`), and
 whether the operation takes a body or parameters.
 """
@@ -69,6 +69,10 @@ _DESCRIPTIONS: Final[Mapping[int, str]] = {
     415: "The body is not sent as JSON (`Content-Type: application/json`)",
     422: "A parameter or body field breaks a rule; `errors` names each (`validation_failed`)",
     429: "Too many requests (`rate_limited`); `Retry-After` says when to try again",
+    503: (
+        "The database cannot be reached, or did not store this request's work (`database_unavailable`): nothing "
+        "was stored, so the request may be sent again; `Retry-After` says when"
+    ),
 }
 
 
@@ -134,6 +138,8 @@ def _problems(operation: dict[str, Any], declaration: Declaration) -> dict[int, 
         statuses.add(404)
     if declaration.rate_limited:
         statuses.add(429)
+    if declaration.database and "503" not in operation["responses"]:  # the probe's 503 is its own
+        statuses.add(503)
     own = dict(declaration.problems)
     problems = {status: _DESCRIPTIONS[status] for status in statuses} | own
     if declaration.recent_password and 403 not in own:  # noqa: PLR2004 - a handler's own words replace ours
@@ -144,7 +150,7 @@ def _problems(operation: dict[str, Any], declaration: Declaration) -> dict[int, 
 def _problem(status: int, description: str, *, rate_limited: bool) -> dict[str, Any]:
     names = [
         *(_RATE_LIMIT_HEADERS if rate_limited else ()),
-        *(["Retry-After"] if status == 429 else []),  # noqa: PLR2004
+        *(["Retry-After"] if status in {429, 503} else []),
         *(["WWW-Authenticate"] if status == 401 else []),  # noqa: PLR2004
     ]
     answer: dict[str, Any] = {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}

@@ -45,6 +45,8 @@ class Public:
     """False for the health probes only: an orchestrator must always reach them."""
     problems: Problems = ()
     sets_cookies: bool = False
+    database: bool = True
+    """False for the liveness probe only: it answers without the database, so never `database_unavailable`."""
     authenticated: ClassVar[bool] = False
     locates: ClassVar[bool] = False
     recent_password: ClassVar[bool] = False
@@ -80,6 +82,7 @@ class Requirement:
     sets_cookies: bool = False
     rate_limited: ClassVar[bool] = True
     authenticated: ClassVar[bool] = True
+    database: ClassVar[bool] = True
     locate_as: Resource = field(init=False)
     """The resource whose id `by` holds: the object itself, or its container (a survey's responses)."""
     workspace_query: WorkspaceQuery | None = field(init=False)
@@ -144,13 +147,14 @@ def public(
     rate_limited: bool = True,
     problems: Mapping[int, str] | None = None,
     sets_cookies: bool = False,
+    database: bool = True,
     responses: Mapping[int, ResponseSpec] | None = None,
 ) -> dict[str, Any]:
-    """Declare a handler public: `@get("/api/health", **public(rate_limited=False))`.
+    """Declare a handler public: `@get("/api/health", **public(rate_limited=False, database=False))`.
 
     `responses` documents answers that are not problems (a probe's 503 body).
     """
-    declaration = Public(rate_limited, tuple((problems or {}).items()), sets_cookies)
+    declaration = Public(rate_limited, tuple((problems or {}).items()), sets_cookies, database)
     return {
         POLICY_OPT_KEY: declaration,
         "security": [],

@@ -1,6 +1,6 @@
 """A survey's responses as one file (CSV or NDJSON), written while the rows are read: memory stays flat.
 
-The request's transaction ends when the answer starts (`db.config.transaction_end`), before the body is sent,
+The request's transaction ends before the answer starts (`tabular.transaction`), before the body is sent,
 so the file is read on a connection of its own from the same engine: one query, ordered oldest first, fetched
 `BATCH` rows at a time (a server-side cursor on PostgreSQL, `fetchmany` on SQLite), each batch written out
 before the next is fetched. Nothing is written to the database; the export is one request to the limiter.

@@ -20,30 +20,13 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from tabular.ratelimit.redis_backend import ResilientBackend
+    from tabular.readiness import StateChanges
     from tabular.schemas.health import CheckState, LimiterMode
     from tabular.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT: Final = 2.0
-
-
-class StateChanges:
-    """The last state of each backing service this app probed, so only a change is logged."""
-
-    def __init__(self) -> None:
-        self._states: dict[str, CheckState] = {}
-
-    def note(self, service: str, state: CheckState, error: BaseException | None = None) -> CheckState:
-        """Record `state`; log it if it differs from the last one (a service starts out presumed `ok`)."""
-        before = self._states.get(service, "ok")
-        self._states[service] = state
-        if state == "down" and before != "down":
-            reason = "no answer" if error is None else type(error).__name__ + (f": {error}" if str(error) else "")
-            logger.warning("readiness: %s is down (%s)", service, reason)
-        elif before == "down" and state != "down":
-            logger.warning("readiness: %s answers again", service)
-        return state
 
 
 async def check_database(session: AsyncSession, changes: StateChanges) -> CheckState:

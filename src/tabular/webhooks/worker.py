@@ -23,6 +23,7 @@ from sqlalchemy import CursorResult, select, update
 
 from tabular.db import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from tabular.db.base import utcnow
+from tabular.db.outage import DatabaseUnavailable
 from tabular.webhooks.addresses import Unreachable, checked_addresses, pinned
 from tabular.webhooks.signing import sign
 
@@ -83,7 +84,9 @@ class DeliveryWorker:
         while not self._stopping.is_set():
             try:
                 sent = await self.run_once()
-            except Exception:  # a database outage must not end the worker: it tries again next round
+            except DatabaseUnavailable:  # the outage is said once, by the engine (`db.outage`); tried again next round
+                sent = 0
+            except Exception:  # nothing must end the worker: it tries again next round
                 logger.exception("webhook deliveries: a round failed")
                 sent = 0
             if not sent:
