@@ -9,7 +9,13 @@ log as `tabular serve` has it. It answers the same paths as Tabular:
 - `GET /api/surveys/{id}`: the survey row and its questions, read from the same database through
   Tabular's models and session configuration (`make_db_config` under advanced-alchemy's `SQLAlchemyPlugin`,
   which commits on a 2xx answer as Tabular's does) and rendered by Tabular's `survey_view`, so the
-  payload is byte for byte Tabular's.
+  payload is byte for byte Tabular's;
+- `POST /api/public/surveys/{id}/responses`: the rows a public submission stores, a `Response` and one
+  `Answer` per value (per chosen option of a multiple choice), through the same models and session
+  configuration, committed per request by the same `transaction_end`. The body is decoded by msgspec into
+  Tabular's `ResponseCreate` in one pass, as Tabular's `typed_body.py` does, and nothing else is done: no
+  survey read, no check of the answers against the questions, no webhook lookup. It is the floor of the
+  write: what any Litestar app on these models pays to store the same rows.
 
 Run: `uv run python bench/bare.py --port 8001 --database-url sqlite+aiosqlite:///tabular.db`
 (`bench/load.py` starts it pinned to a core, next to `tabular serve`).
@@ -22,16 +28,18 @@ import json
 import uuid
 from typing import Any
 
+import msgspec
 import uvicorn
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar, get
+from litestar import Litestar, get, post
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: TC002 - Litestar resolves handler annotations at runtime
 
 from tabular.cli import SERVER_OPTIONS
-from tabular.db import Survey
+from tabular.db import Answer, Response, Survey
 from tabular.db.config import SESSION_DEPENDENCY_KEY, make_db_config
 from tabular.schemas.auth import WhoAmI, WhoAmIResponse
+from tabular.schemas.responses import ResponseCreate, ResponseCreated
 from tabular.schemas.surveys import SurveyView  # noqa: TC001 - as above
 from tabular.services.surveys import survey_view
 from tabular.settings import Settings, normalize_database_url
@@ -87,13 +95,39 @@ async def get_survey(survey_id: uuid.UUID, db_session: AsyncSession) -> SurveyVi
     return survey_view(survey)
 
 
+@post("/api/public/surveys/{survey_id:uuid}/responses", status_code=201)
+async def submit_response(survey_id: uuid.UUID, body: bytes, db_session: AsyncSession) -> ResponseCreated:
+    """The response row and its answer rows, as Tabular stores them, from a body trusted to fit the survey.
+
+    `completed` is True: Tabular stores True when every question is answered, which `bench/load.py`'s body
+    does (it checks that both apps stored the same rows). The id comes from the flush, as in Tabular.
+    """
+    data = msgspec.json.decode(body, type=ResponseCreate)
+    answers = [
+        Answer(question_id=answer.question_id, choice=choice, rating=answer.rating, text=answer.text)
+        for answer in data.answers
+        for choice in (answer.choices if answer.choices is not None else [answer.choice])
+    ]
+    response = Response(
+        survey_id=survey_id,
+        submitted_by_id=None,
+        completed=True,
+        respondent_name=data.respondent_name,
+        respondent_email=data.respondent_email,
+        answers=answers,
+    )
+    db_session.add(response)
+    await db_session.flush()
+    return ResponseCreated(id=response.id)
+
+
 def create_app(database_url: str) -> Litestar:
-    """The two routes and the database plugin, nothing else."""
+    """The three routes and the database plugin, nothing else."""
     settings = Settings(database_url=normalize_database_url(database_url), secret_key=UNUSED_SECRET)
     db_config = make_db_config(settings)
     assert db_config.session_dependency_key == SESSION_DEPENDENCY_KEY == "db_session"
     return Litestar(
-        route_handlers=[who_am_i, get_survey],
+        route_handlers=[who_am_i, get_survey, submit_response],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         middleware=[TransactionMiddleware(db_config.session_scope_key)],  # ends each request's session, as Tabular's
         on_shutdown=[db_config.get_engine().dispose],

@@ -7,6 +7,12 @@ policy guard, the database):
   questions), each with an API key and with a session token (Bearer), next to the same two requests on
   `bench/bare.py` (a bare Litestar app: a static who-am-I body of the same shape, and the same survey row
   read through the same ORM models and session configuration), with the ratio Tabular / bare;
+- req/s, p50 and p99 of a public submission (`POST /api/public/surveys/{id}/responses`, no credentials: an
+  answer to every question of the demo's published survey, read from `GET /api/public/surveys/{id}`) next to
+  `bench/bare.py` storing the same rows (a response and its answers, through the same models and session
+  configuration, committed per request, the body decoded by msgspec and nothing checked), with the ratio;
+  these two rows run at 16 connections, the `wrk -c16` the issue "A write is acknowledged only when it is
+  stored" quotes, and come after the read rows, so the reads are measured on the seeded database only;
 - the who-am-I (API key) p50/p99 while a burst of wrong-password logins (argon2 each) hits
   `POST /api/auth`, next to the idle figures;
 - a cold identity cache: one who-am-I with an API key not used since the server started, next to warm
@@ -20,14 +26,16 @@ policy guard, the database):
 How: it starts everything itself on loopback and stops it at the end (errors and Ctrl-C included): a
 redis-server, `tabular serve` with its default settings except a temporary SQLite database, that Redis as
 `TABULAR_REDIS_URL`, a `TABULAR_SECRET_KEY`, and limits of 1000000000/15m (the limiter runs on every
-request but never refuses), the demo data from `tabular demo --json`, and `bench/bare.py` on the same
-database. With `pgserver` installed (a dev dependency) it does it all again on PostgreSQL. The servers are
-pinned to core 0 and wrk to core 1 (`taskset`); each row is `wrk -t1 -c32 --latency` for 8 s after a
-2 s warm-up. `bench/bare.py` runs uvicorn with the very options `tabular serve` passes (uvloop, httptools,
-one worker, uvicorn's own access log on or off as `tabular serve` has it), captured from the command at
-start and printed above the table; an access log that Tabular writes itself is part of Tabular's figures.
+request but never refuses; a public submission counts against the general quota per client IP, and against
+no other), the demo data from `tabular demo --json`, and `bench/bare.py` on the same database. With
+`pgserver` installed (a dev dependency) it does it all again on PostgreSQL. The servers are pinned to core 0
+and wrk to core 1 (`taskset`); each row is `wrk -t1 -c32 --latency` (the submission rows `-c16`, posting
+their body from a Lua script written to the scratch folder) for 8 s after a 2 s warm-up. `bench/bare.py`
+runs uvicorn with the very options `tabular serve` passes (uvloop, httptools, one worker, uvicorn's own
+access log on or off as `tabular serve` has it), captured from the command at start and printed above the
+table; an access log that Tabular writes itself is part of Tabular's figures.
 
-Run: `uv run python bench/load.py` (about 8 minutes; `--quick` for 1 s + 3 s per row, about 3 minutes;
+Run: `uv run python bench/load.py` (about 9 minutes; `--quick` for 1 s + 3 s per row, about 3 minutes;
 `--no-postgres` for SQLite only; `--no-observability` without the logging and metrics rows; `--keep` to
 keep the scratch folder with the server logs). Progress goes
 to stderr, the figures to stdout. It needs two cores, `taskset` (util-linux) and wrk, the Debian package
@@ -39,6 +47,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -66,11 +75,13 @@ from tabular.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent  # the project's .venv/bin under `uv run`
 SERVER_CORE, CLIENT_CORE = 0, 1
 CONNECTIONS = 32
+SUBMISSION_CONNECTIONS = 16  # the issue's `wrk -c16`
 LOGIN_CONNECTIONS = 4
 UNLIMITED = "1000000000/15m"
 SECRET = "bench-http-signing-secret-" + "x" * 32
@@ -78,7 +89,7 @@ CACHE_TTL = Settings(secret_key=SECRET).auth_cache_ttl  # the default `tabular s
 WARM_ROUNDS = 20
 START_TIMEOUT = 60.0
 SETTLE = 2.0
-WHO_AM_I, SURVEY = "who-am-I", "survey"
+WHO_AM_I, SURVEY, SUBMISSION = "who-am-I", "survey", "public submission"
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 OPTIONS_LINE = "INFO:     bench/bare.py runs uvicorn as tabular serve does:"  # bench/bare.py's first line
 
@@ -306,13 +317,17 @@ class WrkResult:
 
 @dataclass(frozen=True)
 class Probe:
-    """One request that wrk repeats."""
+    """One request that wrk repeats: a GET, or a POST of `body` when it has one (sent by `script`)."""
 
     kind: str
     label: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     bare: bool = False
+    connections: int = CONNECTIONS
+    body: str | None = None
+    script: Path | None = None
+    """The Lua script that makes wrk post `body` (`post_script`)."""
 
 
 def launch_wrk(
@@ -343,7 +358,41 @@ def finish_wrk(process: subprocess.Popen[str], seconds: int) -> WrkResult:
 
 
 def run_wrk(probe: Probe, seconds: int) -> WrkResult:
-    return finish_wrk(launch_wrk(probe.url, seconds, headers=probe.headers), seconds)
+    process = launch_wrk(probe.url, seconds, headers=probe.headers, connections=probe.connections, script=probe.script)
+    return finish_wrk(process, seconds)
+
+
+POST_SCRIPT = """\
+wrk.method = "POST"
+wrk.body = %s
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+STATUS_COUNTS = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) unauthorized, limited, other = 0, 0, 0 end
+function response(status, headers, body)
+  if status == 401 then unauthorized = unauthorized + 1
+  elseif status == 429 then limited = limited + 1
+  else other = other + 1 end
+end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    io.write(string.format("statuses: 401 x%d, 429 x%d, other x%d\\n",
+      t:get("unauthorized"), t:get("limited"), t:get("other")))
+  end
+end
+"""
+"""Appended to `POST_SCRIPT` where the statuses matter (the login burst); a `response` function makes wrk
+read every answer's headers and body, so the measured rows go without it."""
+
+
+def post_script(path: Path, body: str, *, count_statuses: bool = False) -> Path:
+    """A wrk script at `path` that posts the JSON `body`, and with `count_statuses` prints the statuses."""
+    script = POST_SCRIPT % json.dumps(body) + (STATUS_COUNTS if count_statuses else "")
+    path.write_text(script, encoding="ascii")  # a JSON string is a Lua string here
+    return path
 
 
 # --- the measurements ----------------------------------------------------------------------------------------
@@ -430,9 +479,13 @@ def measure(probe: Probe, plan: Plan) -> Row:
 
 
 def check_once(client: httpx.Client, probe: Probe) -> httpx.Response:
-    """One request before wrk runs: a 200 (or the benchmark stops here, with the body)."""
-    response = client.get(probe.url, headers=probe.headers)
-    if response.status_code != 200:
+    """One request before wrk runs: a 2xx (or the benchmark stops here, with the body)."""
+    if probe.body is None:
+        response = client.get(probe.url, headers=probe.headers)
+    else:
+        headers = probe.headers | {"Content-Type": "application/json"}
+        response = client.post(probe.url, content=probe.body, headers=headers)
+    if not response.is_success:
         raise BenchError(f"{probe.label}: {probe.url} answered {response.status_code}: {response.text[:400]}")
     return response
 
@@ -465,54 +518,94 @@ def probes(tabular: str, bare: str, demo: DemoData, token: str) -> list[Probe]:
     ]
 
 
+def submission_probes(client: httpx.Client, tabular: str, bare: str, demo: DemoData, workdir: Path) -> list[Probe]:
+    """The public submission to the demo's published survey, on Tabular and on the bare app, at -c16.
+
+    The body answers every question of the survey's public form, so it is valid and complete (and the bare
+    app's `completed=True` is what Tabular stores); the same body every request.
+    """
+    survey = demo.surveys[0]
+    form = client.get(f"{tabular}/api/public/surveys/{survey.id}")
+    if form.status_code != 200:
+        raise BenchError(f"the demo survey's public form answered {form.status_code}: {form.text[:400]}")
+    body = json.dumps({"answers": [fixed_answer(question) for question in form.json()["questions"]]})
+    script = post_script(workdir / "submission.lua", body)
+    path = f"/api/public/surveys/{survey.id}/responses"
+    post = functools.partial(Probe, SUBMISSION, body=body, script=script, connections=SUBMISSION_CONNECTIONS)
+    return [
+        post(f"public submission, -c{SUBMISSION_CONNECTIONS}", f"{tabular}{path}"),
+        post(f"bare insert, same rows, -c{SUBMISSION_CONNECTIONS}", f"{bare}{path}", bare=True),
+    ]
+
+
+def fixed_answer(question: dict[str, Any]) -> dict[str, Any]:
+    """A valid answer to a question of a public form: its first choice (the first two of several), its top
+    rating, or a sentence."""
+    answer: dict[str, Any] = {"question_id": question["id"]}
+    match question["kind"]:
+        case "single_choice":
+            answer["choice"] = question["choices"][0]
+        case "multiple_choice":
+            answer["choices"] = question["choices"][:2]
+        case "rating":
+            answer["rating"] = question["scale"]
+        case _:
+            answer["text"] = "Submitted by bench/load.py."
+    return answer
+
+
 def same_payloads(client: httpx.Client, rows: list[Probe]) -> list[str]:
-    """Notes where the bare app's answer is not the shape (who-am-I) or the body (survey) of Tabular's."""
+    """Notes where the bare app's answer is not the shape (who-am-I, submission) or the body (survey) of
+    Tabular's."""
     bodies = {(probe.kind, probe.bare): check_once(client, probe).json() for probe in rows}
     notes = []
     if set(bodies[WHO_AM_I, True]["data"]) != set(bodies[WHO_AM_I, False]["data"]):
         notes.append("bare who-am-I has other fields than Tabular's: update bench/bare.py")
     if bodies[SURVEY, True] != bodies[SURVEY, False]:
         notes.append("bare survey body differs from Tabular's")
+    if set(bodies[SUBMISSION, True]) != set(bodies[SUBMISSION, False]):
+        notes.append("bare submission answer has other fields than Tabular's: update bench/bare.py")
     return notes
 
 
-def limiter_notes(client: httpx.Client, tabular: str, probe: Probe) -> list[str]:
-    """Notes when the Redis limiter is not the one deciding, or its limit is not the raised one."""
+def same_rows(client: httpx.Client, tabular: str, demo: DemoData, rows: list[Probe]) -> list[str]:
+    """A note when the bare insert stores other rows than Tabular's submission, as Tabular lists them.
+
+    One submission each, then the survey's newest responses through the member listing (the admin's key),
+    the two compared without what differs by nature: the id and the time.
+    """
+    submitted = [check_once(client, probe).json()["id"] for probe in rows if probe.kind == SUBMISSION]
+    survey, key = demo.surveys[0].id, demo.users[0].api_key
+    listing = client.get(f"{tabular}/api/surveys/{survey}/responses?limit=10", headers={"X-API-Key": key})
+    if listing.status_code != 200:
+        return [f"the responses listing answered {listing.status_code}: {listing.text[:400]}"]
+    stored = {item["id"]: item | {"id": None, "created_at": None} for item in listing.json()["items"]}
+    if not set(submitted) <= set(stored):
+        return [f"the two submissions {submitted} are not among the newest responses"]
+    tabular_row, bare_row = (stored[response_id] for response_id in submitted)
+    return [] if tabular_row == bare_row else [f"bare stored {bare_row}, Tabular {tabular_row}"]
+
+
+def limiter_notes(client: httpx.Client, tabular: str, limited: list[Probe]) -> list[str]:
+    """Notes when the Redis limiter is not the one deciding, or a limit of the `limited` requests is not the
+    raised one (the tightest quota a request counts against is the one `RateLimit-Limit` states)."""
     ready = client.get(f"{tabular}/api/ready").json()
     notes = [] if ready.get("limiter") == "redis" else [f"the limiter is not Redis: /api/ready says {ready}"]
-    limit = check_once(client, probe).headers.get("RateLimit-Limit")
-    if limit != UNLIMITED.split("/", 1)[0]:
-        notes.append(f"RateLimit-Limit is {limit!r}, not the raised limit: is the limiter running?")
+    for probe in limited:
+        answer = check_once(client, probe)
+        limit = answer.headers.get("RateLimit-Limit")
+        if limit != UNLIMITED.split("/", 1)[0]:
+            notes.append(
+                f"{probe.label}: RateLimit-Limit is {limit!r}, not the raised limit: is the limiter running?"
+                f" (RateLimit-Policy: {answer.headers.get('RateLimit-Policy')!r})"
+            )
     return notes
-
-
-LOGIN_SCRIPT = """\
-wrk.method = "POST"
-wrk.body = %s
-wrk.headers["Content-Type"] = "application/json"
-
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) unauthorized, limited, other = 0, 0, 0 end
-function response(status, headers, body)
-  if status == 401 then unauthorized = unauthorized + 1
-  elseif status == 429 then limited = limited + 1
-  else other = other + 1 end
-end
-function done(summary, latency, requests)
-  for _, t in ipairs(threads) do
-    io.write(string.format("statuses: 401 x%%d, 429 x%%d, other x%%d\\n",
-      t:get("unauthorized"), t:get("limited"), t:get("other")))
-  end
-end
-"""
 
 
 def login_burst(plan: Plan, idle: Row, email: str) -> Burst:
     """Who-am-I under wrk while a second wrk posts wrong-password logins, both on the client core."""
     body = json.dumps({"email": email, "password": "wrong", "action": "login"})
-    script = plan.workdir / "wrong-login.lua"
-    script.write_text(LOGIN_SCRIPT % json.dumps(body), encoding="ascii")  # a JSON string is a Lua string here
+    script = post_script(plan.workdir / "wrong-login.lua", body, count_statuses=True)
     say(f"  {idle.probe.label} during a burst of wrong-password logins ({LOGIN_CONNECTIONS} connections)")
     logins = launch_wrk(idle.probe.url, plan.duration + 2, connections=LOGIN_CONNECTIONS, script=script)
     try:
@@ -679,16 +772,20 @@ def server_options(bare_log: Path) -> str:
     return "(bench/bare.py did not log them)"
 
 
+ACCESS_LINE = '{"time"'
+"""How a line of the JSON access log starts: `tabular.access_log.AccessLine` puts the time first."""
+
+
 def log_notes(logs: list[Path]) -> list[str]:
     """Server errors in the logs: 5xx lines of a JSON access log, and lines that are neither access lines
     nor INFO ones, uvicorn's or the application's (start-up's line): warnings, tracebacks."""
     notes = []
     for log in logs:
         lines = log.read_text(errors="replace").splitlines()
-        access = [json.loads(line) for line in lines if line.startswith('{"method"')]
+        access = [json.loads(line) for line in lines if line.startswith(ACCESS_LINE)]
         if failed := sum(1 for line in access if line.get("status", 0) >= 500):
             notes.append(f"{log.name}: {failed} requests answered 5xx in the access log")
-        odd = [line for line in lines if not line.startswith(("INFO:", "INFO - ", '{"method"'))]
+        odd = [line for line in lines if not line.startswith(("INFO:", "INFO - ", ACCESS_LINE))]
         if odd:
             first = "\n    ".join(list(dict.fromkeys(odd))[:5])
             notes.append(f"{log.name}: {len(odd)} lines besides uvicorn's INFO ones; the first distinct:\n    {first}")
@@ -705,9 +802,11 @@ def bench_engine(engine: str, database_url: str, redis_url: str, plan: Plan) -> 
         report.server_options = server_options(logs[1])
         with httpx.Client(timeout=30.0) as client:
             token = log_in(client, tabular, demo.users[0])
-            rows = probes(tabular, bare, demo, token)
+            rows = probes(tabular, bare, demo, token) + submission_probes(client, tabular, bare, demo, plan.workdir)
             report.notes += same_payloads(client, rows)
-            report.notes += limiter_notes(client, tabular, rows[0])
+            report.notes += same_rows(client, tabular, demo, rows)
+            submission = next(probe for probe in rows if probe.kind == SUBMISSION and not probe.bare)
+            report.notes += limiter_notes(client, tabular, [rows[0], submission])
         report.rows = [measure(probe, plan) for probe in rows]
         time.sleep(SETTLE)  # the requests wrk cut off finish; then the cold figures see an idle server
         report.cold = cold_cache(tabular, demo.users[1:])
@@ -744,7 +843,11 @@ def print_table(reports: list[EngineReport], plan: Plan) -> None:
         for row in report.rows:
             ratio = "" if row.probe.bare else f"{row.result.rate / bare[row.probe.kind]:.2f}x"
             print(f"{report.engine:<11}{row.probe.label:<30}{figures(row)}{ratio:>9}")
-    print("vs bare: req/s of the row / req/s of the bare row of the same request (who-am-I or survey)")
+    print("vs bare: req/s of the row / req/s of the bare row of the same request (who-am-I, survey or submission)")
+    print(
+        f"-c{SUBMISSION_CONNECTIONS}: the public submission rows run at {SUBMISSION_CONNECTIONS} connections"
+        " (the issue's wrk -c16), a new response with its answer rows committed per request"
+    )
     print(OTHERS)
 
 
