@@ -19,7 +19,7 @@ from tabular.request_ids import request_id
 from tabular.schemas.rules import RULE_MESSAGES
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from litestar import Request
     from litestar.types import ExceptionHandlersMap, Scope, Send
@@ -218,14 +218,20 @@ def problem_response(  # noqa: PLR0913 - a problem's fields, and the request it 
     )
 
 
-async def send_problem(send: Send, scope: Scope, error: TabularError) -> None:
-    """Answer `error` straight from a middleware (no handler ran, or its answer was not sent), as the handlers would."""
+async def send_problem(
+    send: Send, scope: Scope, error: TabularError, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer `error` straight from a middleware (no handler ran, or its answer was not sent), as the handlers would.
+
+    `headers` are sent first, as they are (the limiter's `RateLimit-*`), then the error's own.
+    """
     document = problem(error.status_code, error.code, error.detail, errors=error.errors, scope=scope)
     body = msgspec.json.encode(document)
     headers = [
+        *headers,
+        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
-        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
     ]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

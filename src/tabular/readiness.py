@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 class StateChanges:
     """The last state of each backing service, so only a change is logged: once down, once back (with how long).
 
-    One per app, shared by the readiness probe, the database engine (`db.outage`) and the rate limiter's view
-    of Redis: whoever meets the outage first says so, and nobody repeats it.
+    One per app, shared by the readiness probe (the database and Redis) and the database engine (`db.outage`):
+    whoever meets the outage first says so, and nobody repeats it.
     """
 
     def __init__(self) -> None:

@@ -78,14 +78,25 @@ class Tally:
             self.problems.append((answer.status_code, answer.headers, answer.json()))
 
 
-async def keep_sending(
-    client: httpx.AsyncClient, survey: dict[str, Any], headers: dict[str, str], tally: Tally, stop: anyio.Event
-) -> None:
-    """Alternate a public submission and a read of the survey until told to stop."""
-    body = submission(survey)
-    while not stop.is_set():
-        tally.record(await client.post(f"/api/public/surveys/{survey['id']}/responses", json=body))
-        tally.record(await client.get(f"/api/surveys/{survey['id']}", headers=headers))
+@asynccontextmanager
+async def clients_sending(client: httpx.AsyncClient, demo: DemoData) -> AsyncIterator[Tally]:
+    """`CLIENTS` clients alternating a public submission and a member's read of the survey, until the block ends."""
+    survey = await create_survey(client, key(demo, "admin"), demo.workspaces[0].id, publish=True)
+    body, reader = submission(survey), key(demo, "member")
+    tally, stop = Tally(), anyio.Event()
+
+    async def keep_sending() -> None:
+        while not stop.is_set():
+            tally.record(await client.post(f"/api/public/surveys/{survey['id']}/responses", json=body))
+            tally.record(await client.get(f"/api/surveys/{survey['id']}", headers=reader))
+
+    async with anyio.create_task_group() as clients:
+        for _ in range(CLIENTS):
+            clients.start_soon(keep_sending)
+        try:
+            yield tally
+        finally:
+            stop.set()
 
 
 async def stored_responses(database_url: str) -> set[str]:
@@ -127,27 +138,26 @@ async def test_a_stopped_server_loses_no_acknowledged_write_and_answers_503_not_
     database_url, demo = database
     redis = RedisServer(tmp_path)
     redis.start()
-    tally, stop = Tally(), anyio.Event()
     try:
         async with live_server(tmp_path, database_url, redis.url) as (client, log):
-            survey = await create_survey(client, key(demo, "admin"), demo.workspaces[0].id, publish=True)
-            async with anyio.create_task_group() as clients:
-                for _ in range(CLIENTS):
-                    clients.start_soon(keep_sending, client, survey, key(demo, "member"), tally, stop)
+            async with clients_sending(client, demo) as tally:
                 await wait_for(lambda: len(tally.created) >= 40)
                 await anyio.to_thread.run_sync(own_postgres.halt)
                 before_return = len(tally.statuses)
                 await anyio.sleep(OUTAGE_SECONDS)
                 await wait_for(lambda: 503 in tally.statuses)
+                ready = await client.get("/api/ready")
                 await anyio.to_thread.run_sync(own_postgres.resume)
                 back = len(tally.created)
                 await wait_for(lambda: len(tally.created) >= back + 40)
-                stop.set()
+            ready_again = await client.get("/api/ready")
     finally:
         redis.stop()
     assert set(tally.created) <= await stored_responses(database_url), "every 201 is in the database"
     assert set(tally.statuses) <= {200, 201, 503}, sorted(set(tally.statuses))
     assert len(tally.statuses) > before_return, "requests went on during the outage"
+    assert (ready.status_code, ready.json()["database"]) == (503, "down"), ready.text
+    assert (ready_again.status_code, ready_again.json()["database"]) == (200, "ok"), ready_again.text
     for status, headers, body in tally.problems:
         assert (status, body["code"]) == (503, "database_unavailable")
         assert int(headers["retry-after"]) > 0
@@ -158,7 +168,11 @@ async def test_a_stopped_server_loses_no_acknowledged_write_and_answers_503_not_
 
 
 async def test_a_connection_killed_at_commit_answers_503_and_stores_nothing(database: tuple[str, DemoData]) -> None:
-    """The commit of a request's transaction fails (its backend terminated just before): no 2xx, no row."""
+    """The commit of a request's transaction fails (its backend terminated just before): no 2xx, no row.
+
+    Sent under an `Idempotency-Key`: the key's answer was to be stored with the change, so the retry under the
+    same key runs again (no replay of an answer for lost work, no 409 for a claim left behind).
+    """
     database_url, demo = database
     url = make_url(database_url)
     writers: set[int] = set()
@@ -187,12 +201,14 @@ async def test_a_connection_killed_at_commit_answers_503_and_stores_nothing(data
                 killed.append(dbapi.driver_connection.get_server_pid())
                 await_only(terminate(killed[0]))  # a sync hook awaiting on the app's loop, as SQLAlchemy does
 
-        refused = await client.post("/api/workspaces", json={"name": name}, headers=key(demo, "admin"))
+        headers = key(demo, "admin") | {"Idempotency-Key": "cut-off-at-commit"}
+        refused = await client.post("/api/workspaces", json={"name": name}, headers=headers)
         assert killed, "the commit of the workspace's transaction was cut off"
         assert_problem(refused, 503, "database_unavailable")
         assert int(refused.headers["retry-after"]) > 0
-        again = await client.post("/api/workspaces", json={"name": name}, headers=key(demo, "admin"))
+        again = await client.post("/api/workspaces", json={"name": name}, headers=headers)
         assert again.status_code == 201, again.text
+        assert "idempotent-replayed" not in again.headers
     async with committed_session(database_url) as session:
         names = list(await session.scalars(select(Workspace.name).where(Workspace.name == name)))
     assert names == [name], "the cut-off commit stored nothing; the retry stored one"
@@ -203,21 +219,18 @@ async def test_redis_killed_under_load_changes_no_answer(database: tuple[str, De
     database_url, demo = database
     redis = RedisServer(tmp_path)
     redis.start()
-    tally, stop = Tally(), anyio.Event()
     try:
-        async with live_server(tmp_path, database_url, redis.url) as (client, log):
-            survey = await create_survey(client, key(demo, "admin"), demo.workspaces[0].id, publish=True)
-            async with anyio.create_task_group() as clients:
-                for _ in range(CLIENTS):
-                    clients.start_soon(keep_sending, client, survey, key(demo, "member"), tally, stop)
-                await wait_for(lambda: len(tally.created) >= 20)
-                assert redis.process is not None
-                redis.process.kill()  # SIGKILL: no goodbye to the clients connected
-                redis.process.wait(timeout=10)
-                redis.process = None
-                killed_at = len(tally.created)
-                await wait_for(lambda: len(tally.created) >= killed_at + 40)
-                stop.set()
+        async with (
+            live_server(tmp_path, database_url, redis.url) as (client, log),
+            clients_sending(client, demo) as tally,
+        ):
+            await wait_for(lambda: len(tally.created) >= 20)
+            assert redis.process is not None
+            redis.process.kill()  # SIGKILL: no goodbye to the clients connected
+            redis.process.wait(timeout=10)
+            redis.process = None
+            killed_at = len(tally.created)
+            await wait_for(lambda: len(tally.created) >= killed_at + 40)
     finally:
         redis.stop()
     assert set(tally.statuses) <= {200, 201}, sorted(set(tally.statuses))

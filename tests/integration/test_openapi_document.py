@@ -58,6 +58,21 @@ async def test_limited_operations_document_their_headers_and_429(client: Client)
             assert set(answer["headers"]) >= RATE_LIMIT_HEADERS, f"{method} {path} {code}"
 
 
+async def test_every_operation_that_needs_the_database_documents_its_503(client: Client) -> None:
+    """A database outage is a 503 with `Retry-After` wherever it can happen; the liveness probe never meets one."""
+    for method, path, operation in await _operations(client):
+        responses = operation["responses"]
+        if path == "/api/health":
+            assert "503" not in responses
+        elif path == "/api/ready":  # its own 503: the readiness body, not a problem
+            assert "application/json" in responses["503"]["content"], responses["503"]
+        else:
+            answer = responses["503"]
+            assert answer["content"] == {"application/problem+json": {"schema": PROBLEM}}, f"{method} {path}"
+            assert "database_unavailable" in answer["description"], f"{method} {path}"
+            assert "Retry-After" in answer["headers"], f"{method} {path}"
+
+
 async def test_the_operations_that_set_the_session_cookie_say_so(client: Client) -> None:
     setting = {
         (method, path)

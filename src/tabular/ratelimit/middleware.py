@@ -11,12 +11,11 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Final
 
-import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
 from tabular.auth.client_ip import client_ip, rate_subject
-from tabular.errors import PROBLEM_MEDIA_TYPE, problem, under_auth
+from tabular.errors import TooManyRequests, problem, send_problem, under_auth
 from tabular.page_headers import PAGE_HEADERS
 from tabular.policies.requirements import POLICY_OPT_KEY
 from tabular.ratelimit.window import Allowance, Hit, Quota
@@ -117,19 +116,21 @@ def _policy_field(quotas: tuple[Quota, ...]) -> bytes:
 async def _refuse(
     send: Send, headers: list[tuple[bytes, bytes]], *, retry_after: int, scope: Scope, page: bool = False
 ) -> None:
-    detail = f"Rate limit exceeded; retry in {retry_after} seconds."
-    document = problem(429, "rate_limited", detail, scope=scope)  # made for a page too: it notes the refusal
-    if page:
-        minutes = -(-retry_after // 60)
-        body = _PAGE_REFUSAL.format(minutes=minutes, s="" if minutes == 1 else "s").encode()
-    else:
-        body = msgspec.json.encode(document)
+    refusal = TooManyRequests(
+        f"Rate limit exceeded; retry in {retry_after} seconds.", headers={"Retry-After": str(retry_after)}
+    )
+    if not page:
+        await send_problem(send, scope, refusal, headers)
+        return
+    problem(429, refusal.code, refusal.detail, scope=scope)  # not sent, but it notes the refusal for the log
+    minutes = -(-retry_after // 60)
+    body = _PAGE_REFUSAL.format(minutes=minutes, s="" if minutes == 1 else "s").encode()
     raw_headers = [
         *headers,
         (b"retry-after", str(retry_after).encode()),
-        (b"content-type", b"text/html; charset=utf-8" if page else PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-type", b"text/html; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
-        *(_PAGE_HEADERS if page else ()),
+        *_PAGE_HEADERS,
     ]
     await send({"type": "http.response.start", "status": 429, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
